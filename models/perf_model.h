@@ -1,0 +1,55 @@
+// The performance model: how long one forward iteration of a batch takes on one model replica.
+//
+// The replica actor asks it once per iteration; the answer is the simulated time the replica's GPUs are
+// busy. Implementations: the spec roofline (models/roofline_perf_model.h) and, later, calibrated
+// operator-level models. Each says what it is through Label(), which every report prints, so a number
+// from an uncalibrated model is never mistaken for a calibrated one.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "models/catalog.h"
+
+namespace gpufleet {
+
+// One sequence's share of an iteration.
+struct SeqWork {
+  uint32_t new_tokens = 0;      // tokens computed this iteration (prompt chunk, or 1 for a decode step)
+  uint32_t context_tokens = 0;  // tokens already in this sequence's KV cache before the iteration
+};
+
+class PerfModel {
+ public:
+  virtual ~PerfModel() = default;
+  // Seconds one iteration over `batch` takes on the replica (all tensor-parallel ranks, including their
+  // collectives and the per-iteration overhead). `batch` is non-empty; the call must be cheap (it runs
+  // once per simulated iteration) and deterministic.
+  virtual double IterationTime(std::span<const SeqWork> batch) const = 0;
+  // What the model is, for reports: e.g. "spec roofline".
+  virtual std::string Label() const = 0;
+};
+
+// The `perf_model:` section of a scenario.
+struct PerfModelSpec {
+  std::string type = "roofline";
+  double compute_efficiency = 0.6;   // share of the spec-sheet dense peak that GEMMs reach
+  double memory_efficiency = 0.8;    // share of the spec-sheet HBM bandwidth that streaming kernels reach
+  double iteration_overhead_s = 0.004;  // scheduler + launch + sampling time per iteration
+  double collective_latency_s = 8e-6;   // per-step latency of a ring collective (alpha)
+};
+
+// What a replica's perf model is built for.
+struct ReplicaHardware {
+  const LlmSpec* llm = nullptr;
+  const GpuSpec* gpu = nullptr;
+  const NodeSpec* node = nullptr;  // the node type the replica's GPUs sit in (its intra-node fabric)
+  int tensor_parallel = 1;
+};
+
+absl::StatusOr<std::unique_ptr<PerfModel>> MakePerfModel(const PerfModelSpec& spec, const ReplicaHardware& hw);
+
+}  // namespace gpufleet

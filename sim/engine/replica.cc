@@ -1,0 +1,154 @@
+// The replica actor (see replica.h).
+#include "sim/engine/replica.h"
+
+#include <algorithm>
+
+#include <simgrid/s4u/Engine.hpp>
+
+#include "absl/strings/str_cat.h"
+#include "sim/engine/progress.h"
+
+namespace sg4 = simgrid::s4u;
+
+namespace gpufleet {
+
+Replica::Replica(int id, int group, std::vector<sg4::Host*> gpus, std::unique_ptr<PerfModel> perf,
+                 std::unique_ptr<BatchScheduler> scheduler, int64_t kv_blocks, int block_size,
+                 SchedulerLimits limits, RunContext* ctx)
+    : id_(id), group_(group), gpus_(std::move(gpus)), perf_(std::move(perf)), scheduler_(std::move(scheduler)),
+      ctx_(ctx) {
+  state_.kv = KvBlockPool(kv_blocks, block_size);
+  state_.limits = limits;
+  load_.replica = id;
+  load_.group = group;
+  load_.kv_total_blocks = kv_blocks;
+  load_.kv_free_blocks = kv_blocks;
+}
+
+void Replica::Start() {
+  actor_ = sg4::Actor::create(absl::StrCat("replica-", id_), gpus_.front(), [this] { Run(); });
+}
+
+Sequence* Replica::NewSequence() {
+  if (free_.empty()) {
+    pool_.emplace_back();
+    return &pool_.back();
+  }
+  Sequence* s = free_.back();
+  free_.pop_back();
+  *s = Sequence{};
+  return s;
+}
+
+void Replica::FreeSequence(Sequence* seq) { free_.push_back(seq); }
+
+void Replica::Enqueue(const TraceRequest& req, uint32_t prompt_tokens, uint32_t output_tokens) {
+  Sequence* seq = NewSequence();
+  seq->req = req;
+  seq->req.output_tokens = output_tokens;
+  seq->prompt_tokens = prompt_tokens;
+  seq->replica = id_;
+  state_.waiting.push_back(seq);
+  ++load_.outstanding_requests;
+  load_.outstanding_tokens += prompt_tokens + output_tokens;
+  ++stats_.requests;
+  if (idle_) {
+    idle_ = false;
+    actor_->resume();
+  }
+}
+
+void Replica::OnArrivalsDone() {
+  if (idle_) {
+    idle_ = false;
+    actor_->resume();
+  }
+}
+
+ReplicaStats Replica::stats() const {
+  ReplicaStats s = stats_;
+  s.preemptions = state_.preemptions;
+  s.kv_blocks_total = state_.kv.total();
+  s.kv_blocks_peak = state_.kv.peak_used();
+  return s;
+}
+
+void Replica::Run() {
+  while (true) {
+    state_.now_s = sg4::Engine::get_clock();
+    scheduler_->Schedule(state_, &batch_);
+    if (batch_.empty()) {
+      // Nothing runnable. With work still queued this would wait forever; the run reports it as stuck.
+      if (ctx_->arrivals_done) return;
+      idle_ = true;
+      sg4::this_actor::suspend();
+      continue;
+    }
+    work_.clear();
+    for (const ScheduledSeq& s : batch_) {
+      work_.push_back({s.tokens, s.seq->computed});
+      if (s.seq->first_scheduled_s < 0) s.seq->first_scheduled_s = state_.now_s;
+    }
+    const double duration = perf_->IterationTime(work_);
+    sg4::this_actor::sleep_for(duration);
+    stats_.busy_s += duration;
+    ++stats_.iterations;
+    stats_.max_running = std::max<int64_t>(stats_.max_running, static_cast<int64_t>(state_.running.size()));
+    ApplyBatch(sg4::Engine::get_clock());
+    load_.kv_free_blocks = state_.kv.free();
+    ctx_->progress->Tick(sg4::Engine::get_clock(), ctx_->completed);
+  }
+}
+
+void Replica::ApplyBatch(double now_s) {
+  RequestLog& log = *ctx_->log;
+  const double tbt_target = log.slo().tbt_s;
+  gap_groups_.clear();
+  bool any_finished = false;
+  for (const ScheduledSeq& s : batch_) {
+    Sequence& seq = *s.seq;
+    seq.computed += s.tokens;
+    if (seq.computed < seq.known_tokens()) {
+      stats_.prompt_tokens += s.tokens;
+      continue;  // a prompt chunk: no token yet
+    }
+    if (seq.generated == 0) {
+      stats_.prompt_tokens += s.tokens;
+      seq.first_token_s = now_s;
+      load_.outstanding_tokens -= seq.prompt_tokens;
+    } else {
+      const double gap = now_s - seq.last_token_s;
+      seq.max_gap_s = std::max(seq.max_gap_s, gap);
+      if (gap > tbt_target) ++seq.gaps_over_tbt_target;
+      // Sequences that last emitted at the same instant share the gap: count them as one weighted sample.
+      auto it = std::find_if(gap_groups_.begin(), gap_groups_.end(),
+                             [&](const WeightedSample& g) { return g.value == seq.last_token_s; });
+      if (it == gap_groups_.end()) {
+        gap_groups_.push_back({seq.last_token_s, 1});
+      } else {
+        ++it->count;
+      }
+    }
+    ++seq.generated;
+    seq.last_token_s = now_s;
+    --load_.outstanding_tokens;
+    ++stats_.output_tokens;
+    ++ctx_->tokens_out;
+    if (seq.finished()) any_finished = true;
+  }
+  for (const WeightedSample& g : gap_groups_) log.AddGaps(now_s - g.value, g.count);
+  if (!any_finished) return;
+  auto done = std::stable_partition(state_.running.begin(), state_.running.end(),
+                                    [](const Sequence* s) { return !s->finished(); });
+  for (auto it = done; it != state_.running.end(); ++it) {
+    Sequence* seq = *it;
+    state_.kv.Release(*seq);
+    log.OnCompleted(*seq, now_s);
+    --load_.outstanding_requests;
+    ++ctx_->completed;
+    FreeSequence(seq);
+  }
+  state_.running.erase(done, state_.running.end());
+}
+
+}  // namespace gpufleet

@@ -1,0 +1,94 @@
+// One model replica: its queues, KV pool, batch scheduler and perf model, and the actor that runs it.
+//
+// The actor loops: ask the scheduler for a batch, ask the perf model how long it takes, sleep that long
+// on the replica's GPU, then apply the batch (tokens, first tokens, completions). With nothing to do it
+// suspends itself until the router hands it a request. Requests are plain structs moved between queues;
+// there is one actor per replica, never one per request.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <vector>
+
+#include <simgrid/s4u/Actor.hpp>
+#include <simgrid/s4u/Host.hpp>
+
+#include "models/perf_model.h"
+#include "policies/batching/batch_scheduler.h"
+#include "policies/routing/router.h"
+#include "sim/engine/replica_state.h"
+#include "sim/metrics/request_log.h"
+
+namespace gpufleet {
+
+class ProgressMeter;
+
+// What every replica shares with the rest of the run.
+struct RunContext {
+  RequestLog* log = nullptr;
+  ProgressMeter* progress = nullptr;
+  bool arrivals_done = false;
+  int64_t completed = 0;
+  int64_t tokens_out = 0;
+};
+
+struct ReplicaStats {
+  int64_t requests = 0;
+  int64_t prompt_tokens = 0;
+  int64_t output_tokens = 0;
+  int64_t iterations = 0;
+  double busy_s = 0;
+  int64_t preemptions = 0;
+  int64_t kv_blocks_total = 0;
+  int64_t kv_blocks_peak = 0;
+  int64_t max_running = 0;
+};
+
+class Replica {
+ public:
+  Replica(int id, int group, std::vector<simgrid::s4u::Host*> gpus, std::unique_ptr<PerfModel> perf,
+          std::unique_ptr<BatchScheduler> scheduler, int64_t kv_blocks, int block_size, SchedulerLimits limits,
+          RunContext* ctx);
+
+  // Starts the replica's actor on its first GPU.
+  void Start();
+  // Hands over an arrived request (prompt possibly truncated); wakes the actor if idle.
+  void Enqueue(const TraceRequest& req, uint32_t prompt_tokens, uint32_t output_tokens);
+  // Called when no more requests will arrive: idle replicas wake up and finish.
+  void OnArrivalsDone();
+
+  const ReplicaLoad& load() const { return load_; }
+  ReplicaStats stats() const;
+  int id() const { return id_; }
+  int group() const { return group_; }
+  const std::vector<simgrid::s4u::Host*>& gpus() const { return gpus_; }
+  // Requests still queued or running (non-zero after the run means the replica was stuck).
+  size_t unfinished() const { return state_.waiting.size() + state_.running.size(); }
+
+ private:
+  void Run();
+  void ApplyBatch(double now_s);
+  Sequence* NewSequence();
+  void FreeSequence(Sequence* seq);
+
+  int id_;
+  int group_;
+  std::vector<simgrid::s4u::Host*> gpus_;
+  std::unique_ptr<PerfModel> perf_;
+  std::unique_ptr<BatchScheduler> scheduler_;
+  ReplicaState state_;
+  RunContext* ctx_;
+  simgrid::s4u::ActorPtr actor_;
+  bool idle_ = false;
+
+  ReplicaLoad load_;
+  ReplicaStats stats_;
+  std::vector<ScheduledSeq> batch_;
+  std::vector<SeqWork> work_;
+  std::vector<WeightedSample> gap_groups_;  // (last token time, count) within one iteration
+  std::deque<Sequence> pool_;
+  std::vector<Sequence*> free_;
+};
+
+}  // namespace gpufleet

@@ -1,0 +1,69 @@
+// The scheduling state of one model replica: its waiting queue, running set and KV block pool.
+//
+// Owned by the replica actor and handed to its BatchScheduler each iteration. Sequences are owned
+// elsewhere (the replica's pool); the state holds pointers, in priority order (FCFS by arrival).
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <vector>
+
+#include "sim/engine/sequence.h"
+
+namespace gpufleet {
+
+// A counting pool of fixed-size KV blocks (no prefix sharing yet, so a count is all a block table is).
+class KvBlockPool {
+ public:
+  explicit KvBlockPool(int64_t total = 0, int block_size = 16) : total_(total), free_(total), block_size_(block_size) {}
+  int64_t total() const { return total_; }
+  int64_t free() const { return free_; }
+  int64_t used() const { return total_ - free_; }
+  int64_t peak_used() const { return peak_used_; }
+  int block_size() const { return block_size_; }
+  int64_t BlocksFor(int64_t tokens) const { return (tokens + block_size_ - 1) / block_size_; }
+
+  // Grows `seq` to hold `tokens` cached tokens; false (and no change) when the pool is short.
+  bool Reserve(Sequence& seq, int64_t tokens) {
+    const int64_t need = BlocksFor(tokens) - seq.blocks;
+    if (need <= 0) return true;
+    if (need > free_) return false;
+    free_ -= need;
+    seq.blocks += need;
+    if (used() > peak_used_) peak_used_ = used();
+    return true;
+  }
+  void Release(Sequence& seq) {
+    free_ += seq.blocks;
+    seq.blocks = 0;
+  }
+
+ private:
+  int64_t total_;
+  int64_t free_;
+  int block_size_;
+  int64_t peak_used_ = 0;
+};
+
+struct SchedulerLimits {
+  int64_t max_batch_size = 256;       // sequences per iteration
+  int64_t max_batched_tokens = 8192;  // tokens computed per iteration
+  int64_t watermark_blocks = 0;       // blocks kept free when admitting new prompts
+};
+
+// One entry of the next iteration: compute `tokens` more tokens of `seq`.
+struct ScheduledSeq {
+  Sequence* seq = nullptr;
+  uint32_t tokens = 0;
+};
+
+struct ReplicaState {
+  std::deque<Sequence*> waiting;   // arrived, not running (new or preempted), in priority order
+  std::vector<Sequence*> running;  // holding KV blocks, in priority order
+  KvBlockPool kv;
+  SchedulerLimits limits;
+  int64_t preemptions = 0;
+  double now_s = 0;                // simulated time at which the iteration starts
+};
+
+}  // namespace gpufleet

@@ -1,0 +1,39 @@
+// A request's life inside a replica: the plain struct that queues, schedulers and metrics share.
+//
+// Token bookkeeping follows the "computed tokens" view: a sequence knows prompt + generated tokens, of
+// which `computed` have their KV in the cache. An iteration computes some of the rest (a prompt, a
+// prompt chunk, or the one token of a decode step); when computed catches up with the known tokens, the
+// model emits the next token. Preemption by recompute drops the cache (computed = 0), so the next
+// prefill covers prompt + generated tokens.
+#pragma once
+
+#include <cstdint>
+
+#include "traces/request_stream.h"
+
+namespace gpufleet {
+
+struct Sequence {
+  TraceRequest req;
+  uint32_t prompt_tokens = 0;   // after any truncation to max_model_len
+  uint32_t generated = 0;       // output tokens emitted so far
+  uint32_t computed = 0;        // tokens whose KV is cached
+  int64_t blocks = 0;           // KV blocks held
+  int replica = -1;
+
+  // Timeline, seconds of simulated time; -1 until it happens.
+  double first_scheduled_s = -1;
+  double first_token_s = -1;
+  double last_token_s = -1;
+  // Inter-token gaps: aggregates, and how many exceeded the TBT SLO target.
+  double max_gap_s = 0;
+  uint32_t gaps_over_tbt_target = 0;
+  uint32_t preemptions = 0;
+
+  uint32_t known_tokens() const { return prompt_tokens + generated; }
+  uint32_t pending_tokens() const { return known_tokens() - computed; }
+  bool in_prefill() const { return computed < prompt_tokens || generated == 0; }
+  bool finished() const { return generated >= req.output_tokens; }
+};
+
+}  // namespace gpufleet

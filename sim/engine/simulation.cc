@@ -1,0 +1,154 @@
+// Simulation set-up and the router actor (see simulation.h).
+#include "sim/engine/simulation.h"
+
+#include <cmath>
+#include <limits>
+#include <memory>
+
+#include <simgrid/s4u/Actor.hpp>
+#include <simgrid/s4u/Engine.hpp>
+#include <xbt/log.h>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "policies/routing/router.h"
+#include "sim/engine/progress.h"
+#include "sim/platform/platform_builder.h"
+#include "sim/util/status_macros.h"
+#include "traces/workload_stream.h"
+
+namespace sg4 = simgrid::s4u;
+
+namespace gpufleet {
+namespace {
+
+constexpr double kInf = std::numeric_limits<double>::infinity();
+
+RequestSloCheck SloCheckOf(const SloSpec& slos) {
+  return RequestSloCheck{slos.ttft.enabled ? slos.ttft.target_s : kInf, slos.e2e.enabled ? slos.e2e.target_s : kInf,
+                         slos.tbt.enabled ? slos.tbt.target_s : kInf, slos.tbt.enabled ? slos.tbt.percentile : 100.0};
+}
+
+// The router actor's state: pulls arrivals, applies the overlength rule, routes, hands over.
+struct Frontend {
+  RequestStream* stream;
+  Router* router;
+  std::vector<std::unique_ptr<Replica>>* replicas;
+  RunContext* ctx;
+  RunResult* result;
+  int64_t max_model_len;
+  bool truncate;
+  absl::Status error;
+  std::vector<ReplicaLoad> loads;
+
+  void Run() {
+    TraceRequest req;
+    while (true) {
+      auto more = stream->Next(&req);
+      if (!more.ok()) {
+        error = more.status();
+        sg4::Actor::kill_all();
+        return;
+      }
+      if (!*more) break;
+      if (req.arrival_s > sg4::Engine::get_clock()) sg4::this_actor::sleep_until(req.arrival_s);
+      ++result->arrived;
+      ctx->log->OnArrival(req);
+      uint32_t prompt = req.prompt_tokens, output = req.output_tokens;
+      if (static_cast<int64_t>(prompt) + output > max_model_len) {
+        if (!truncate) {
+          ctx->log->OnRejected(req);
+          ++result->rejected;
+          continue;
+        }
+        output = static_cast<uint32_t>(std::min<int64_t>(output, max_model_len - 1));
+        prompt = static_cast<uint32_t>(std::min<int64_t>(prompt, max_model_len - output));
+        ++result->truncated;
+      }
+      loads.clear();
+      for (const auto& r : *replicas) loads.push_back(r->load());
+      const size_t pick = router->Route(req, loads);
+      (*replicas)[pick]->Enqueue(req, prompt, output);
+    }
+    ctx->arrivals_done = true;
+    for (auto& r : *replicas) r->OnArrivalsDone();
+  }
+};
+
+}  // namespace
+
+absl::StatusOr<RunResult> RunSimulation(const Scenario& scenario, const Catalog& catalog, const RunOptions& options) {
+  // SimGrid logs through xbt; keep it quiet unless asked.
+  xbt_log_control_set(options.verbose ? "root.thres:info" : "root.thres:critical");
+  int argc = 1;
+  char arg0[] = "gpufleet";
+  char* argv[] = {arg0, nullptr};
+  sg4::Engine engine(&argc, argv);
+
+  GF_ASSIGN_OR_RETURN(std::unique_ptr<RequestStream> stream,
+                      MakeRequestStream(scenario.workload, scenario.seed, scenario.horizon_s));
+  GF_ASSIGN_OR_RETURN(std::unique_ptr<Router> router, RouterRegistry::Get().Create(scenario.router));
+
+  Platform platform = BuildPlatform(scenario.cluster, catalog);
+  GF_ASSIGN_OR_RETURN(std::vector<ReplicaPlacement> placements,
+                      PlaceReplicas(platform.layout, scenario.deployment));
+
+  auto result = std::make_unique<RunResult>();
+  result->log = RequestLog(SloCheckOf(scenario.slos));
+  ProgressMeter progress(options.progress, [&stream] { return stream->Progress(); });
+  RunContext ctx;
+  ctx.log = &result->log;
+  ctx.progress = &progress;
+
+  std::vector<std::unique_ptr<Replica>> replicas;
+  for (const ReplicaPlacement& p : placements) {
+    const ReplicaGroup& group = scenario.deployment[p.group];
+    ReplicaHardware hw{scenario.model, group.gpu, platform.layout.nodes[p.node_index].node, group.tensor_parallel};
+    GF_ASSIGN_OR_RETURN(std::unique_ptr<PerfModel> perf, MakePerfModel(scenario.perf_model, hw));
+    if (result->perf_model_label.empty()) result->perf_model_label = perf->Label();
+    GF_ASSIGN_OR_RETURN(std::unique_ptr<BatchScheduler> scheduler, BatchSchedulerRegistry::Get().Create(group.scheduler));
+    std::vector<sg4::Host*> hosts;
+    for (int g : p.gpus) hosts.push_back(platform.gpus[g]);
+    SchedulerLimits limits{group.memory.max_batch_size, group.memory.max_batched_tokens, 0};
+    replicas.push_back(std::make_unique<Replica>(p.replica, p.group, std::move(hosts), std::move(perf),
+                                                 std::move(scheduler), group.memory_plan.num_blocks,
+                                                 group.memory.block_size, limits, &ctx));
+  }
+  for (auto& r : replicas) r->Start();
+
+  Frontend frontend{stream.get(), router.get(), &replicas, &ctx, result.get(), scenario.min_max_model_len(),
+                    scenario.overlength == "truncate", absl::OkStatus(), {}};
+  sg4::Actor::create("router", platform.gpus.front(), [&frontend] { frontend.Run(); });
+  engine.run();
+  progress.Finish();
+  if (!frontend.error.ok()) return frontend.error;
+
+  size_t stuck = 0;
+  for (const auto& r : replicas) stuck += r->unfinished();
+  if (stuck > 0) {
+    return absl::InternalError(absl::StrFormat("%d requests never completed (a replica could not schedule them)", stuck));
+  }
+
+  result->end_s = sg4::Engine::get_clock();
+  std::vector<int> gpu_replica(platform.gpus.size(), -1);
+  for (const auto& r : replicas) {
+    const ReplicaGroup& group = scenario.deployment[r->group()];
+    ReplicaResult rr{r->id(), r->group(), group.name, group.gpu->name, group.tensor_parallel, {}, r->stats()};
+    for (auto* h : r->gpus()) rr.hosts.push_back(h->get_name());
+    result->replicas.push_back(std::move(rr));
+  }
+  for (const ReplicaPlacement& p : placements)
+    for (int g : p.gpus) gpu_replica[g] = p.replica;
+  for (size_t n = 0; n < platform.layout.nodes.size(); ++n) {
+    const auto& inst = platform.layout.nodes[n];
+    for (int g = 0; g < inst.node->gpus_per_node; ++g) {
+      const int idx = inst.first_gpu + g;
+      GpuResult gr{platform.gpus[idx]->get_name(), inst.node->gpu, inst.node->name, gpu_replica[idx], 0};
+      if (gr.replica >= 0) gr.busy_s = result->replicas[gr.replica].stats.busy_s;
+      result->gpus.push_back(std::move(gr));
+    }
+  }
+  return std::move(*result);
+}
+
+}  // namespace gpufleet

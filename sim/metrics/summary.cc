@@ -1,0 +1,122 @@
+// Run summary computation (see summary.h).
+#include "sim/metrics/summary.h"
+
+#include <algorithm>
+
+#include "models/power_model.h"
+#include "sim/metrics/percentile.h"
+
+namespace gpufleet {
+namespace {
+
+LatencyStats StatsOf(std::vector<double>& v) {
+  LatencyStats s;
+  if (v.empty()) return s;
+  double sum = 0;
+  for (double x : v) sum += x;
+  s.mean = sum / static_cast<double>(v.size());
+  s.max = *std::max_element(v.begin(), v.end());
+  s.p50 = Percentile(v, 50);
+  s.p90 = Percentile(v, 90);
+  s.p95 = Percentile(v, 95);
+  s.p99 = Percentile(v, 99);
+  return s;
+}
+
+double AtPercentile(const LatencyStats& s, std::vector<double>& values, double p) {
+  if (p == 50) return s.p50;
+  if (p == 90) return s.p90;
+  if (p == 95) return s.p95;
+  if (p == 99) return s.p99;
+  return Percentile(values, p);
+}
+
+}  // namespace
+
+RunSummary Summarize(const Scenario& scenario, const Catalog& catalog, RunResult& run) {
+  RunSummary s;
+  s.scenario = scenario.name;
+  s.seed = scenario.seed;
+  s.model = scenario.model->name;
+  s.perf_model = run.perf_model_label;
+  s.power_model = kPowerModelLabel;
+  s.requests_arrived = run.arrived;
+  s.requests_rejected = run.rejected;
+  s.requests_truncated = run.truncated;
+  s.duration_s = run.end_s;
+
+  std::vector<double> ttft, e2e, tpot, queue;
+  int64_t met = 0;
+  for (const RequestRecord& r : run.log.records()) {
+    if (r.status != RequestRecord::kCompleted) continue;
+    ++s.requests_completed;
+    s.prompt_tokens += r.prompt_tokens;
+    s.output_tokens += r.output_tokens;
+    s.preemptions += r.preemptions;
+    ttft.push_back(r.ttft_s);
+    e2e.push_back(r.e2e_s);
+    queue.push_back(r.queue_s);
+    if (r.output_tokens > 1) tpot.push_back(r.tpot_s);
+    met += r.slo_met;
+  }
+  s.ttft = StatsOf(ttft);
+  s.e2e = StatsOf(e2e);
+  s.tpot = StatsOf(tpot);
+  s.queue = StatsOf(queue);
+
+  auto& gaps = run.log.gaps();
+  const std::vector<double> tbt_ps = WeightedPercentiles(gaps, {50, 90, 95, 99});
+  double gap_sum = 0;
+  uint64_t gap_n = 0;
+  for (const auto& g : gaps) {
+    gap_sum += g.value * static_cast<double>(g.count);
+    gap_n += g.count;
+    s.tbt.max = std::max(s.tbt.max, g.value);
+  }
+  s.tbt.mean = gap_n > 0 ? gap_sum / static_cast<double>(gap_n) : 0;
+  s.tbt.p50 = tbt_ps[0];
+  s.tbt.p90 = tbt_ps[1];
+  s.tbt.p95 = tbt_ps[2];
+  s.tbt.p99 = tbt_ps[3];
+
+  const double duration = s.duration_s > 0 ? s.duration_s : 1.0;
+  s.throughput_rps = static_cast<double>(s.requests_completed) / duration;
+  s.throughput_tok_s = static_cast<double>(s.output_tokens) / duration;
+  s.slo_attainment = s.requests_arrived > 0 ? static_cast<double>(met) / static_cast<double>(s.requests_arrived) : 0;
+  s.goodput_rps = static_cast<double>(met) / duration;
+
+  auto slo = [&](const char* name, const Slo& spec, const LatencyStats& stats, std::vector<double>* values) {
+    if (!spec.enabled) return;
+    const double observed = values != nullptr ? AtPercentile(stats, *values, spec.percentile)
+                                              : WeightedPercentile(gaps, spec.percentile);
+    s.slos.push_back({name, spec.target_s, spec.percentile, observed, observed <= spec.target_s});
+  };
+  slo("ttft", scenario.slos.ttft, s.ttft, &ttft);
+  slo("tbt", scenario.slos.tbt, s.tbt, nullptr);
+  slo("e2e", scenario.slos.e2e, s.e2e, &e2e);
+
+  double util_sum = 0, deployed_util_sum = 0, joules = 0;
+  for (const GpuResult& g : run.gpus) {
+    const double util = s.duration_s > 0 ? g.busy_s / s.duration_s : 0;
+    util_sum += util;
+    ++s.total_gpus;
+    if (g.replica >= 0) {
+      ++s.deployed_gpus;
+      deployed_util_sum += util;
+    }
+    joules += GpuEnergyOver(*catalog.FindGpu(g.gpu), g.busy_s, s.duration_s).joules;
+  }
+  s.gpu_util_mean = s.total_gpus > 0 ? util_sum / s.total_gpus : 0;
+  s.gpu_util_deployed_mean = s.deployed_gpus > 0 ? deployed_util_sum / s.deployed_gpus : 0;
+  s.energy_kwh = joules / 3.6e6;
+  s.mean_power_w = s.duration_s > 0 ? joules / s.duration_s : 0;
+
+  s.hardware = PriceFleet(scenario.cluster, catalog, scenario.prices);
+  s.energy_usd_per_hour = s.mean_power_w / 1000.0 * scenario.prices.energy_usd_per_kwh;
+  s.cost_usd_per_hour = s.hardware.usd_per_hour + s.energy_usd_per_hour;
+  s.cost_usd_total = s.cost_usd_per_hour * s.duration_s / 3600.0;
+  s.cost_usd_per_mtok = s.output_tokens > 0 ? s.cost_usd_total / static_cast<double>(s.output_tokens) * 1e6 : 0;
+  return s;
+}
+
+}  // namespace gpufleet

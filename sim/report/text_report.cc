@@ -1,0 +1,61 @@
+// Summary table rendering (see text_report.h).
+#include "sim/report/text_report.h"
+
+#include <fmt/format.h>
+
+namespace gpufleet {
+namespace {
+
+std::string Ms(double s) { return fmt::format("{:10.1f}", s * 1000.0); }
+
+std::string LatencyRow(const char* name, const LatencyStats& s) {
+  return fmt::format("  {:<6} {} {} {} {} {} {}\n", name, Ms(s.mean), Ms(s.p50), Ms(s.p90), Ms(s.p95), Ms(s.p99), Ms(s.max));
+}
+
+}  // namespace
+
+std::string SummaryTable(const RunSummary& s, const RunResult& run) {
+  std::string out;
+  out += fmt::format("gpufleet run: {} (seed {})\n", s.scenario.empty() ? "(unnamed)" : s.scenario, s.seed);
+  out += fmt::format("  model {} | perf model: {} | power model: {}\n", s.model, s.perf_model, s.power_model);
+  out += fmt::format("  requests: {} arrived, {} completed, {} rejected, {} truncated | {} preemptions\n",
+                     s.requests_arrived, s.requests_completed, s.requests_rejected, s.requests_truncated, s.preemptions);
+  out += fmt::format("  simulated {:.1f} s | {:.2f} req/s | {:.0f} output tok/s\n\n", s.duration_s, s.throughput_rps,
+                     s.throughput_tok_s);
+  out += fmt::format("  {:<6} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10}\n", "ms", "mean", "p50", "p90", "p95", "p99", "max");
+  out += LatencyRow("TTFT", s.ttft);
+  out += LatencyRow("TBT", s.tbt);
+  out += LatencyRow("TPOT", s.tpot);
+  out += LatencyRow("E2E", s.e2e);
+  out += LatencyRow("queue", s.queue);
+  out += "\n";
+  if (s.slos.empty()) {
+    out += "  SLOs: none set\n";
+  } else {
+    for (const SloOutcome& o : s.slos) {
+      out += fmt::format("  SLO {:<4} p{:g} {:.1f} ms vs target {:.1f} ms: {}\n", o.metric, o.percentile,
+                         o.observed_s * 1000, o.target_s * 1000, o.met ? "met" : "MISSED");
+    }
+  }
+  out += fmt::format("  SLO attainment {:.2f}% | goodput {:.2f} req/s\n\n", s.slo_attainment * 100, s.goodput_rps);
+  out += fmt::format("  GPUs: {} in cluster, {} deployed | utilization {:.1f}% (deployed {:.1f}%)\n", s.total_gpus,
+                     s.deployed_gpus, s.gpu_util_mean * 100, s.gpu_util_deployed_mean * 100);
+  out += fmt::format("  energy {:.2f} kWh | mean power {:.0f} W\n", s.energy_kwh, s.mean_power_w);
+  out += fmt::format("  cost ${:.2f}/hour (hardware ${:.2f} + energy ${:.2f}) | ${:.2f} this run | ${:.3f} per 1M output tokens\n",
+                     s.cost_usd_per_hour, s.hardware.usd_per_hour, s.energy_usd_per_hour, s.cost_usd_total,
+                     s.cost_usd_per_mtok);
+  for (const CostLine& l : s.hardware.lines) {
+    out += fmt::format("    {} x {} ({} x {}): ${:.2f}/hour [{}]\n", l.count, l.node, l.gpus, l.gpu, l.usd_per_hour, l.basis);
+  }
+  out += fmt::format("\n  {:>4} {:<14} {:<16} {:>3} {:>9} {:>7} {:>11} {:>8}\n", "rep", "group", "gpu", "tp", "requests",
+                     "util%", "preemptions", "kv peak%");
+  for (const ReplicaResult& r : run.replicas) {
+    const double util = s.duration_s > 0 ? r.stats.busy_s / s.duration_s * 100 : 0;
+    const double kv = r.stats.kv_blocks_total > 0 ? 100.0 * r.stats.kv_blocks_peak / r.stats.kv_blocks_total : 0;
+    out += fmt::format("  {:>4} {:<14} {:<16} {:>3} {:>9} {:>7.1f} {:>11} {:>8.1f}\n", r.replica, r.group_name, r.gpu,
+                       r.tensor_parallel, r.stats.requests, util, r.stats.preemptions, kv);
+  }
+  return out;
+}
+
+}  // namespace gpufleet

@@ -1,0 +1,72 @@
+// A validated scenario: everything one simulation run needs, resolved against the catalog.
+//
+// Produced only by LoadScenario (scenario_loader.h), which has already checked every field, the
+// cross-references and the feasibility of the deployment; the engine trusts it.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "models/catalog.h"
+#include "models/kv_memory.h"
+#include "models/perf_model.h"
+#include "policies/policy_registry.h"
+#include "traces/workload_spec.h"
+
+namespace gpufleet {
+
+struct NodeGroup {
+  const NodeSpec* node = nullptr;
+  int count = 0;
+};
+
+// A set of identical replicas of the model.
+struct ReplicaGroup {
+  std::string name;
+  const GpuSpec* gpu = nullptr;
+  int tensor_parallel = 1;
+  int replicas = 1;
+  PolicyConfig scheduler;
+  MemoryConfig memory;       // includes block size, max batched tokens, max batch size, max_model_len
+  MemoryPlan memory_plan;    // computed at load time
+};
+
+struct Slo {
+  bool enabled = false;
+  double target_s = 0;
+  double percentile = 99;    // fleet-level check: this percentile of the metric <= target
+};
+
+struct SloSpec {
+  Slo ttft, tbt, e2e;
+};
+
+struct PriceSpec {
+  std::map<std::string, double> gpu_usd_per_hour;   // overrides of the catalog, by GPU name
+  std::map<std::string, double> node_usd_per_hour;  // overrides of the catalog, by node name
+  double energy_usd_per_kwh = 0;                     // 0: energy is included in the hourly prices
+};
+
+struct Scenario {
+  std::string path;              // the scenario file
+  std::string text;              // its full text, stored with every run
+  std::string name;
+  uint64_t seed = 0;
+  double horizon_s = 0;          // arrivals stop here (infinity: when the workload ends)
+  std::vector<NodeGroup> cluster;
+  const LlmSpec* model = nullptr;
+  std::vector<ReplicaGroup> deployment;
+  PerfModelSpec perf_model;
+  PolicyConfig router;
+  WorkloadSpec workload;
+  std::string overlength = "reject";  // requests longer than max_model_len: "reject" or "truncate"
+  SloSpec slos;
+  PriceSpec prices;
+
+  int total_replicas() const;
+  int64_t min_max_model_len() const;
+};
+
+}  // namespace gpufleet

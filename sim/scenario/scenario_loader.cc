@@ -1,0 +1,367 @@
+// Scenario YAML parsing and validation (see scenario_loader.h and docs/scenario.md).
+#include "sim/scenario/scenario_loader.h"
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <limits>
+#include <sstream>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "policies/batching/batch_scheduler.h"
+#include "policies/routing/router.h"
+#include "sim/platform/placement.h"
+#include "sim/util/status_macros.h"
+#include "sim/util/yaml_fields.h"
+
+namespace gpufleet {
+namespace {
+
+constexpr double kInf = std::numeric_limits<double>::infinity();
+
+int Scenario_total_replicas(const Scenario& s) {
+  int n = 0;
+  for (const auto& g : s.deployment) n += g.replicas;
+  return n;
+}
+
+class Loader {
+ public:
+  Loader(std::string file, std::string base_dir, const Catalog& catalog)
+      : file_(std::move(file)), base_dir_(std::move(base_dir)), catalog_(catalog) {}
+
+  absl::Status Load(const YAML::Node& root, Scenario* s) {
+    GF_ASSIGN_OR_RETURN(MapReader top, MapReader::Make(file_, root, "scenario"));
+    GF_RETURN_IF_ERROR(top.Opt("name", &s->name));
+    int64_t seed = 0;
+    GF_RETURN_IF_ERROR(top.Get("seed", &seed, 0));
+    s->seed = static_cast<uint64_t>(seed);
+    s->horizon_s = kInf;
+    GF_RETURN_IF_ERROR(top.Opt("horizon_s", &s->horizon_s, 1e-9));
+    GF_RETURN_IF_ERROR(Cluster(top, s));
+    GF_RETURN_IF_ERROR(Model(top, s));
+    GF_RETURN_IF_ERROR(PerfModel(top, s));
+    GF_RETURN_IF_ERROR(Deployment(top, s));
+    GF_RETURN_IF_ERROR(Router(top, s));
+    GF_RETURN_IF_ERROR(Workload(top, s));
+    GF_RETURN_IF_ERROR(Slos(top, s));
+    GF_RETURN_IF_ERROR(Prices(top, s));
+    return top.Finish();
+  }
+
+ private:
+  std::string Resolve(const std::string& path) const {
+    if (path.empty() || std::filesystem::path(path).is_absolute()) return path;
+    return (std::filesystem::path(base_dir_) / path).lexically_normal().string();
+  }
+
+  absl::Status Cluster(MapReader& top, Scenario* s) {
+    GF_ASSIGN_OR_RETURN(MapReader cluster, MapReader::Make(file_, top.Raw("cluster"), "cluster"));
+    YAML::Node nodes = cluster.Raw("nodes");
+    if (!nodes.IsDefined() || !nodes.IsSequence() || nodes.size() == 0) {
+      return YamlError(file_, nodes.IsDefined() ? nodes : cluster.node(), "cluster.nodes is missing or empty",
+                       "a list of {type: NODE, count: N}");
+    }
+    for (size_t i = 0; i < nodes.size(); ++i) {
+      const std::string what = absl::StrCat("cluster.nodes[", i, "]");
+      GF_ASSIGN_OR_RETURN(MapReader n, MapReader::Make(file_, nodes[i], what));
+      std::string type;
+      int64_t count = 1;
+      GF_RETURN_IF_ERROR(n.Get("type", &type));
+      GF_RETURN_IF_ERROR(n.Opt("count", &count, 1, 100000));
+      const NodeSpec* spec = catalog_.FindNode(type);
+      if (spec == nullptr) return UnknownName(n, "type", type, "node type", catalog_.NodeNames());
+      GF_RETURN_IF_ERROR(n.Finish());
+      s->cluster.push_back({spec, static_cast<int>(count)});
+    }
+    return cluster.Finish();
+  }
+
+  absl::Status Model(MapReader& top, Scenario* s) {
+    std::string name;
+    GF_RETURN_IF_ERROR(top.Get("model", &name));
+    s->model = catalog_.FindLlm(name);
+    if (s->model == nullptr) return UnknownName(top, "model", name, "model", catalog_.LlmNames());
+    return absl::OkStatus();
+  }
+
+  absl::Status PerfModel(MapReader& top, Scenario* s) {
+    if (!top.Has("perf_model")) { top.Raw("perf_model"); return absl::OkStatus(); }
+    GF_ASSIGN_OR_RETURN(MapReader p, MapReader::Make(file_, top.Raw("perf_model"), "perf_model"));
+    PerfModelSpec& spec = s->perf_model;
+    GF_RETURN_IF_ERROR(p.OptEnum("type", {"roofline"}, &spec.type));
+    GF_RETURN_IF_ERROR(p.Opt("compute_efficiency", &spec.compute_efficiency, 0.01, 1.0));
+    GF_RETURN_IF_ERROR(p.Opt("memory_efficiency", &spec.memory_efficiency, 0.01, 1.0));
+    GF_RETURN_IF_ERROR(p.Opt("iteration_overhead_s", &spec.iteration_overhead_s, 0.0, 10.0));
+    GF_RETURN_IF_ERROR(p.Opt("collective_latency_s", &spec.collective_latency_s, 0.0, 1.0));
+    return p.Finish();
+  }
+
+  absl::Status Deployment(MapReader& top, Scenario* s) {
+    YAML::Node dep = top.Raw("deployment");
+    if (!dep.IsDefined() || !dep.IsSequence() || dep.size() == 0) {
+      return YamlError(file_, dep.IsDefined() ? dep : top.node(), "deployment is missing or empty",
+                       "a list of replica groups {gpu, tensor_parallel, replicas, scheduler, ...}");
+    }
+    for (size_t i = 0; i < dep.size(); ++i) {
+      const std::string what = absl::StrCat("deployment[", i, "]");
+      GF_ASSIGN_OR_RETURN(MapReader d, MapReader::Make(file_, dep[i], what));
+      ReplicaGroup g;
+      g.name = absl::StrCat("group", i);
+      GF_RETURN_IF_ERROR(d.Opt("name", &g.name));
+      std::string gpu;
+      GF_RETURN_IF_ERROR(d.Get("gpu", &gpu));
+      g.gpu = catalog_.FindGpu(gpu);
+      if (g.gpu == nullptr) return UnknownName(d, "gpu", gpu, "GPU", catalog_.GpuNames());
+      int64_t tp = 1, replicas = 1;
+      GF_RETURN_IF_ERROR(d.Opt("tensor_parallel", &tp, 1, 64));
+      if ((tp & (tp - 1)) != 0) return d.ErrorAt("tensor_parallel", absl::StrCat(what, ".tensor_parallel is ", tp), "a power of two");
+      GF_RETURN_IF_ERROR(d.Opt("replicas", &replicas, 1, 100000));
+      g.tensor_parallel = static_cast<int>(tp);
+      g.replicas = static_cast<int>(replicas);
+
+      MemoryConfig& m = g.memory;
+      m.tensor_parallel = g.tensor_parallel;
+      m.max_model_len = s->model->max_context;
+      int64_t block_size = m.block_size;
+      GF_RETURN_IF_ERROR(d.Opt("max_batch_size", &m.max_batch_size, 1, 1 << 20));
+      GF_RETURN_IF_ERROR(d.Opt("max_batched_tokens", &m.max_batched_tokens, 1, 1 << 24));
+      GF_RETURN_IF_ERROR(d.Opt("max_model_len", &m.max_model_len, 2, 1 << 24));
+      GF_RETURN_IF_ERROR(d.Opt("block_size", &block_size, 1, 1024));
+      m.block_size = static_cast<int>(block_size);
+      GF_RETURN_IF_ERROR(d.Opt("gpu_memory_utilization", &m.gpu_memory_utilization, 0.05, 1.0));
+
+      g.scheduler = PolicyAt(d, "scheduler", absl::StrCat(what, ".scheduler"), "vllm");
+      GF_ASSIGN_OR_RETURN(auto scheduler, BatchSchedulerRegistry::Get().Create(g.scheduler));
+      if (!scheduler->chunks_prefills() && m.max_batched_tokens < m.max_model_len) {
+        return d.ErrorAt("max_batched_tokens",
+                         absl::StrFormat("%s.max_batched_tokens %d is below max_model_len %d; scheduler '%s' "
+                                         "runs whole prompts, so longer ones could never be scheduled",
+                                         what, m.max_batched_tokens, m.max_model_len, g.scheduler.type),
+                         "max_batched_tokens >= max_model_len, or a chunked-prefill scheduler (sarathi)");
+      }
+      auto plan = PlanMemory(*s->model, *g.gpu, m);
+      if (!plan.ok()) {
+        return YamlError(file_, d.node(), absl::StrCat(what, ": ", plan.status().message()),
+                         "a larger tensor_parallel, a GPU with more memory, or a shorter max_model_len");
+      }
+      g.memory_plan = *plan;
+      GF_RETURN_IF_ERROR(d.Finish());
+      s->deployment.push_back(std::move(g));
+    }
+    auto placed = PlaceReplicas(LayoutCluster(s->cluster), s->deployment);
+    if (!placed.ok()) {
+      return YamlError(file_, dep, std::string(placed.status().message()),
+                       "fewer replicas or a smaller tensor_parallel, or more nodes in the cluster");
+    }
+    return absl::OkStatus();
+  }
+
+  // `{type: NAME, params...}` or a bare `NAME`; absent means `fallback`.
+  PolicyConfig PolicyAt(MapReader& parent, const std::string& key, const std::string& what, const std::string& fallback) {
+    PolicyConfig cfg;
+    cfg.file = file_;
+    cfg.what = what;
+    cfg.type = fallback;
+    YAML::Node n = parent.Raw(key);
+    if (n.IsDefined() && n.IsScalar()) {
+      cfg.type = n.Scalar();
+      cfg.node = YAML::Node(YAML::NodeType::Map);
+      cfg.node["type"] = n;
+    } else if (n.IsDefined() && !n.IsNull()) {
+      cfg.node = n;  // Create() reports a non-mapping here
+      if (n.IsMap() && n["type"].IsDefined() && n["type"].IsScalar()) cfg.type = n["type"].Scalar();
+    }
+    return cfg;
+  }
+
+  absl::Status Router(MapReader& top, Scenario* s) {
+    s->router = PolicyAt(top, "router", "router", "least_outstanding_tokens");
+    return RouterRegistry::Get().Create(s->router).status();
+  }
+
+  absl::Status Length(MapReader& parent, const std::string& key, const std::string& what, LengthSpec* out) {
+    GF_ASSIGN_OR_RETURN(MapReader l, MapReader::Make(file_, parent.Raw(key), what));
+    std::string dist;
+    GF_RETURN_IF_ERROR(l.GetEnum("dist", {"fixed", "uniform", "lognormal"}, &dist));
+    if (dist == "fixed") {
+      out->kind = LengthSpec::Kind::kFixed;
+      GF_RETURN_IF_ERROR(l.Get("value", &out->value, 1, 1 << 24));
+    } else if (dist == "uniform") {
+      out->kind = LengthSpec::Kind::kUniform;
+      GF_RETURN_IF_ERROR(l.Get("min", &out->min, 1, 1 << 24));
+      GF_RETURN_IF_ERROR(l.Get("max", &out->max, 1, 1 << 24));
+      if (out->max < out->min) return l.ErrorAt("max", absl::StrCat(what, ".max is below min"), "max >= min");
+    } else {
+      out->kind = LengthSpec::Kind::kLognormal;
+      GF_RETURN_IF_ERROR(l.Get("median", &out->median, 1, 1 << 24));
+      GF_RETURN_IF_ERROR(l.Get("sigma", &out->sigma, 0, 5));
+      out->min = 1;
+      out->max = 1 << 20;
+      GF_RETURN_IF_ERROR(l.Opt("min", &out->min, 1, 1 << 24));
+      GF_RETURN_IF_ERROR(l.Opt("max", &out->max, 1, 1 << 24));
+      if (out->max < out->min) return l.ErrorAt("max", absl::StrCat(what, ".max is below min"), "max >= min");
+    }
+    return l.Finish();
+  }
+
+  absl::Status TraceFile(MapReader& m, const std::string& what, std::string* path, std::string* format) {
+    GF_RETURN_IF_ERROR(m.Get("path", path));
+    GF_RETURN_IF_ERROR(m.GetEnum("format", {"azure", "native"}, format));
+    const std::string resolved = Resolve(*path);
+    if (!std::filesystem::is_regular_file(resolved)) {
+      return m.ErrorAt("path", absl::StrCat(what, ".path '", *path, "' is not a readable file (resolved to '", resolved, "')"),
+                       "a trace file path, relative to the scenario file's folder or absolute");
+    }
+    *path = resolved;
+    return absl::OkStatus();
+  }
+
+  absl::Status Workload(MapReader& top, Scenario* s) {
+    GF_ASSIGN_OR_RETURN(MapReader w, MapReader::Make(file_, top.Raw("workload"), "workload"));
+    WorkloadSpec& spec = s->workload;
+    const bool has_trace = w.Has("trace"), has_synth = w.Has("synthetic");
+    if (has_trace == has_synth) {
+      return w.Error("workload needs exactly one of 'trace' or 'synthetic'",
+                     "trace: {path, format} or synthetic: {arrival, rate_rps, prompt_tokens, output_tokens}");
+    }
+    if (has_trace) {
+      spec.source = WorkloadSpec::Source::kTrace;
+      GF_ASSIGN_OR_RETURN(MapReader t, MapReader::Make(file_, w.Raw("trace"), "workload.trace"));
+      GF_RETURN_IF_ERROR(TraceFile(t, "workload.trace", &spec.trace_path, &spec.trace_format));
+      int64_t copies = 1;
+      GF_RETURN_IF_ERROR(t.Opt("superpose", &copies, 1, 1000));
+      spec.superpose = static_cast<int>(copies);
+      GF_RETURN_IF_ERROR(t.Finish());
+    } else {
+      spec.source = WorkloadSpec::Source::kSynthetic;
+      GF_ASSIGN_OR_RETURN(MapReader g, MapReader::Make(file_, w.Raw("synthetic"), "workload.synthetic"));
+      GF_RETURN_IF_ERROR(g.OptEnum("arrival", {"poisson", "gamma"}, &spec.arrival));
+      GF_RETURN_IF_ERROR(g.Get("rate_rps", &spec.rate_rps, 1e-9, 1e9));
+      if (spec.arrival == "gamma") {
+        GF_RETURN_IF_ERROR(g.Get("cv", &spec.cv, 0.01, 100));
+      }
+      if (g.Has("lengths_from")) {
+        GF_ASSIGN_OR_RETURN(MapReader r, MapReader::Make(file_, g.Raw("lengths_from"), "workload.synthetic.lengths_from"));
+        GF_RETURN_IF_ERROR(TraceFile(r, "workload.synthetic.lengths_from", &spec.resample_path, &spec.resample_format));
+        GF_RETURN_IF_ERROR(r.Finish());
+        if (g.Has("prompt_tokens") || g.Has("output_tokens")) {
+          return g.ErrorAt("prompt_tokens", "workload.synthetic has both lengths_from and token distributions",
+                           "either lengths_from or prompt_tokens + output_tokens");
+        }
+      } else {
+        GF_RETURN_IF_ERROR(Length(g, "prompt_tokens", "workload.synthetic.prompt_tokens", &spec.prompt_len));
+        GF_RETURN_IF_ERROR(Length(g, "output_tokens", "workload.synthetic.output_tokens", &spec.output_len));
+      }
+      GF_RETURN_IF_ERROR(g.Finish());
+    }
+    GF_RETURN_IF_ERROR(w.Opt("rate_multiplier", &spec.rate_multiplier, 1e-6, 1e6));
+    if (w.Has("window_s")) {
+      YAML::Node win = w.Raw("window_s");
+      if (!win.IsSequence() || win.size() != 2) return YamlError(file_, win, "workload.window_s is not a pair", "[start_s, end_s]");
+      GF_ASSIGN_OR_RETURN(spec.window_start_s, ScalarDouble(file_, win[0], "workload.window_s[0]", 0, kInf));
+      GF_ASSIGN_OR_RETURN(spec.window_end_s, ScalarDouble(file_, win[1], "workload.window_s[1]", 0, kInf));
+      if (spec.window_end_s <= spec.window_start_s) return YamlError(file_, win[1], "workload.window_s ends before it starts", "end_s > start_s");
+    } else {
+      w.Raw("window_s");
+    }
+    GF_RETURN_IF_ERROR(w.Opt("max_requests", &spec.max_requests, 1));
+    GF_RETURN_IF_ERROR(w.OptEnum("overlength", {"reject", "truncate"}, &s->overlength));
+    if (spec.source == WorkloadSpec::Source::kSynthetic && !std::isfinite(s->horizon_s) &&
+        spec.max_requests == std::numeric_limits<int64_t>::max()) {
+      return w.Error("a synthetic workload never ends without a horizon", "horizon_s at top level or workload.max_requests");
+    }
+    return w.Finish();
+  }
+
+  absl::Status OneSlo(MapReader& slos, const std::string& key, Slo* out) {
+    if (!slos.Has(key)) { slos.Raw(key); return absl::OkStatus(); }
+    GF_ASSIGN_OR_RETURN(MapReader m, MapReader::Make(file_, slos.Raw(key), absl::StrCat("slos.", key)));
+    out->enabled = true;
+    GF_RETURN_IF_ERROR(m.Get("target_s", &out->target_s, 1e-9, 1e9));
+    GF_RETURN_IF_ERROR(m.Opt("percentile", &out->percentile, 1, 100));
+    return m.Finish();
+  }
+
+  absl::Status Slos(MapReader& top, Scenario* s) {
+    if (!top.Has("slos")) { top.Raw("slos"); return absl::OkStatus(); }
+    GF_ASSIGN_OR_RETURN(MapReader m, MapReader::Make(file_, top.Raw("slos"), "slos"));
+    GF_RETURN_IF_ERROR(OneSlo(m, "ttft", &s->slos.ttft));
+    GF_RETURN_IF_ERROR(OneSlo(m, "tbt", &s->slos.tbt));
+    GF_RETURN_IF_ERROR(OneSlo(m, "e2e", &s->slos.e2e));
+    return m.Finish();
+  }
+
+  absl::Status PriceMap(MapReader& p, const std::string& key, const std::vector<std::string>& names,
+                        const std::string& kind, std::map<std::string, double>* out) {
+    if (!p.Has(key)) { p.Raw(key); return absl::OkStatus(); }
+    GF_ASSIGN_OR_RETURN(MapReader m, MapReader::Make(file_, p.Raw(key), absl::StrCat("prices.", key)));
+    for (const auto& kv : m.node()) {
+      const std::string name = kv.first.Scalar();
+      if (std::find(names.begin(), names.end(), name) == names.end()) {
+        std::string hint;
+        if (auto c = ClosestMatch(name, names); !c.empty()) hint = absl::StrCat(" (did you mean '", c, "'?)");
+        return YamlError(file_, kv.first, absl::StrCat("prices.", key, ": '", name, "' is not a catalog ", kind, hint),
+                         absl::StrCat("a ", kind, " name from the catalog"));
+      }
+      double v = 0;
+      GF_RETURN_IF_ERROR(m.Get(name, &v, 0, 1e6));
+      (*out)[name] = v;
+    }
+    return m.Finish();
+  }
+
+  absl::Status Prices(MapReader& top, Scenario* s) {
+    if (!top.Has("prices")) { top.Raw("prices"); return absl::OkStatus(); }
+    GF_ASSIGN_OR_RETURN(MapReader p, MapReader::Make(file_, top.Raw("prices"), "prices"));
+    GF_RETURN_IF_ERROR(PriceMap(p, "gpu_usd_per_hour", catalog_.GpuNames(), "GPU", &s->prices.gpu_usd_per_hour));
+    GF_RETURN_IF_ERROR(PriceMap(p, "node_usd_per_hour", catalog_.NodeNames(), "node type", &s->prices.node_usd_per_hour));
+    GF_RETURN_IF_ERROR(p.Opt("energy_usd_per_kwh", &s->prices.energy_usd_per_kwh, 0, 100));
+    return p.Finish();
+  }
+
+  absl::Status UnknownName(MapReader& m, const std::string& key, const std::string& value, const std::string& kind,
+                           const std::vector<std::string>& names) {
+    std::string hint;
+    if (auto c = ClosestMatch(value, names); !c.empty()) hint = absl::StrCat(" (did you mean '", c, "'?)");
+    return m.ErrorAt(key, absl::StrCat(m.what(), ".", key, " '", value, "' is not in the ", kind, " catalog", hint),
+                     absl::StrCat("one of: ", absl::StrJoin(names, ", ")));
+  }
+
+  std::string file_;
+  std::string base_dir_;
+  const Catalog& catalog_;
+};
+
+}  // namespace
+
+int Scenario::total_replicas() const { return Scenario_total_replicas(*this); }
+
+int64_t Scenario::min_max_model_len() const {
+  int64_t m = std::numeric_limits<int64_t>::max();
+  for (const auto& g : deployment) m = std::min(m, g.memory.max_model_len);
+  return m;
+}
+
+absl::StatusOr<Scenario> LoadScenarioFromString(const std::string& text, const std::string& name,
+                                                const std::string& base_dir, const Catalog& catalog) {
+  GF_ASSIGN_OR_RETURN(YAML::Node root, LoadYamlString(text, name));
+  Scenario s;
+  s.path = name;
+  s.text = text;
+  Loader loader(name, base_dir, catalog);
+  GF_RETURN_IF_ERROR(loader.Load(root, &s));
+  return s;
+}
+
+absl::StatusOr<Scenario> LoadScenario(const std::string& path, const Catalog& catalog) {
+  std::ifstream in(path);
+  if (!in) return absl::NotFoundError(absl::StrCat(path, ": cannot open scenario file"));
+  std::stringstream ss;
+  ss << in.rdbuf();
+  const std::string dir = std::filesystem::path(path).parent_path().string();
+  return LoadScenarioFromString(ss.str(), path, dir.empty() ? "." : dir, catalog);
+}
+
+}  // namespace gpufleet

@@ -1,0 +1,22 @@
+// Parses and validates a scenario YAML file against the catalog.
+//
+// Rejects, before anything runs: YAML syntax errors, unknown keys, wrong types, out-of-range values,
+// unknown catalog names, missing trace files, and impossible deployments (the model does not fit the
+// GPUs' memory at that tensor-parallel degree, more GPUs than the cluster has, a TP group larger than a
+// node). Every error is InvalidArgument "file:line:col: what is wrong; expected ...".
+#pragma once
+
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "models/catalog.h"
+#include "sim/scenario/scenario.h"
+
+namespace gpufleet {
+
+absl::StatusOr<Scenario> LoadScenario(const std::string& path, const Catalog& catalog);
+// For tests: `text` stands for a file named `name`; relative paths resolve against `base_dir`.
+absl::StatusOr<Scenario> LoadScenarioFromString(const std::string& text, const std::string& name,
+                                                const std::string& base_dir, const Catalog& catalog);
+
+}  // namespace gpufleet

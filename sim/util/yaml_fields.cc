@@ -1,0 +1,298 @@
+// Implementation of located YAML field access (see yaml_fields.h).
+#include "sim/util/yaml_fields.h"
+
+#include <algorithm>
+#include <cmath>
+#include <fstream>
+#include <sstream>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+
+namespace gpufleet {
+namespace {
+
+// Debian's abseil has its own string_view type; std::string_view reaches StrCat through std::string.
+std::string S(std::string_view v) { return std::string(v); }
+
+std::string Describe(const YAML::Node& node) {
+  switch (node.Type()) {
+    case YAML::NodeType::Map: return "a mapping";
+    case YAML::NodeType::Sequence: return "a list";
+    case YAML::NodeType::Null: return "nothing (null)";
+    case YAML::NodeType::Scalar: return absl::StrCat("'", node.Scalar(), "'");
+    default: return "nothing";
+  }
+}
+
+// Full-string numeric parses: yaml-cpp's own conversions accept trailing junk in some versions.
+bool ParseDouble(const std::string& s, double* out) {
+  if (s.empty()) return false;
+  if (s == ".inf" || s == ".Inf" || s == "inf") { *out = INFINITY; return true; }
+  char* end = nullptr;
+  errno = 0;
+  double v = std::strtod(s.c_str(), &end);
+  if (end != s.c_str() + s.size() || errno == ERANGE || std::isnan(v)) return false;
+  *out = v;
+  return true;
+}
+
+bool ParseInt(const std::string& s, int64_t* out) {
+  if (s.empty()) return false;
+  char* end = nullptr;
+  errno = 0;
+  long long v = std::strtoll(s.c_str(), &end, 10);
+  if (end != s.c_str() + s.size() || errno == ERANGE) {
+    // Accept integral floats written as 1e6 or 1000.0.
+    double d;
+    if (!ParseDouble(s, &d) || d != std::floor(d) || std::fabs(d) > 9.0e18) return false;
+    *out = static_cast<int64_t>(d);
+    return true;
+  }
+  *out = v;
+  return true;
+}
+
+std::string RangeText(double min, double max) {
+  const bool has_min = std::isfinite(min), has_max = std::isfinite(max);
+  if (has_min && has_max) return absl::StrFormat(" in [%g, %g]", min, max);
+  if (has_min) return absl::StrFormat(" >= %g", min);
+  if (has_max) return absl::StrFormat(" <= %g", max);
+  return "";
+}
+
+std::string IntRangeText(int64_t min, int64_t max) {
+  const bool has_min = min != std::numeric_limits<int64_t>::min();
+  const bool has_max = max != std::numeric_limits<int64_t>::max();
+  if (has_min && has_max) return absl::StrFormat(" in [%d, %d]", min, max);
+  if (has_min) return absl::StrFormat(" >= %d", min);
+  if (has_max) return absl::StrFormat(" <= %d", max);
+  return "";
+}
+
+size_t EditDistance(std::string_view a, std::string_view b) {
+  std::vector<size_t> prev(b.size() + 1), cur(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) prev[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    cur[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j) {
+      const size_t sub = prev[j - 1] + (std::tolower(a[i - 1]) == std::tolower(b[j - 1]) ? 0 : 1);
+      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, sub});
+    }
+    std::swap(prev, cur);
+  }
+  return prev[b.size()];
+}
+
+}  // namespace
+
+absl::Status YamlError(const std::string& file, const YAML::Mark& mark, std::string_view what,
+                       std::string_view expected) {
+  std::string msg;
+  if (mark.is_null() || mark.line < 0) {
+    msg = absl::StrCat(file, ": ", S(what));
+  } else {
+    msg = absl::StrFormat("%s:%d:%d: %s", file, mark.line + 1, mark.column + 1, S(what));
+  }
+  if (!expected.empty()) absl::StrAppend(&msg, "; expected ", S(expected));
+  return absl::InvalidArgumentError(msg);
+}
+
+absl::Status YamlError(const std::string& file, const YAML::Node& node, std::string_view what,
+                       std::string_view expected) {
+  return YamlError(file, node.IsDefined() ? node.Mark() : YAML::Mark::null_mark(), what, expected);
+}
+
+absl::StatusOr<YAML::Node> LoadYamlString(const std::string& text, const std::string& name) {
+  try {
+    return YAML::Load(text);
+  } catch (const YAML::Exception& e) {
+    return YamlError(name, e.mark, absl::StrCat("YAML syntax error: ", e.msg));
+  }
+}
+
+absl::StatusOr<YAML::Node> LoadYamlFile(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return absl::NotFoundError(absl::StrCat(path, ": cannot open file"));
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return LoadYamlString(ss.str(), path);
+}
+
+absl::StatusOr<MapReader> MapReader::Make(const std::string& file, const YAML::Node& node,
+                                          std::string what) {
+  if (!node.IsDefined() || !node.IsMap()) {
+    return YamlError(file, node, absl::StrCat(S(what), " is ", node.IsDefined() ? Describe(node) : "missing"),
+                     "a mapping of key: value");
+  }
+  return MapReader(file, node, std::move(what));
+}
+
+bool MapReader::Has(std::string_view key) const {
+  return node_[std::string(key)].IsDefined() && !node_[std::string(key)].IsNull();
+}
+
+YAML::Node MapReader::Raw(std::string_view key) {
+  read_.insert(std::string(key));
+  return node_[std::string(key)];
+}
+
+absl::Status MapReader::Missing(std::string_view key) const {
+  return YamlError(file_, node_, absl::StrCat(what_, " has no '", S(key), "'"),
+                   absl::StrCat("a '", S(key), "' key"));
+}
+
+absl::Status MapReader::ErrorAt(std::string_view key, std::string_view what, std::string_view expected) const {
+  YAML::Node n = node_[std::string(key)];
+  return YamlError(file_, n.IsDefined() ? n : node_, what, expected);
+}
+
+absl::Status MapReader::Error(std::string_view what, std::string_view expected) const {
+  return YamlError(file_, node_, what, expected);
+}
+
+absl::Status MapReader::Get(std::string_view key, std::string* out) {
+  if (!Has(key)) return Missing(key);
+  return Opt(key, out);
+}
+absl::Status MapReader::Get(std::string_view key, double* out, double min, double max) {
+  if (!Has(key)) return Missing(key);
+  return Opt(key, out, min, max);
+}
+absl::Status MapReader::Get(std::string_view key, int64_t* out, int64_t min, int64_t max) {
+  if (!Has(key)) return Missing(key);
+  return Opt(key, out, min, max);
+}
+absl::Status MapReader::Get(std::string_view key, bool* out) {
+  if (!Has(key)) return Missing(key);
+  return Opt(key, out);
+}
+absl::Status MapReader::GetEnum(std::string_view key, const std::vector<std::string>& allowed, std::string* out) {
+  if (!Has(key)) return Missing(key);
+  return OptEnum(key, allowed, out);
+}
+
+absl::Status MapReader::Opt(std::string_view key, std::string* out) {
+  YAML::Node n = Raw(key);
+  if (!n.IsDefined() || n.IsNull()) return absl::OkStatus();
+  auto s = ScalarString(file_, n, absl::StrCat(what_, ".", S(key)));
+  if (!s.ok()) return s.status();
+  *out = *s;
+  return absl::OkStatus();
+}
+
+absl::Status MapReader::Opt(std::string_view key, double* out, double min, double max) {
+  YAML::Node n = Raw(key);
+  if (!n.IsDefined() || n.IsNull()) return absl::OkStatus();
+  auto v = ScalarDouble(file_, n, absl::StrCat(what_, ".", S(key)), min, max);
+  if (!v.ok()) return v.status();
+  *out = *v;
+  return absl::OkStatus();
+}
+
+absl::Status MapReader::Opt(std::string_view key, int64_t* out, int64_t min, int64_t max) {
+  YAML::Node n = Raw(key);
+  if (!n.IsDefined() || n.IsNull()) return absl::OkStatus();
+  auto v = ScalarInt(file_, n, absl::StrCat(what_, ".", S(key)), min, max);
+  if (!v.ok()) return v.status();
+  *out = *v;
+  return absl::OkStatus();
+}
+
+absl::Status MapReader::Opt(std::string_view key, bool* out) {
+  YAML::Node n = Raw(key);
+  if (!n.IsDefined() || n.IsNull()) return absl::OkStatus();
+  const std::string name = absl::StrCat(what_, ".", S(key));
+  if (!n.IsScalar()) return YamlError(file_, n, absl::StrCat(name, " is ", Describe(n)), "true or false");
+  const std::string& s = n.Scalar();
+  if (s == "true" || s == "True" || s == "yes" || s == "on") { *out = true; return absl::OkStatus(); }
+  if (s == "false" || s == "False" || s == "no" || s == "off") { *out = false; return absl::OkStatus(); }
+  return YamlError(file_, n, absl::StrCat(name, " is ", Describe(n)), "true or false");
+}
+
+absl::Status MapReader::OptEnum(std::string_view key, const std::vector<std::string>& allowed, std::string* out) {
+  std::string v;
+  const bool present = Has(key);
+  auto st = Opt(key, &v);
+  if (!st.ok() || !present) return st;
+  if (std::find(allowed.begin(), allowed.end(), v) == allowed.end()) {
+    std::string hint;
+    if (std::string close = ClosestMatch(v, allowed); !close.empty()) hint = absl::StrCat(" (did you mean '", close, "'?)");
+    return ErrorAt(key, absl::StrCat(what_, ".", S(key), " is '", v, "'", hint),
+                   absl::StrCat("one of: ", absl::StrJoin(allowed, ", ")));
+  }
+  *out = v;
+  return absl::OkStatus();
+}
+
+absl::Status MapReader::Opt(std::string_view key, std::vector<std::string>* out) {
+  YAML::Node n = Raw(key);
+  if (!n.IsDefined() || n.IsNull()) return absl::OkStatus();
+  const std::string name = absl::StrCat(what_, ".", S(key));
+  if (!n.IsSequence()) return YamlError(file_, n, absl::StrCat(name, " is ", Describe(n)), "a list of strings");
+  out->clear();
+  for (const auto& item : n) {
+    auto s = ScalarString(file_, item, name);
+    if (!s.ok()) return s.status();
+    out->push_back(*s);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status MapReader::Finish() const {
+  std::vector<std::string> known(read_.begin(), read_.end());
+  for (const auto& kv : node_) {
+    const std::string key = kv.first.IsScalar() ? kv.first.Scalar() : "";
+    if (read_.count(key)) continue;
+    std::string hint;
+    if (std::string close = ClosestMatch(key, known); !close.empty()) hint = absl::StrCat(" (did you mean '", close, "'?)");
+    return YamlError(file_, kv.first, absl::StrCat("unknown key '", S(key), "' in ", what_, hint),
+                     absl::StrCat("one of: ", absl::StrJoin(known, ", ")));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<double> ScalarDouble(const std::string& file, const YAML::Node& node, std::string_view what,
+                                    double min, double max) {
+  double v;
+  if (!node.IsScalar() || !ParseDouble(node.Scalar(), &v)) {
+    return YamlError(file, node, absl::StrCat(S(what), " is ", Describe(node)), absl::StrCat("a number", RangeText(min, max)));
+  }
+  if (v < min || v > max) {
+    return YamlError(file, node, absl::StrCat(S(what), " is ", node.Scalar(), ", out of range"),
+                     absl::StrCat("a number", RangeText(min, max)));
+  }
+  return v;
+}
+
+absl::StatusOr<int64_t> ScalarInt(const std::string& file, const YAML::Node& node, std::string_view what,
+                                  int64_t min, int64_t max) {
+  int64_t v;
+  if (!node.IsScalar() || !ParseInt(node.Scalar(), &v)) {
+    return YamlError(file, node, absl::StrCat(S(what), " is ", Describe(node)),
+                     absl::StrCat("an integer", IntRangeText(min, max)));
+  }
+  if (v < min || v > max) {
+    return YamlError(file, node, absl::StrCat(S(what), " is ", node.Scalar(), ", out of range"),
+                     absl::StrCat("an integer", IntRangeText(min, max)));
+  }
+  return v;
+}
+
+absl::StatusOr<std::string> ScalarString(const std::string& file, const YAML::Node& node, std::string_view what) {
+  if (!node.IsScalar()) return YamlError(file, node, absl::StrCat(S(what), " is ", Describe(node)), "a string");
+  return node.Scalar();
+}
+
+std::string ClosestMatch(std::string_view word, const std::vector<std::string>& candidates) {
+  std::string best;
+  size_t best_d = std::max<size_t>(2, word.size() / 3) + 1;
+  for (const auto& c : candidates) {
+    const size_t d = EditDistance(word, c);
+    if (d < best_d) { best_d = d; best = c; }
+  }
+  return best;
+}
+
+}  // namespace gpufleet

@@ -1,0 +1,47 @@
+// `gpufleet catalog {gpus,nodes,models}`: list the catalog's entries with their key figures.
+#include <cstdio>
+
+#include <fmt/format.h>
+
+#include "models/catalog.h"
+#include "tools/gpufleet/commands.h"
+
+namespace gpufleet {
+
+std::function<int()> AddCatalogCommand(CLI::App& app) {
+  auto what = std::make_shared<std::string>("gpus");
+  auto dir = std::make_shared<std::string>();
+  CLI::App* cmd = app.add_subcommand("catalog", "List the GPU, node or model catalog");
+  cmd->add_option("kind", *what, "gpus, nodes or models")->check(CLI::IsMember({"gpus", "nodes", "models"}));
+  cmd->add_option("--catalog", *dir, "Catalog directory (default: the built-in models/catalog)");
+  return [what, dir]() -> int {
+    auto catalog = Catalog::LoadFromDir(dir->empty() ? Catalog::DefaultDir() : *dir);
+    if (!catalog.ok()) return ReportError(catalog.status());
+    std::string out;
+    if (*what == "gpus") {
+      out += fmt::format("{:<16} {:>9} {:>9} {:>7} {:>8} {:>6} {:>8} {:>8}\n", "gpu", "fp16 TF", "fp8 TF", "HBM GB",
+                         "HBM GB/s", "TDP W", "NVLink", "$/hour");
+      for (const auto& [name, g] : catalog->gpus()) {
+        out += fmt::format("{:<16} {:>9.1f} {:>9.1f} {:>7.0f} {:>8.0f} {:>6.0f} {:>8.0f} {:>8.2f}\n", name, g.fp16_tflops,
+                           g.fp8_tflops, g.hbm_gb, g.hbm_gbps, g.tdp_w, g.nvlink_gbps, g.price_usd_per_hour);
+      }
+    } else if (*what == "nodes") {
+      out += fmt::format("{:<28} {:<16} {:>5} {:<16} {:>9} {:>9}\n", "node", "gpu", "gpus", "fabric", "net GB/s", "$/hour");
+      for (const auto& [name, n] : catalog->nodes()) {
+        out += fmt::format("{:<28} {:<16} {:>5} {:<16} {:>9.1f} {:>9.2f}\n", name, n.gpu, n.gpus_per_node, n.intra_fabric,
+                           n.network_gbps, n.price_usd_per_hour);
+      }
+    } else {
+      out += fmt::format("{:<18} {:>7} {:>7} {:>6} {:>6} {:>8} {:>8} {:>9} {:>10}\n", "model", "layers", "hidden", "heads",
+                         "kv", "ffn", "experts", "params B", "KV KB/tok");
+      for (const auto& [name, m] : catalog->llms()) {
+        out += fmt::format("{:<18} {:>7} {:>7} {:>6} {:>6} {:>8} {:>8} {:>9.1f} {:>10.0f}\n", name, m.layers, m.hidden,
+                           m.heads, m.kv_heads, m.ffn, m.num_experts, m.ParamCount() / 1e9, m.KvBytesPerToken() / 1024);
+      }
+    }
+    std::fputs(out.c_str(), stdout);
+    return 0;
+  };
+}
+
+}  // namespace gpufleet

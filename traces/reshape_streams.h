@@ -1,0 +1,33 @@
+// Decorators that reshape a RequestStream, applied by MakeRequestStream in this order: rate
+// multiplier, window, request cap, horizon, then id assignment. Each keeps arrival times
+// non-decreasing and reads its inner stream lazily. Progress() of a decorator is the larger of its
+// inner stream's and its own estimate (window, cap or horizon fraction), since whichever limit is
+// reached first ends the stream.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+
+#include "traces/request_stream.h"
+
+namespace gpufleet {
+
+// arrival_s / multiplier (multiplier > 0; > 1 compresses time).
+std::unique_ptr<RequestStream> MakeRateMultipliedStream(std::unique_ptr<RequestStream> inner,
+                                                        double multiplier);
+
+// Keeps arrivals in [start_s, end_s) (end_s may be +inf), rebased so that start_s becomes 0. Stops
+// reading the inner stream at the first arrival >= end_s.
+std::unique_ptr<RequestStream> MakeWindowedStream(std::unique_ptr<RequestStream> inner, double start_s,
+                                                  double end_s);
+
+// At most max_requests (>= 0) requests.
+std::unique_ptr<RequestStream> MakeCappedStream(std::unique_ptr<RequestStream> inner, int64_t max_requests);
+
+// Ends at the first arrival >= horizon_s.
+std::unique_ptr<RequestStream> MakeHorizonStream(std::unique_ptr<RequestStream> inner, double horizon_s);
+
+// Sets id = 0, 1, 2, ... in output order.
+std::unique_ptr<RequestStream> MakeIdAssigningStream(std::unique_ptr<RequestStream> inner);
+
+}  // namespace gpufleet

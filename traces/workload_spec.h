@@ -1,0 +1,48 @@
+// What the scenario's `workload:` section asks for: a trace file or a synthetic generator, plus the
+// options that reshape it. Filled by the scenario loader, turned into a RequestStream by
+// MakeRequestStream (traces/workload_stream.h).
+#pragma once
+
+#include <cstdint>
+#include <limits>
+#include <string>
+
+namespace gpufleet {
+
+// A token-length distribution for synthetic workloads.
+struct LengthSpec {
+  enum class Kind { kFixed, kUniform, kLognormal };
+  Kind kind = Kind::kFixed;
+  int64_t value = 128;           // kFixed
+  int64_t min = 1, max = 1;      // kUniform, inclusive; also clamps kLognormal
+  double median = 128;           // kLognormal: exp(mu)
+  double sigma = 0.5;            // kLognormal: sigma of log(length)
+};
+
+struct WorkloadSpec {
+  enum class Source { kTrace, kSynthetic };
+  Source source = Source::kSynthetic;
+
+  // kTrace
+  std::string trace_path;        // resolved (absolute or relative to the working directory)
+  std::string trace_format;      // "azure" | "native"
+  int superpose = 1;             // copies of the trace merged, each cyclically shifted by span*k/copies
+
+  // kSynthetic
+  std::string arrival = "poisson";  // "poisson" | "gamma"
+  double rate_rps = 1.0;         // mean arrival rate, requests/s
+  double cv = 1.0;               // gamma: coefficient of variation of inter-arrival times
+  // Lengths: either two independent distributions, or joint (prompt, output) pairs resampled from a trace.
+  LengthSpec prompt_len;
+  LengthSpec output_len;
+  std::string resample_path;     // non-empty: resample (prompt, output) pairs from this trace
+  std::string resample_format;   // "azure" | "native"
+
+  // Options for both sources, applied in this order: superpose, rate multiplier, window, cap.
+  double rate_multiplier = 1.0;  // > 1 compresses time (more load)
+  double window_start_s = 0;     // keep arrivals in [start, end), times rebased to start
+  double window_end_s = std::numeric_limits<double>::infinity();
+  int64_t max_requests = std::numeric_limits<int64_t>::max();
+};
+
+}  // namespace gpufleet

@@ -1,0 +1,70 @@
+#include "traces/workload_stream.h"
+
+#include <cmath>
+#include <limits>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "traces/reshape_streams.h"
+#include "traces/superpose_stream.h"
+#include "traces/synthetic_stream.h"
+#include "traces/trace_file.h"
+
+namespace gpufleet {
+namespace {
+
+absl::Status CheckOptions(const WorkloadSpec& spec, double horizon_s) {
+  auto bad = [](absl::string_view what, absl::string_view expected) {
+    return absl::InvalidArgumentError(absl::StrCat("workload: ", what, "; expected ", expected));
+  };
+  if (!(spec.rate_multiplier > 0) || !std::isfinite(spec.rate_multiplier)) {
+    return bad(absl::StrCat("rate_multiplier is ", spec.rate_multiplier), "a number > 0");
+  }
+  if (!(spec.window_start_s >= 0) || !std::isfinite(spec.window_start_s)) {
+    return bad(absl::StrCat("window start is ", spec.window_start_s), "a number of seconds >= 0");
+  }
+  if (!(spec.window_end_s > spec.window_start_s)) {
+    return bad(absl::StrCat("window is [", spec.window_start_s, ", ", spec.window_end_s, ")"),
+               "end > start");
+  }
+  if (spec.max_requests < 0) return bad(absl::StrCat("max_requests is ", spec.max_requests), "an integer >= 0");
+  if (!(horizon_s >= 0)) return bad(absl::StrCat("horizon is ", horizon_s, " s"), "a number of seconds >= 0");
+  if (spec.source == WorkloadSpec::Source::kTrace) {
+    if (spec.superpose < 1) return bad(absl::StrCat("superpose is ", spec.superpose), "an integer >= 1");
+    if (spec.trace_path.empty()) return bad("the trace path is empty", "a trace file");
+  } else {
+    if (spec.superpose != 1) {
+      return bad(absl::StrCat("superpose is ", spec.superpose), "1 for a synthetic workload (it applies to traces)");
+    }
+    if (std::isinf(horizon_s) && spec.max_requests == std::numeric_limits<int64_t>::max()) {
+      return absl::InvalidArgumentError(
+          "workload: a synthetic workload needs a horizon or max_requests; expected a finite horizon or a "
+          "max_requests limit");
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<RequestStream>> MakeRequestStream(const WorkloadSpec& spec, uint64_t seed,
+                                                                 double horizon_s) {
+  if (absl::Status s = CheckOptions(spec, horizon_s); !s.ok()) return s;
+  absl::StatusOr<std::unique_ptr<RequestStream>> source =
+      spec.source == WorkloadSpec::Source::kTrace
+          ? MakeSuperposedTrace(spec.trace_path, spec.trace_format, spec.superpose)
+          : MakeSyntheticStream(spec, seed);
+  if (!source.ok()) return source.status();
+  std::unique_ptr<RequestStream> stream = *std::move(source);
+  if (spec.rate_multiplier != 1.0) stream = MakeRateMultipliedStream(std::move(stream), spec.rate_multiplier);
+  if (spec.window_start_s != 0 || std::isfinite(spec.window_end_s)) {
+    stream = MakeWindowedStream(std::move(stream), spec.window_start_s, spec.window_end_s);
+  }
+  if (spec.max_requests != std::numeric_limits<int64_t>::max()) {
+    stream = MakeCappedStream(std::move(stream), spec.max_requests);
+  }
+  if (std::isfinite(horizon_s)) stream = MakeHorizonStream(std::move(stream), horizon_s);
+  return MakeIdAssigningStream(std::move(stream));
+}
+
+}  // namespace gpufleet
