@@ -35,7 +35,8 @@ class PerfModel {
 
 // The `perf_model:` section of a scenario.
 struct PerfModelSpec {
-  std::string type = "roofline";
+  std::string type = "roofline";     // "roofline", or "constant" (a fixed time per iteration, for what-ifs and queueing checks)
+  double constant_iteration_s = 0.01;  // "constant": seconds per iteration, whatever the batch
   double compute_efficiency = 0.6;   // share of the spec-sheet dense peak that GEMMs reach
   double memory_efficiency = 0.8;    // share of the spec-sheet HBM bandwidth that streaming kernels reach
   double iteration_overhead_s = 0.004;  // scheduler + launch + sampling time per iteration

@@ -86,9 +86,4 @@ double RooflinePerfModel::IterationTime(std::span<const SeqWork> batch) const {
   return overhead_s_ + layers_ * layer + head;
 }
 
-absl::StatusOr<std::unique_ptr<PerfModel>> MakePerfModel(const PerfModelSpec& spec, const ReplicaHardware& hw) {
-  if (spec.type == "roofline") return std::make_unique<RooflinePerfModel>(spec, hw);
-  return absl::InvalidArgumentError(absl::StrCat("unknown perf model '", spec.type, "'; expected roofline"));
-}
-
 }  // namespace gpufleet

@@ -27,8 +27,13 @@ namespace {
 
 constexpr double kInf = std::numeric_limits<double>::infinity();
 
+// A file under the test temp dir, named after the running test so that tests run in parallel
+// processes (ctest -j) never share one.
 std::string WriteTemp(const std::string& name, const std::string& contents) {
-  const std::string path = testing::TempDir() + "/gpufleet_trace_" + name;
+  const testing::TestInfo* test = testing::UnitTest::GetInstance()->current_test_info();
+  std::string path = absl::StrCat(testing::TempDir(), "/gpufleet_", test->test_suite_name(), "_", test->name(),
+                                  "_", name);
+  std::replace(path.begin() + testing::TempDir().size() + 1, path.end(), '/', '_');
   std::ofstream(path, std::ios::binary) << contents;
   return path;
 }
@@ -480,6 +485,26 @@ TEST(TraceSynthetic, Deterministic) {
     ASSERT_EQ(std::get<0>(a[i]), std::get<0>(d[i]));
     ASSERT_EQ(std::get<1>(a[i]), std::get<1>(d[i]));
     ASSERT_EQ(std::get<2>(d[i]), 3u);
+  }
+}
+
+// Golden values: the generator is hand-written (no std:: distributions) so these hold on every
+// platform whose libm log/exp agree with glibc's; a change here changes every synthetic workload.
+TEST(TraceSynthetic, GoldenSequence) {
+  WorkloadSpec spec = Synthetic("gamma", 5.0, 2.0);
+  spec.prompt_len = LengthSpec{LengthSpec::Kind::kLognormal, 0, 1, 8192, 600.0, 0.8};
+  spec.output_len = LengthSpec{LengthSpec::Kind::kUniform, 0, 1, 500};
+  spec.max_requests = 4;
+  const std::vector<TraceRequest> rows = MustDrain(spec, 2024);
+  ASSERT_EQ(rows.size(), 4u);
+  const double arrivals[] = {0.044963412727385708, 0.04513237887961246, 0.30824425592222776,
+                             0.36945887239283098};
+  const uint32_t prompts[] = {398, 1323, 928, 813};
+  const uint32_t outputs[] = {309, 29, 159, 85};
+  for (int i = 0; i < 4; ++i) {
+    EXPECT_DOUBLE_EQ(rows[i].arrival_s, arrivals[i]) << i;
+    EXPECT_EQ(rows[i].prompt_tokens, prompts[i]) << i;
+    EXPECT_EQ(rows[i].output_tokens, outputs[i]) << i;
   }
 }
 
