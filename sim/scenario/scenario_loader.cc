@@ -33,6 +33,8 @@ class Loader {
 
   absl::Status Load(const YAML::Node& root, Scenario* s) {
     GF_ASSIGN_OR_RETURN(MapReader top, MapReader::Make(file_, root, "scenario"));
+    GF_RETURN_IF_ERROR(top.ExpectOnly({"name", "seed", "horizon_s", "cluster", "model", "perf_model", "deployment",
+                                       "router", "workload", "slos", "prices"}));
     GF_RETURN_IF_ERROR(top.Opt("name", &s->name));
     int64_t seed = 0;
     GF_RETURN_IF_ERROR(top.Get("seed", &seed, 0));
@@ -90,7 +92,11 @@ class Loader {
     if (!top.Has("perf_model")) { top.Raw("perf_model"); return absl::OkStatus(); }
     GF_ASSIGN_OR_RETURN(MapReader p, MapReader::Make(file_, top.Raw("perf_model"), "perf_model"));
     PerfModelSpec& spec = s->perf_model;
-    GF_RETURN_IF_ERROR(p.OptEnum("type", {"roofline"}, &spec.type));
+    GF_RETURN_IF_ERROR(p.OptEnum("type", {"roofline", "constant"}, &spec.type));
+    if (spec.type == "constant") {
+      GF_RETURN_IF_ERROR(p.Get("iteration_s", &spec.constant_iteration_s, 1e-9, 1e6));
+      return p.Finish();
+    }
     GF_RETURN_IF_ERROR(p.Opt("compute_efficiency", &spec.compute_efficiency, 0.01, 1.0));
     GF_RETURN_IF_ERROR(p.Opt("memory_efficiency", &spec.memory_efficiency, 0.01, 1.0));
     GF_RETURN_IF_ERROR(p.Opt("iteration_overhead_s", &spec.iteration_overhead_s, 0.0, 10.0));
@@ -107,6 +113,9 @@ class Loader {
     for (size_t i = 0; i < dep.size(); ++i) {
       const std::string what = absl::StrCat("deployment[", i, "]");
       GF_ASSIGN_OR_RETURN(MapReader d, MapReader::Make(file_, dep[i], what));
+      GF_RETURN_IF_ERROR(d.ExpectOnly({"name", "gpu", "tensor_parallel", "replicas", "max_batch_size",
+                                       "max_batched_tokens", "max_model_len", "block_size", "gpu_memory_utilization",
+                                       "scheduler"}));
       ReplicaGroup g;
       g.name = absl::StrCat("group", i);
       GF_RETURN_IF_ERROR(d.Opt("name", &g.name));
@@ -149,11 +158,12 @@ class Loader {
       g.memory_plan = *plan;
       GF_RETURN_IF_ERROR(d.Finish());
       s->deployment.push_back(std::move(g));
-    }
-    auto placed = PlaceReplicas(LayoutCluster(s->cluster), s->deployment);
-    if (!placed.ok()) {
-      return YamlError(file_, dep, std::string(placed.status().message()),
-                       "fewer replicas or a smaller tensor_parallel, or more nodes in the cluster");
+      // Placing the groups so far tells which group is the first that does not fit.
+      auto placed = PlaceReplicas(LayoutCluster(s->cluster), s->deployment);
+      if (!placed.ok()) {
+        return YamlError(file_, d.node(), std::string(placed.status().message()),
+                         "fewer replicas or a smaller tensor_parallel, or more nodes in the cluster");
+      }
     }
     return absl::OkStatus();
   }
@@ -220,6 +230,7 @@ class Loader {
 
   absl::Status Workload(MapReader& top, Scenario* s) {
     GF_ASSIGN_OR_RETURN(MapReader w, MapReader::Make(file_, top.Raw("workload"), "workload"));
+    GF_RETURN_IF_ERROR(w.ExpectOnly({"trace", "synthetic", "rate_multiplier", "window_s", "max_requests", "overlength"}));
     WorkloadSpec& spec = s->workload;
     const bool has_trace = w.Has("trace"), has_synth = w.Has("synthetic");
     if (has_trace == has_synth) {

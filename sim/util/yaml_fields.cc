@@ -253,6 +253,18 @@ absl::Status MapReader::Finish() const {
   return absl::OkStatus();
 }
 
+absl::Status MapReader::ExpectOnly(const std::vector<std::string>& allowed) const {
+  for (const auto& kv : node_) {
+    const std::string key = kv.first.IsScalar() ? kv.first.Scalar() : "";
+    if (std::find(allowed.begin(), allowed.end(), key) != allowed.end()) continue;
+    std::string hint;
+    if (std::string close = ClosestMatch(key, allowed); !close.empty()) hint = absl::StrCat(" (did you mean '", close, "'?)");
+    return YamlError(file_, kv.first, absl::StrCat("unknown key '", key, "' in ", what_, hint),
+                     absl::StrCat("one of: ", absl::StrJoin(allowed, ", ")));
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<double> ScalarDouble(const std::string& file, const YAML::Node& node, std::string_view what,
                                     double min, double max) {
   double v;

@@ -70,6 +70,9 @@ class MapReader {
 
   // Rejects keys that were never read.
   absl::Status Finish() const;
+  // Rejects, right away, any key outside `allowed` (for mappings whose fields are cross-checked before
+  // Finish, so a typo is reported as a typo rather than as the missing field it hides).
+  absl::Status ExpectOnly(const std::vector<std::string>& allowed) const;
 
  private:
   MapReader(std::string file, YAML::Node node, std::string what)

@@ -1,0 +1,62 @@
+// Helpers shared by the tests: the real catalog, scenario text loading, and running the CLI.
+#pragma once
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include <gtest/gtest.h>
+
+#include "models/catalog.h"
+#include "sim/scenario/scenario_loader.h"
+
+namespace gpufleet::testing {
+
+inline const Catalog& RealCatalog() {
+  static const Catalog* catalog = [] {
+    auto c = Catalog::LoadFromDir(Catalog::DefaultDir());
+    EXPECT_TRUE(c.ok()) << c.status();
+    return new Catalog(std::move(*c));
+  }();
+  return *catalog;
+}
+
+inline std::string SharedData(const std::string& rel) { return std::string(GPUFLEET_SHARED_DATA_DIR) + "/" + rel; }
+inline bool HasSharedData() { return std::filesystem::exists(SharedData("README.md")); }
+
+inline std::string TempDir() {
+  const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
+  std::filesystem::path dir = std::filesystem::temp_directory_path() /
+                              (std::string("gpufleet-") + info->test_suite_name() + "-" + info->name());
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  return dir.string();
+}
+
+inline std::string WriteFile(const std::string& dir, const std::string& name, const std::string& text) {
+  const std::string path = dir + "/" + name;
+  std::ofstream(path) << text;
+  return path;
+}
+
+struct CommandResult {
+  int exit_code = -1;
+  std::string output;  // stdout, or stdout + stderr when merged
+};
+
+// Runs the gpufleet binary with `args` (a shell fragment). stderr is merged into the output when asked.
+inline CommandResult RunGpufleet(const std::string& args, bool merge_stderr = false) {
+  std::string cmd = std::string(GPUFLEET_BINARY) + " " + args + (merge_stderr ? " 2>&1" : " 2>/dev/null");
+  CommandResult r;
+  FILE* p = popen(cmd.c_str(), "r");
+  if (p == nullptr) return r;
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, p)) > 0) r.output.append(buf, n);
+  const int status = pclose(p);
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return r;
+}
+
+}  // namespace gpufleet::testing
