@@ -242,7 +242,14 @@ absl::StatusOr<int64_t> AppendRunToSqlite(const std::string& db_path, const Scen
   sqlite3_busy_timeout(db.get(), 10000);
   auto run_id = WriteRun(db.get(), db_path, scenario, summary, run, options);
   if (!run_id.ok()) {
+    const int code = sqlite3_errcode(db.get());
     sqlite3_exec(db.get(), "ROLLBACK", nullptr, nullptr, nullptr);
+    if (code == SQLITE_NOTADB) {
+      return absl::InvalidArgumentError(absl::StrCat(db_path, ": not an SQLite database; expected a gpufleet run database or a new file"));
+    }
+    if (run_id.status().code() == absl::StatusCode::kInternal) {
+      return absl::InternalError(absl::StrCat(db_path, ": ", run_id.status().message()));
+    }
     return run_id.status();
   }
   return run_id;
