@@ -7,6 +7,7 @@
 #include <xbt/log.h>
 
 #include "sim/platform/platform_builder.h"
+#include "sim/platform/topology.h"
 #include "tests/test_util.h"
 
 namespace gpufleet {
@@ -60,6 +61,35 @@ TEST(Platform, PlacementIsFirstFitInsideNodes) {
   EXPECT_EQ((*placed)[4].gpus, (std::vector<int>{14, 15}));
   groups[1].replicas = 3;  // one GPU pair too many
   EXPECT_FALSE(PlaceReplicas(LayoutCluster(TwoDgxH100()), groups).ok());
+}
+
+}  // namespace
+}  // namespace gpufleet
+
+namespace gpufleet {
+namespace {
+
+TEST(Topology, WidestPathsFollowTheFabric) {
+  const ClusterLayout layout = LayoutCluster({{testing::RealCatalog().FindNode("DGX-H100"), 2},
+                                              {testing::RealCatalog().FindNode("8xL4-server"), 1}});
+  const FabricGraph graph(layout, testing::RealCatalog());
+  EXPECT_EQ(graph.Components(), 1);
+  EXPECT_EQ(graph.vertex_count(), 1u + 3u + 24u);
+  const NodeSpec& dgx = *testing::RealCatalog().FindNode("DGX-H100");
+  const NodeSpec& l4 = *testing::RealCatalog().FindNode("8xL4-server");
+  EXPECT_DOUBLE_EQ(graph.BottleneckGbps(0, 7), dgx.intra_gbps);
+  EXPECT_DOUBLE_EQ(graph.BottleneckGbps(0, 8), dgx.network_gbps);
+  EXPECT_DOUBLE_EQ(graph.BottleneckGbps(0, 16), std::min({dgx.intra_gbps, dgx.network_gbps, l4.network_gbps, l4.intra_gbps}));
+  ReplicaPlacement tp4{0, 0, 0, {0, 1, 2, 3}};
+  EXPECT_DOUBLE_EQ(TensorParallelGbps(graph, tp4), dgx.intra_gbps);
+}
+
+TEST(Topology, CliShowsPlacement) {
+  auto r = testing::RunGpufleet("topology " + std::string(GPUFLEET_SOURCE_DIR) + "/scenarios/bench/azure-conv-x10.yaml");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("fabric: 4 nodes, 32 GPUs"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("1 connected component(s)"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("TP4"), std::string::npos) << r.output;
 }
 
 }  // namespace

@@ -12,6 +12,7 @@ int main(int argc, char** argv) {
       {"simulate", gpufleet::AddSimulateCommand(app)},
       {"catalog", gpufleet::AddCatalogCommand(app)},
       {"policies", gpufleet::AddPoliciesCommand(app)},
+      {"topology", gpufleet::AddTopologyCommand(app)},
   };
   try {
     app.parse(argc, argv);
