@@ -41,7 +41,7 @@ TEST(Percentile, AgreesWithFullSortOnRandomData) {
 }
 
 TEST(Percentile, WeightedEqualsExpandedSamples) {
-  std::vector<WeightedSample> w = {{0.3, 3}, {0.1, 1}, {0.2, 5}, {0.9, 1}};
+  std::vector<WeightedSample> w = {{0.3f, 3}, {0.1f, 1}, {0.2f, 5}, {0.9f, 1}};
   std::vector<double> expanded;
   for (const auto& s : w)
     for (uint64_t i = 0; i < s.count; ++i) expanded.push_back(s.value);

@@ -122,7 +122,7 @@ void Replica::ApplyBatch(double now_s) {
       if (gap > tbt_target) ++seq.gaps_over_tbt_target;
       // Sequences that last emitted at the same instant share the gap: count them as one weighted sample.
       auto it = std::find_if(gap_groups_.begin(), gap_groups_.end(),
-                             [&](const WeightedSample& g) { return g.value == seq.last_token_s; });
+                             [&](const GapGroup& g) { return g.last_token_s == seq.last_token_s; });
       if (it == gap_groups_.end()) {
         gap_groups_.push_back({seq.last_token_s, 1});
       } else {
@@ -136,7 +136,7 @@ void Replica::ApplyBatch(double now_s) {
     ++ctx_->tokens_out;
     if (seq.finished()) any_finished = true;
   }
-  for (const WeightedSample& g : gap_groups_) log.AddGaps(now_s - g.value, g.count);
+  for (const GapGroup& g : gap_groups_) log.AddGaps(now_s - g.last_token_s, g.count);
   if (!any_finished) return;
   auto done = std::stable_partition(state_.running.begin(), state_.running.end(),
                                     [](const Sequence* s) { return !s->finished(); });

@@ -86,7 +86,11 @@ class Replica {
   ReplicaStats stats_;
   std::vector<ScheduledSeq> batch_;
   std::vector<SeqWork> work_;
-  std::vector<WeightedSample> gap_groups_;  // (last token time, count) within one iteration
+  struct GapGroup {
+    double last_token_s;
+    uint32_t count;
+  };
+  std::vector<GapGroup> gap_groups_;  // sequences of one iteration grouped by their previous token time
   std::deque<Sequence> pool_;
   std::vector<Sequence*> free_;
 };

@@ -13,9 +13,11 @@ namespace gpufleet {
 // Reorders `values` (nth_element); returns 0 for an empty vector.
 double Percentile(std::vector<double>& values, double p);
 
+// 8 bytes, because a run keeps one per (iteration, distinct gap): tens of millions in a long run. A float
+// holds a latency to 7 significant digits.
 struct WeightedSample {
-  double value;
-  uint64_t count;
+  float value;
+  uint32_t count;
 };
 
 // Sorts `samples` by value; returns 0 when the total count is 0.

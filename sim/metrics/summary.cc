@@ -80,7 +80,7 @@ RunSummary Summarize(const Scenario& scenario, const Catalog& catalog, RunResult
   for (const auto& g : gaps) {
     gap_sum += g.value * static_cast<double>(g.count);
     gap_n += g.count;
-    s.tbt.max = std::max(s.tbt.max, g.value);
+    s.tbt.max = std::max(s.tbt.max, static_cast<double>(g.value));
   }
   s.tbt.mean = gap_n > 0 ? gap_sum / static_cast<double>(gap_n) : 0;
   s.tbt.p50 = tbt_ps[0];
