@@ -113,21 +113,6 @@ absl::Status GetSources(MapReader& r, std::vector<std::string>* out) {
   return absl::OkStatus();
 }
 
-// A did-you-mean for a misspelt or abbreviated name: the shortest candidate containing `word` (so "H100"
-// suggests "H100-SXM-80GB"), else the closest by edit distance.
-std::string SuggestName(const std::string& word, const std::vector<std::string>& candidates) {
-  auto lower = [](std::string s) {
-    for (char& ch : s) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-    return s;
-  };
-  const std::string w = lower(word);
-  std::string best;
-  for (const auto& c : candidates) {
-    if (!w.empty() && lower(c).find(w) != std::string::npos && (best.empty() || c.size() < best.size())) best = c;
-  }
-  return best.empty() ? ClosestMatch(word, candidates) : best;
-}
-
 // Loads `path`, checks that its top level is exactly {key: [...]}, and returns the list.
 absl::StatusOr<YAML::Node> LoadList(const std::string& path, const std::string& key) {
   GF_ASSIGN_OR_RETURN(YAML::Node root, LoadYamlFile(path));
@@ -213,7 +198,7 @@ absl::StatusOr<NodeSpec> ParseNode(const std::string& file, const YAML::Node& it
     std::vector<std::string> names;
     for (const auto& [name, spec] : gpus) names.push_back(name);
     std::string hint;
-    if (std::string close = SuggestName(n.gpu, names); !close.empty()) {
+    if (std::string close = ClosestMatch(n.gpu, names); !close.empty()) {
       hint = absl::StrCat(" (did you mean '", close, "'?)");
     }
     return r.ErrorAt("gpu", absl::StrCat("node '", n.name, "' uses unknown GPU '", n.gpu, "'", hint),

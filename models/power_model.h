@@ -1,6 +1,6 @@
 // GPU power, a placeholder until the power-model issue: a GPU draws its idle power when idle and its TDP
-// while it runs an iteration. Reports name it "placeholder: idle/TDP" so no one mistakes it for a fitted
-// model; energy figures from it are upper bounds for busy GPUs.
+// while it runs an iteration. Reports name it (kPowerModelLabel) so no one mistakes it for a fitted model;
+// energy figures from it are upper bounds for busy GPUs.
 #pragma once
 
 #include <string>

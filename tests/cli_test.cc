@@ -132,3 +132,25 @@ TEST(Cli, BenchmarkRunsAtSmallScale) {
 
 }  // namespace
 }  // namespace gpufleet
+
+namespace gpufleet {
+namespace {
+
+TEST(Cli, OlderDatabaseGainsNewSummaryColumns) {
+  const std::string dir = testing::TempDir();
+  const std::string db_path = dir + "/old.db";
+  ASSERT_EQ(testing::RunGpufleet("simulate " + kQuickstart + " --db " + db_path).exit_code, 0);
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(db_path.c_str(), &db), SQLITE_OK);
+  // Simulate a database written before a metric existed.
+  ASSERT_EQ(sqlite3_exec(db, "ALTER TABLE run_summary DROP COLUMN goodput_rps", nullptr, nullptr, nullptr), SQLITE_OK);
+  sqlite3_close(db);
+  ASSERT_EQ(testing::RunGpufleet("simulate " + kQuickstart + " --db " + db_path).exit_code, 0);
+  ASSERT_EQ(sqlite3_open(db_path.c_str(), &db), SQLITE_OK);
+  EXPECT_EQ(QueryInt(db, "SELECT COUNT(*) FROM run_summary WHERE goodput_rps IS NULL"), 1);
+  EXPECT_EQ(QueryInt(db, "SELECT COUNT(*) FROM run_summary WHERE goodput_rps > 0"), 1);
+  sqlite3_close(db);
+}
+
+}  // namespace
+}  // namespace gpufleet

@@ -155,3 +155,24 @@ TEST(Scenario, CliRejectsBadFlagWithExitCode2) {
 
 }  // namespace
 }  // namespace gpufleet
+
+namespace gpufleet {
+namespace {
+
+TEST(Scenario, LognormalMedianOutsideBounds) {
+  ExpectError(Replace(kBase, "output_tokens: {dist: fixed, value: 10}", "output_tokens: {dist: lognormal, median: 500, sigma: 1, max: 100}"),
+              "18:46", "median 500 lies outside [min 1, max 100]");
+}
+
+TEST(Scenario, AbbreviatedNamesSuggestTheFullName) {
+  ExpectError(Replace(kBase, "gpu: H100-SXM-80GB", "gpu: H100"), "10:10", "did you mean 'H100-SXM-80GB'");
+}
+
+TEST(Scenario, SeedDefaultsToZero) {
+  auto s = Load(Replace(kBase, "seed: 1\n", ""));
+  ASSERT_TRUE(s.ok()) << s.status();
+  EXPECT_EQ(s->seed, 0u);
+}
+
+}  // namespace
+}  // namespace gpufleet

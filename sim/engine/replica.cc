@@ -107,13 +107,12 @@ void Replica::ApplyBatch(double now_s) {
   bool any_finished = false;
   for (const ScheduledSeq& s : batch_) {
     Sequence& seq = *s.seq;
+    // Everything but the one token of a decode step is prefill work (prompts, chunks and recomputes).
+    const bool decode_step = seq.generated > 0 && s.tokens == 1 && seq.computed + 1 == seq.known_tokens();
+    if (!decode_step) stats_.prefill_tokens += s.tokens;
     seq.computed += s.tokens;
-    if (seq.computed < seq.known_tokens()) {
-      stats_.prompt_tokens += s.tokens;
-      continue;  // a prompt chunk: no token yet
-    }
+    if (seq.computed < seq.known_tokens()) continue;  // a prompt chunk: no token yet
     if (seq.generated == 0) {
-      stats_.prompt_tokens += s.tokens;
       seq.first_token_s = now_s;
       load_.outstanding_tokens -= seq.prompt_tokens;
     } else {

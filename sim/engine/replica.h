@@ -35,7 +35,7 @@ struct RunContext {
 
 struct ReplicaStats {
   int64_t requests = 0;
-  int64_t prompt_tokens = 0;
+  int64_t prefill_tokens = 0;   // tokens computed in prefill, recomputes after preemption included
   int64_t output_tokens = 0;
   int64_t iterations = 0;
   double busy_s = 0;

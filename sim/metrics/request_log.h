@@ -35,7 +35,10 @@ struct RequestSloCheck {
   double ttft_s;
   double e2e_s;
   double tbt_s;
-  double tbt_percentile;  // a request meets the TBT SLO when this percentile of its own gaps <= tbt_s
+  // A request meets the TBT SLO when at most floor((1 - tbt_percentile/100) x its gaps) of its own
+  // inter-token gaps exceed tbt_s (the nearest-rank percentile of its gaps is within the target).
+  // TTFT and E2E are single values per request: compared with their targets directly.
+  double tbt_percentile;
 };
 
 class RequestLog {

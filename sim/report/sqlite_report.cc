@@ -3,6 +3,7 @@
 
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <ctime>
 #include <memory>
 #include <vector>
@@ -104,7 +105,7 @@ CREATE TABLE IF NOT EXISTS slo_results (
 CREATE TABLE IF NOT EXISTS replicas (
   run_id INTEGER NOT NULL REFERENCES runs(run_id), replica INTEGER NOT NULL, group_name TEXT NOT NULL,
   gpu TEXT NOT NULL, tensor_parallel INTEGER NOT NULL, hosts TEXT NOT NULL, requests INTEGER NOT NULL,
-  prompt_tokens INTEGER NOT NULL, output_tokens INTEGER NOT NULL, iterations INTEGER NOT NULL,
+  prefill_tokens INTEGER NOT NULL, output_tokens INTEGER NOT NULL, iterations INTEGER NOT NULL,
   busy_s REAL NOT NULL, util REAL NOT NULL, preemptions INTEGER NOT NULL, kv_blocks INTEGER NOT NULL,
   kv_blocks_peak INTEGER NOT NULL, max_running INTEGER NOT NULL, PRIMARY KEY (run_id, replica));
 CREATE TABLE IF NOT EXISTS gpus (
@@ -120,6 +121,20 @@ CREATE TABLE IF NOT EXISTS requests (
   ttft_s REAL, e2e_s REAL, queue_s REAL, tpot_s REAL, max_tbt_s REAL, preemptions INTEGER, slo_met INTEGER NOT NULL,
   PRIMARY KEY (run_id, request_id)) WITHOUT ROWID;
 )sql"));
+}
+
+// A database made by an earlier build may lack summary metrics added since: add them as columns (NULL
+// for the older runs) instead of failing. Columns are never removed or renamed within a schema version.
+absl::Status AddMissingSummaryColumns(sqlite3* db, const std::vector<std::pair<std::string, double>>& summary_cols) {
+  GF_ASSIGN_OR_RETURN(Stmt info, Prepare(db, "PRAGMA table_info(run_summary)"));
+  std::vector<std::string> have;
+  while (sqlite3_step(info.get()) == SQLITE_ROW) have.emplace_back(reinterpret_cast<const char*>(sqlite3_column_text(info.get(), 1)));
+  for (const auto& [name, v] : summary_cols) {
+    if (std::find(have.begin(), have.end(), name) == have.end()) {
+      GF_RETURN_IF_ERROR(Exec(db, absl::StrCat("ALTER TABLE run_summary ADD COLUMN ", name, " REAL")));
+    }
+  }
+  return absl::OkStatus();
 }
 
 absl::Status CheckVersion(sqlite3* db, const std::string& path) {
@@ -149,6 +164,7 @@ absl::StatusOr<int64_t> WriteRun(sqlite3* db, const std::string& path, const Sce
   GF_RETURN_IF_ERROR(Exec(db, "BEGIN IMMEDIATE"));
   GF_RETURN_IF_ERROR(CreateSchema(db, cols));
   GF_RETURN_IF_ERROR(CheckVersion(db, path));
+  GF_RETURN_IF_ERROR(AddMissingSummaryColumns(db, cols));
 
   GF_ASSIGN_OR_RETURN(Stmt run_stmt, Prepare(db, "INSERT INTO runs (created_at, gpufleet_version, scenario_path, "
                                                  "scenario_name, scenario_text, seed, model, perf_model, power_model) "
@@ -180,7 +196,7 @@ absl::StatusOr<int64_t> WriteRun(sqlite3* db, const std::string& path, const Sce
   for (const ReplicaResult& r : run.replicas) {
     GF_RETURN_IF_ERROR(Row(rep_stmt.get())
                            .Int(run_id).Int(r.replica).Text(r.group_name).Text(r.gpu).Int(r.tensor_parallel)
-                           .Text(absl::StrJoin(r.hosts, ",")).Int(r.stats.requests).Int(r.stats.prompt_tokens)
+                           .Text(absl::StrJoin(r.hosts, ",")).Int(r.stats.requests).Int(r.stats.prefill_tokens)
                            .Int(r.stats.output_tokens).Int(r.stats.iterations).Real(r.stats.busy_s)
                            .Real(duration > 0 ? r.stats.busy_s / duration : 0).Int(r.stats.preemptions)
                            .Int(r.stats.kv_blocks_total).Int(r.stats.kv_blocks_peak).Int(r.stats.max_running)

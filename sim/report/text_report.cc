@@ -1,6 +1,8 @@
 // Summary table rendering (see text_report.h).
 #include "sim/report/text_report.h"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 namespace gpufleet {
@@ -47,13 +49,35 @@ std::string SummaryTable(const RunSummary& s, const RunResult& run) {
   for (const CostLine& l : s.hardware.lines) {
     out += fmt::format("    {} x {} ({} x {}): ${:.2f}/hour [{}]\n", l.count, l.node, l.gpus, l.gpu, l.usd_per_hour, l.basis);
   }
-  out += fmt::format("\n  {:>4} {:<14} {:<16} {:>3} {:>9} {:>7} {:>11} {:>8}\n", "rep", "group", "gpu", "tp", "requests",
-                     "util%", "preemptions", "kv peak%");
-  for (const ReplicaResult& r : run.replicas) {
-    const double util = s.duration_s > 0 ? r.stats.busy_s / s.duration_s * 100 : 0;
-    const double kv = r.stats.kv_blocks_total > 0 ? 100.0 * r.stats.kv_blocks_peak / r.stats.kv_blocks_total : 0;
-    out += fmt::format("  {:>4} {:<14} {:<16} {:>3} {:>9} {:>7.1f} {:>11} {:>8.1f}\n", r.replica, r.group_name, r.gpu,
-                       r.tensor_parallel, r.stats.requests, util, r.stats.preemptions, kv);
+  // Per replica when there are few; per deployment group otherwise (the JSON and SQLite keep every replica).
+  constexpr size_t kMaxReplicaRows = 16;
+  if (run.replicas.size() <= kMaxReplicaRows) {
+    out += fmt::format("\n  {:>4} {:<14} {:<16} {:>3} {:>9} {:>7} {:>11} {:>8}\n", "rep", "group", "gpu", "tp",
+                       "requests", "util%", "preemptions", "kv peak%");
+    for (const ReplicaResult& r : run.replicas) {
+      const double util = s.duration_s > 0 ? r.stats.busy_s / s.duration_s * 100 : 0;
+      const double kv = r.stats.kv_blocks_total > 0 ? 100.0 * r.stats.kv_blocks_peak / r.stats.kv_blocks_total : 0;
+      out += fmt::format("  {:>4} {:<14} {:<16} {:>3} {:>9} {:>7.1f} {:>11} {:>8.1f}\n", r.replica, r.group_name, r.gpu,
+                         r.tensor_parallel, r.stats.requests, util, r.stats.preemptions, kv);
+    }
+  } else {
+    out += fmt::format("\n  {:<14} {:<16} {:>3} {:>8} {:>9} {:>10} {:>11} {:>12}\n", "group", "gpu", "tp", "replicas",
+                       "requests", "mean util%", "preemptions", "max kv peak%");
+    for (size_t i = 0; i < run.replicas.size();) {
+      const ReplicaResult& first = run.replicas[i];
+      int64_t n = 0, requests = 0, preemptions = 0;
+      double busy = 0, kv = 0;
+      for (; i < run.replicas.size() && run.replicas[i].group == first.group; ++i, ++n) {
+        const ReplicaResult& r = run.replicas[i];
+        requests += r.stats.requests;
+        preemptions += r.stats.preemptions;
+        busy += r.stats.busy_s;
+        if (r.stats.kv_blocks_total > 0) kv = std::max(kv, 100.0 * r.stats.kv_blocks_peak / r.stats.kv_blocks_total);
+      }
+      const double util = s.duration_s > 0 ? busy / static_cast<double>(n) / s.duration_s * 100 : 0;
+      out += fmt::format("  {:<14} {:<16} {:>3} {:>8} {:>9} {:>10.1f} {:>11} {:>12.1f}\n", first.group_name, first.gpu,
+                         first.tensor_parallel, n, requests, util, preemptions, kv);
+    }
   }
   return out;
 }

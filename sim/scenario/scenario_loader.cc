@@ -37,7 +37,7 @@ class Loader {
                                        "router", "workload", "slos", "prices"}));
     GF_RETURN_IF_ERROR(top.Opt("name", &s->name));
     int64_t seed = 0;
-    GF_RETURN_IF_ERROR(top.Get("seed", &seed, 0));
+    GF_RETURN_IF_ERROR(top.Opt("seed", &seed, 0));
     s->seed = static_cast<uint64_t>(seed);
     s->horizon_s = kInf;
     GF_RETURN_IF_ERROR(top.Opt("horizon_s", &s->horizon_s, 1e-9));
@@ -152,8 +152,10 @@ class Loader {
       }
       auto plan = PlanMemory(*s->model, *g.gpu, m);
       if (!plan.ok()) {
+        const bool weights_fit = plan.status().message().find("does not fit") == absl::string_view::npos;
         return YamlError(file_, d.node(), absl::StrCat(what, ": ", plan.status().message()),
-                         "a larger tensor_parallel, a GPU with more memory, or a shorter max_model_len");
+                         weights_fit ? "a larger tensor_parallel, a GPU with more memory, or a shorter max_model_len"
+                                     : "a larger tensor_parallel or a GPU with more memory");
       }
       g.memory_plan = *plan;
       GF_RETURN_IF_ERROR(d.Finish());
@@ -212,6 +214,10 @@ class Loader {
       GF_RETURN_IF_ERROR(l.Opt("min", &out->min, 1, 1 << 24));
       GF_RETURN_IF_ERROR(l.Opt("max", &out->max, 1, 1 << 24));
       if (out->max < out->min) return l.ErrorAt("max", absl::StrCat(what, ".max is below min"), "max >= min");
+      if (out->median < static_cast<double>(out->min) || out->median > static_cast<double>(out->max)) {
+        return l.ErrorAt("median", absl::StrFormat("%s.median %g lies outside [min %d, max %d]", what, out->median, out->min, out->max),
+                         "a median between min and max");
+      }
     }
     return l.Finish();
   }

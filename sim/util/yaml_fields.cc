@@ -298,7 +298,19 @@ absl::StatusOr<std::string> ScalarString(const std::string& file, const YAML::No
 }
 
 std::string ClosestMatch(std::string_view word, const std::vector<std::string>& candidates) {
+  // An abbreviation ("H100") suggests the shortest name containing it ("H100-SXM-80GB"), which edit
+  // distance alone would miss; otherwise the nearest name within a third of the word's length.
+  auto lower = [](std::string_view s) {
+    std::string out(s);
+    for (char& ch : out) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    return out;
+  };
+  const std::string w = lower(word);
   std::string best;
+  for (const auto& c : candidates) {
+    if (w.size() >= 2 && lower(c).find(w) != std::string::npos && (best.empty() || c.size() < best.size())) best = c;
+  }
+  if (!best.empty()) return best;
   size_t best_d = std::max<size_t>(2, word.size() / 3) + 1;
   for (const auto& c : candidates) {
     const size_t d = EditDistance(word, c);
