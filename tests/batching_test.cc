@@ -1,6 +1,8 @@
 // KV-block accounting and the batch schedulers' admission, budgets and preemption.
 #include <gtest/gtest.h>
 
+#include "tests/test_util.h"
+
 #include <deque>
 #include <memory>
 
@@ -10,15 +12,7 @@
 namespace gpufleet {
 namespace {
 
-std::unique_ptr<BatchScheduler> Make(const std::string& type) {
-  PolicyConfig cfg;
-  cfg.type = type;
-  cfg.file = "test";
-  cfg.node["type"] = type;
-  auto s = BatchSchedulerRegistry::Get().Create(cfg);
-  EXPECT_TRUE(s.ok()) << s.status();
-  return std::move(*s);
-}
+std::unique_ptr<BatchScheduler> Make(const std::string& type) { return testing::MakePolicy<BatchScheduler>(type); }
 
 struct Fixture {
   std::deque<Sequence> seqs;

@@ -110,8 +110,8 @@ TEST(EngineE2E, ChunkedPrefillServesPromptsLongerThanTheBudget) {
   EXPECT_GT(longest, 512u);
 }
 
-TEST(EngineE2E, OverlengthRequestsAreRejectedOrTruncated) {
-  const std::string base = R"(seed: 5
+// Prompts up to 1500 tokens against a max_model_len of 1024.
+const char* kOverlength = R"(seed: 5
 horizon_s: 30
 cluster: {nodes: [{type: DGX-H100, count: 1}]}
 model: Llama-2-7B
@@ -122,27 +122,17 @@ workload:
     prompt_tokens: {dist: uniform, min: 100, max: 1500}
     output_tokens: {dist: fixed, value: 50}
 )";
-  auto rejected = RunScenario(base);
-  ASSERT_TRUE(rejected.ok()) << rejected.status();
-  ExpectInvariants(*rejected);
-  EXPECT_GT(rejected->rejected, 0);
-  EXPECT_EQ(rejected->truncated, 0);
+
+TEST(EngineE2E, OverlengthRequestsAreRejectedByDefault) {
+  auto run = RunScenario(kOverlength);
+  ASSERT_TRUE(run.ok()) << run.status();
+  ExpectInvariants(*run);
+  EXPECT_GT(run->rejected, 0);
+  EXPECT_EQ(run->truncated, 0);
 }
 
 TEST(EngineE2E, TruncateKeepsEveryRequestWithinMaxModelLen) {
-  const std::string text = R"(seed: 5
-horizon_s: 30
-cluster: {nodes: [{type: DGX-H100, count: 1}]}
-model: Llama-2-7B
-deployment: [{gpu: H100-SXM-80GB, replicas: 2, max_model_len: 1024, max_batched_tokens: 1024}]
-workload:
-  synthetic:
-    rate_rps: 5
-    prompt_tokens: {dist: uniform, min: 100, max: 1500}
-    output_tokens: {dist: fixed, value: 50}
-  overlength: truncate
-)";
-  auto run = RunScenario(text);
+  auto run = RunScenario(std::string(kOverlength) + "  overlength: truncate\n");
   ASSERT_TRUE(run.ok()) << run.status();
   ExpectInvariants(*run);
   EXPECT_EQ(run->rejected, 0);

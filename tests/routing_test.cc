@@ -1,6 +1,8 @@
 // The routers pick the replica their rule says, deterministically.
 #include <gtest/gtest.h>
 
+#include "tests/test_util.h"
+
 #include <vector>
 
 #include "policies/routing/router.h"
@@ -8,15 +10,7 @@
 namespace gpufleet {
 namespace {
 
-std::unique_ptr<Router> Make(const std::string& type) {
-  PolicyConfig cfg;
-  cfg.type = type;
-  cfg.file = "test";
-  cfg.node["type"] = type;
-  auto r = RouterRegistry::Get().Create(cfg);
-  EXPECT_TRUE(r.ok()) << r.status();
-  return std::move(*r);
-}
+std::unique_ptr<Router> Make(const std::string& type) { return testing::MakePolicy<Router>(type); }
 
 std::vector<ReplicaLoad> Loads() {
   std::vector<ReplicaLoad> l(3);

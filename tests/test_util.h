@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 
 #include "models/catalog.h"
+#include "policies/policy_registry.h"
 #include "sim/scenario/scenario_loader.h"
 
 namespace gpufleet::testing {
@@ -20,6 +21,18 @@ inline const Catalog& RealCatalog() {
     return new Catalog(std::move(*c));
   }();
   return *catalog;
+}
+
+// A registered policy with default parameters, e.g. MakePolicy<Router>("round_robin").
+template <class Interface>
+std::unique_ptr<Interface> MakePolicy(const std::string& type) {
+  PolicyConfig cfg;
+  cfg.type = type;
+  cfg.file = "test";
+  cfg.node["type"] = type;
+  auto policy = PolicyRegistry<Interface>::Get().Create(cfg);
+  EXPECT_TRUE(policy.ok()) << policy.status();
+  return policy.ok() ? std::move(*policy) : nullptr;
 }
 
 inline std::string SharedData(const std::string& rel) { return std::string(GPUFLEET_SHARED_DATA_DIR) + "/" + rel; }
