@@ -35,7 +35,10 @@ class PerfModel {
 
 // The `perf_model:` section of a scenario.
 struct PerfModelSpec {
-  std::string type = "roofline";     // "roofline", or "constant" (a fixed time per iteration, for what-ifs and queueing checks)
+  // "roofline" (spec sheet), "calibrated" (operator model with the GPUs' calibration profiles), or
+  // "constant" (a fixed time per iteration, for what-ifs and queueing checks).
+  std::string type = "roofline";
+  std::string profile_dir;           // "calibrated": where <GPU>.yaml profiles live (default models/calibration)
   double constant_iteration_s = 0.01;  // "constant": seconds per iteration, whatever the batch
   double compute_efficiency = 0.6;   // share of the spec-sheet dense peak that GEMMs reach
   double memory_efficiency = 0.8;    // share of the spec-sheet HBM bandwidth that streaming kernels reach
@@ -43,12 +46,15 @@ struct PerfModelSpec {
   double collective_latency_s = 8e-6;   // per-step latency of a ring collective (alpha)
 };
 
+struct GpuProfile;
+
 // What a replica's perf model is built for.
 struct ReplicaHardware {
   const LlmSpec* llm = nullptr;
   const GpuSpec* gpu = nullptr;
   const NodeSpec* node = nullptr;  // the node type the replica's GPUs sit in (its intra-node fabric)
   int tensor_parallel = 1;
+  const GpuProfile* profile = nullptr;  // "calibrated": the GPU's calibration profile
 };
 
 absl::StatusOr<std::unique_ptr<PerfModel>> MakePerfModel(const PerfModelSpec& spec, const ReplicaHardware& hw);

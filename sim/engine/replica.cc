@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "sim/engine/progress.h"
+#include "sim/engine/series_sampler.h"
 
 namespace sg4 = simgrid::s4u;
 
@@ -76,6 +77,7 @@ ReplicaStats Replica::stats() const {
 void Replica::Run() {
   while (true) {
     state_.now_s = sg4::Engine::get_clock();
+    if (ctx_->series != nullptr) ctx_->series->CatchUp(state_.now_s);  // before the scheduler moves queues
     scheduler_->Schedule(state_, &batch_);
     if (batch_.empty()) {
       // Nothing runnable. With work still queued this would wait forever; the run reports it as stuck.
@@ -90,7 +92,12 @@ void Replica::Run() {
       if (s.seq->first_scheduled_s < 0) s.seq->first_scheduled_s = state_.now_s;
     }
     const double duration = perf_->IterationTime(work_);
+    in_iteration_ = true;
+    iteration_start_s_ = state_.now_s;
+    iteration_s_ = duration;
     sg4::this_actor::sleep_for(duration);
+    if (ctx_->series != nullptr) ctx_->series->CatchUp(sg4::Engine::get_clock());  // before the batch applies
+    in_iteration_ = false;
     stats_.busy_s += duration;
     ++stats_.iterations;
     stats_.max_running = std::max<int64_t>(stats_.max_running, static_cast<int64_t>(state_.running.size()));
@@ -144,6 +151,7 @@ void Replica::ApplyBatch(double now_s) {
     state_.kv.Release(*seq);
     log.OnCompleted(*seq, now_s);
     --load_.outstanding_requests;
+    ++stats_.completed;
     ++ctx_->completed;
     FreeSequence(seq);
   }

@@ -6,6 +6,7 @@
 // there is one actor per replica, never one per request.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <deque>
 #include <memory>
@@ -23,11 +24,13 @@
 namespace gpufleet {
 
 class ProgressMeter;
+class SeriesSampler;
 
 // What every replica shares with the rest of the run.
 struct RunContext {
   RequestLog* log = nullptr;
   ProgressMeter* progress = nullptr;
+  SeriesSampler* series = nullptr;  // null unless the run records a time series
   bool arrivals_done = false;
   int64_t completed = 0;
   int64_t tokens_out = 0;
@@ -37,6 +40,7 @@ struct ReplicaStats {
   int64_t requests = 0;
   int64_t prefill_tokens = 0;   // tokens computed in prefill, recomputes after preemption included
   int64_t output_tokens = 0;
+  int64_t completed = 0;
   int64_t iterations = 0;
   double busy_s = 0;
   int64_t preemptions = 0;
@@ -66,6 +70,16 @@ class Replica {
   // Requests still queued or running (non-zero after the run means the replica was stuck).
   size_t unfinished() const { return state_.waiting.size() + state_.running.size(); }
 
+  // For the series sampler: the state now, and busy time up to `t_s` (no later than now), which counts
+  // the elapsed part of an iteration in progress so that intervals split a straddling iteration exactly.
+  int64_t waiting() const { return static_cast<int64_t>(state_.waiting.size()); }
+  int64_t running() const { return static_cast<int64_t>(state_.running.size()); }
+  int64_t kv_used_blocks() const { return state_.kv.used(); }
+  double BusyUntil(double t_s) const {
+    if (!in_iteration_ || t_s <= iteration_start_s_) return stats_.busy_s;
+    return stats_.busy_s + std::min(t_s - iteration_start_s_, iteration_s_);
+  }
+
  private:
   void Run();
   void ApplyBatch(double now_s);
@@ -81,6 +95,9 @@ class Replica {
   RunContext* ctx_;
   simgrid::s4u::ActorPtr actor_;
   bool idle_ = false;
+  bool in_iteration_ = false;
+  double iteration_start_s_ = 0;
+  double iteration_s_ = 0;
 
   ReplicaLoad load_;
   ReplicaStats stats_;

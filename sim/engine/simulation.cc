@@ -13,6 +13,7 @@
 #include "absl/strings/str_format.h"
 #include "policies/routing/router.h"
 #include "sim/engine/progress.h"
+#include "sim/engine/series_sampler.h"
 #include "sim/platform/platform_builder.h"
 #include "sim/util/status_macros.h"
 #include "traces/workload_stream.h"
@@ -36,6 +37,7 @@ struct Frontend {
   std::vector<std::unique_ptr<Replica>>* replicas;
   RunContext* ctx;
   RunResult* result;
+  SeriesSampler* series;
   int64_t max_model_len;
   bool truncate;
   absl::Status error;
@@ -52,6 +54,10 @@ struct Frontend {
       }
       if (!*more) break;
       if (req.arrival_s > sg4::Engine::get_clock()) sg4::this_actor::sleep_until(req.arrival_s);
+      if (series != nullptr) {
+        series->CatchUp(sg4::Engine::get_clock());
+        series->OnArrival();
+      }
       ++result->arrived;
       ctx->log->OnArrival(req);
       uint32_t prompt = req.prompt_tokens, output = req.output_tokens;
@@ -75,9 +81,33 @@ struct Frontend {
   }
 };
 
+// The power figures need each replica's GPU model and the idle power of the GPUs that hold no replica.
+std::unique_ptr<SeriesSampler> MakeSeriesSampler(double interval_s, const Scenario& scenario, const Catalog& catalog,
+                                                 const Platform& platform,
+                                                 const std::vector<ReplicaPlacement>& placements,
+                                                 const std::vector<std::unique_ptr<Replica>>& replicas) {
+  std::vector<const GpuSpec*> replica_gpus;
+  std::vector<bool> used(platform.gpus.size(), false);
+  for (const ReplicaPlacement& p : placements) {
+    replica_gpus.push_back(scenario.deployment[p.group].gpu);
+    for (int g : p.gpus) used[g] = true;
+  }
+  double unused_idle_w = 0;
+  for (const auto& inst : platform.layout.nodes) {
+    for (int g = 0; g < inst.node->gpus_per_node; ++g) {
+      if (!used[inst.first_gpu + g]) unused_idle_w += catalog.FindGpu(inst.node->gpu)->idle_w;
+    }
+  }
+  return std::make_unique<SeriesSampler>(interval_s, &replicas, std::move(replica_gpus), unused_idle_w);
+}
+
 }  // namespace
 
 absl::StatusOr<RunResult> RunSimulation(const Scenario& scenario, const Catalog& catalog, const RunOptions& options) {
+  if (options.series_interval_s != 0 && !(options.series_interval_s >= kMinSeriesIntervalS)) {
+    return absl::InvalidArgumentError(absl::StrFormat("series interval %g s: must be at least %g s",
+                                                      options.series_interval_s, kMinSeriesIntervalS));
+  }
   // SimGrid logs through xbt; keep it quiet unless asked.
   xbt_log_control_set(options.verbose ? "root.thres:info" : "root.thres:critical");
   int argc = 1;
@@ -103,9 +133,13 @@ absl::StatusOr<RunResult> RunSimulation(const Scenario& scenario, const Catalog&
   std::vector<std::unique_ptr<Replica>> replicas;
   for (const ReplicaPlacement& p : placements) {
     const ReplicaGroup& group = scenario.deployment[p.group];
-    ReplicaHardware hw{scenario.model, group.gpu, platform.layout.nodes[p.node_index].node, group.tensor_parallel};
+    ReplicaHardware hw{scenario.model, group.gpu, platform.layout.nodes[p.node_index].node, group.tensor_parallel,
+                       &group.profile};
     GF_ASSIGN_OR_RETURN(std::unique_ptr<PerfModel> perf, MakePerfModel(scenario.perf_model, hw));
-    if (result->perf_model_label.empty()) result->perf_model_label = perf->Label();
+    // One label per distinct model: a mixed fleet may run calibrated and derived profiles side by side.
+    if (result->perf_model_label.find(perf->Label()) == std::string::npos) {
+      result->perf_model_label += (result->perf_model_label.empty() ? "" : "; ") + perf->Label();
+    }
     GF_ASSIGN_OR_RETURN(std::unique_ptr<BatchScheduler> scheduler, BatchSchedulerRegistry::Get().Create(group.scheduler));
     std::vector<sg4::Host*> hosts;
     for (int g : p.gpus) hosts.push_back(platform.gpus[g]);
@@ -114,10 +148,15 @@ absl::StatusOr<RunResult> RunSimulation(const Scenario& scenario, const Catalog&
                                                  std::move(scheduler), group.memory_plan.num_blocks,
                                                  group.memory.block_size, limits, &ctx));
   }
+  std::unique_ptr<SeriesSampler> series;
+  if (options.series_interval_s > 0) {
+    series = MakeSeriesSampler(options.series_interval_s, scenario, catalog, platform, placements, replicas);
+    ctx.series = series.get();
+  }
   for (auto& r : replicas) r->Start();
 
-  Frontend frontend{stream.get(), router.get(), &replicas, &ctx, result.get(), scenario.min_max_model_len(),
-                    scenario.overlength == "truncate", absl::OkStatus(), {}};
+  Frontend frontend{stream.get(), router.get(), &replicas, &ctx, result.get(), series.get(),
+                    scenario.min_max_model_len(), scenario.overlength == "truncate", absl::OkStatus(), {}};
   sg4::Actor::create("router", platform.gpus.front(), [&frontend] { frontend.Run(); });
   engine.run();
   progress.Finish();
@@ -130,6 +169,7 @@ absl::StatusOr<RunResult> RunSimulation(const Scenario& scenario, const Catalog&
   }
 
   result->end_s = sg4::Engine::get_clock();
+  if (series != nullptr) result->series = series->Finish(result->end_s);
   std::vector<int> gpu_replica(platform.gpus.size(), -1);
   for (const auto& r : replicas) {
     const ReplicaGroup& group = scenario.deployment[r->group()];

@@ -3,7 +3,8 @@
 // Builds the platform (one host per GPU), places the replicas, starts one actor per replica and the
 // router actor, which pulls arrivals from the workload stream, routes them and hands them to replicas.
 // Arrivals stop at the horizon; requests already admitted drain to completion. One run per process:
-// SimGrid allows one s4u::Engine per process.
+// SimGrid allows one s4u::Engine per process. On request, the run also records a time series
+// (series_sampler.h) without changing anything else it computes.
 #pragma once
 
 #include <string>
@@ -13,6 +14,7 @@
 #include "models/catalog.h"
 #include "sim/engine/replica.h"
 #include "sim/metrics/request_log.h"
+#include "sim/metrics/series.h"
 #include "sim/scenario/scenario.h"
 
 namespace gpufleet {
@@ -20,6 +22,7 @@ namespace gpufleet {
 struct RunOptions {
   bool verbose = false;   // SimGrid's own log on stderr
   bool progress = true;   // progress line on a TTY
+  double series_interval_s = 0;  // > 0 (at least kMinSeriesIntervalS): fill RunResult::series
 };
 
 struct ReplicaResult {
@@ -49,6 +52,7 @@ struct RunResult {
   std::vector<ReplicaResult> replicas;
   std::vector<GpuResult> gpus;
   RequestLog log{RequestSloCheck{}};
+  std::vector<SeriesSample> series;  // by time, each time's fleet row first; empty unless asked for
 };
 
 absl::StatusOr<RunResult> RunSimulation(const Scenario& scenario, const Catalog& catalog, const RunOptions& options);

@@ -120,6 +120,12 @@ CREATE TABLE IF NOT EXISTS requests (
   prompt_tokens INTEGER NOT NULL, output_tokens INTEGER NOT NULL, status TEXT NOT NULL, replica INTEGER,
   ttft_s REAL, e2e_s REAL, queue_s REAL, tpot_s REAL, max_tbt_s REAL, preemptions INTEGER, slo_met INTEGER NOT NULL,
   PRIMARY KEY (run_id, request_id)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS series (
+  run_id INTEGER NOT NULL REFERENCES runs(run_id), t_s REAL NOT NULL, replica INTEGER NOT NULL,
+  waiting INTEGER NOT NULL, running INTEGER NOT NULL, kv_used_blocks INTEGER NOT NULL,
+  kv_total_blocks INTEGER NOT NULL, busy_s REAL NOT NULL, util REAL NOT NULL, output_tokens INTEGER NOT NULL,
+  completed INTEGER NOT NULL, arrivals INTEGER NOT NULL, power_w REAL NOT NULL,
+  PRIMARY KEY (run_id, replica, t_s)) WITHOUT ROWID;
 )sql"));
 }
 
@@ -237,6 +243,16 @@ absl::StatusOr<int64_t> WriteRun(sqlite3* db, const std::string& path, const Sce
             .Null().Null();
       }
       GF_RETURN_IF_ERROR(row.Int(r.slo_met).Done(db));
+    }
+  }
+  if (!run.series.empty()) {
+    GF_ASSIGN_OR_RETURN(Stmt series_stmt, Prepare(db, "INSERT INTO series VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)"));
+    for (const SeriesSample& x : run.series) {
+      GF_RETURN_IF_ERROR(Row(series_stmt.get())
+                             .Int(run_id).Real(x.t_s).Int(x.replica).Int(x.waiting).Int(x.running)
+                             .Int(x.kv_used_blocks).Int(x.kv_total_blocks).Real(x.busy_s).Real(x.util)
+                             .Int(x.output_tokens).Int(x.completed).Int(x.arrivals).Real(x.power_w)
+                             .Done(db));
     }
   }
   GF_RETURN_IF_ERROR(Exec(db, "COMMIT"));

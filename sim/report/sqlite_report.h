@@ -1,9 +1,10 @@
 // Appends a finished run to an SQLite database (created if absent), in one transaction.
 //
 // Schema version 1, documented in docs/sqlite-schema.md: runs (the scenario text, seed, models used),
-// run_summary (one column per numeric summary metric), slo_results, replicas, gpus, costs, and requests
-// (one row per request, only when asked: they can be millions). A crash or Ctrl-C mid-write leaves the
-// database as it was: SQLite rolls the unfinished transaction back.
+// run_summary (one column per numeric summary metric), slo_results, replicas, gpus, costs, requests
+// (one row per request, only when asked: they can be millions) and series (the run's time series, when it
+// recorded one). A crash or Ctrl-C mid-write leaves the database as it was: SQLite rolls the unfinished
+// transaction back.
 #pragma once
 
 #include <cstdint>

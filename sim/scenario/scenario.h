@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "models/calibration/gpu_profile.h"
 #include "models/catalog.h"
 #include "models/kv_memory.h"
 #include "models/perf_model.h"
@@ -31,6 +32,7 @@ struct ReplicaGroup {
   PolicyConfig scheduler;
   MemoryConfig memory;       // includes block size, max batched tokens, max batch size, max_model_len
   MemoryPlan memory_plan;    // computed at load time
+  GpuProfile profile;        // perf_model "calibrated": the GPU's calibration profile, resolved at load time
 };
 
 struct Slo {

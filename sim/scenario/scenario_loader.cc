@@ -92,9 +92,23 @@ class Loader {
     if (!top.Has("perf_model")) { top.Raw("perf_model"); return absl::OkStatus(); }
     GF_ASSIGN_OR_RETURN(MapReader p, MapReader::Make(file_, top.Raw("perf_model"), "perf_model"));
     PerfModelSpec& spec = s->perf_model;
-    GF_RETURN_IF_ERROR(p.OptEnum("type", {"roofline", "constant"}, &spec.type));
+    GF_RETURN_IF_ERROR(p.OptEnum("type", {"roofline", "calibrated", "constant"}, &spec.type));
     if (spec.type == "constant") {
       GF_RETURN_IF_ERROR(p.Get("iteration_s", &spec.constant_iteration_s, 1e-9, 1e6));
+      return p.Finish();
+    }
+    if (spec.type == "calibrated") {
+      spec.profile_dir = DefaultProfileDir();
+      if (p.Has("profiles")) {
+        GF_RETURN_IF_ERROR(p.Get("profiles", &spec.profile_dir));
+        spec.profile_dir = Resolve(spec.profile_dir);
+        if (!std::filesystem::is_directory(spec.profile_dir)) {
+          return p.ErrorAt("profiles", absl::StrCat("perf_model.profiles '", spec.profile_dir, "' is not a folder"),
+                           "a folder of <GPU>.yaml calibration profiles");
+        }
+      } else {
+        p.Raw("profiles");
+      }
       return p.Finish();
     }
     GF_RETURN_IF_ERROR(p.Opt("compute_efficiency", &spec.compute_efficiency, 0.01, 1.0));
@@ -158,6 +172,11 @@ class Loader {
                                      : "a larger tensor_parallel or a GPU with more memory");
       }
       g.memory_plan = *plan;
+      if (s->perf_model.type == "calibrated") {
+        auto profile = ProfileForGpu(*g.gpu, catalog_, s->perf_model.profile_dir);
+        if (!profile.ok()) return profile.status();
+        g.profile = *profile;
+      }
       GF_RETURN_IF_ERROR(d.Finish());
       s->deployment.push_back(std::move(g));
       // Placing the groups so far tells which group is the first that does not fit.

@@ -15,6 +15,8 @@ std::function<int()> AddSimulateCommand(CLI::App& app);
 std::function<int()> AddCatalogCommand(CLI::App& app);
 std::function<int()> AddPoliciesCommand(CLI::App& app);
 std::function<int()> AddTopologyCommand(CLI::App& app);
+std::function<int()> AddCalibrateCommand(CLI::App& app);
+std::function<int()> AddValidateCommand(CLI::App& app);
 
 // Prints "gpufleet: error: MESSAGE" on stderr and maps the status to an exit code.
 int ReportError(const absl::Status& status);

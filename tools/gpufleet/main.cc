@@ -13,6 +13,8 @@ int main(int argc, char** argv) {
       {"catalog", gpufleet::AddCatalogCommand(app)},
       {"policies", gpufleet::AddPoliciesCommand(app)},
       {"topology", gpufleet::AddTopologyCommand(app)},
+      {"calibrate", gpufleet::AddCalibrateCommand(app)},
+      {"validate", gpufleet::AddValidateCommand(app)},
   };
   try {
     app.parse(argc, argv);

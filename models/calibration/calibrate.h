@@ -1,0 +1,75 @@
+// Builds calibration profiles from measurement sets (`gpufleet calibrate`) and evaluates them
+// (`gpufleet validate`).
+//
+// vidur: GEMM and memory-bound kernel parameters from per-operator kernel times, evaluated by
+//        leave-one-model-out cross-validation (so the error is that of a model the fit has not seen);
+//        optionally the all-reduce from NCCL measurements of a node.
+// splitwise: the serving framework's per-iteration time and the attention prefill efficiency, on top of a
+//        kernel-level profile, from end-to-end prefill and decode times; evaluated by leave-one-prompt-
+//        size-out cross-validation.
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "models/calibration/gpu_profile.h"
+#include "models/calibration/measurements.h"
+#include "models/catalog.h"
+
+namespace gpufleet {
+
+struct VidurCalibrationInput {
+  std::string compute_dir;        // e.g. vidur-profiles/compute/h100
+  std::string network_file;       // optional: vidur-profiles/network/h100_dgx/all_reduce.csv
+  const NodeSpec* network_node = nullptr;  // the node type the network file was measured on
+};
+
+absl::StatusOr<GpuProfile> CalibrateFromVidur(const VidurCalibrationInput& input, const GpuSpec& gpu,
+                                              const GpuProfile& start);
+
+// Maps Splitwise's hardware names to catalog GPUs and nodes.
+struct SplitwiseHardware {
+  const GpuSpec* gpu = nullptr;
+  const NodeSpec* node = nullptr;
+  bool headline = true;           // false for h100-80gb-pcap: Splitwise's own model of a capped H100
+};
+absl::StatusOr<SplitwiseHardware> ResolveSplitwiseHardware(const std::string& name, const Catalog& catalog);
+
+// Fits framework overhead and attention prefill efficiency for the rows of `hardware` on top of `base`.
+absl::StatusOr<GpuProfile> CalibrateFromSplitwise(const std::string& path, const std::string& hardware,
+                                                  const GpuProfile& base, const Catalog& catalog);
+
+// Validation reports: per group (an operator, or a GPU/TP/phase), the error statistics.
+struct ValidationGroup {
+  std::string name;
+  FitError profile;               // the profile's own predictions
+  FitError cross_validated;       // refitted without the held-out fold
+  bool headline = true;
+};
+struct ValidationReport {
+  std::string source;
+  bool in_sample = false;         // the profile was fitted on these measurements
+  std::vector<ValidationGroup> groups;
+  FitError overall_profile;
+  FitError overall_cross_validated;
+  std::vector<std::string> notes;
+};
+
+absl::StatusOr<ValidationReport> ValidateVidur(const std::string& compute_dir, const GpuProfile& profile,
+                                               const GpuSpec& gpu);
+// Profiles by GPU name; each Splitwise hardware is predicted with its GPU's profile.
+absl::StatusOr<ValidationReport> ValidateSplitwise(const std::string& path,
+                                                   const std::map<std::string, GpuProfile>& profiles,
+                                                   const Catalog& catalog);
+
+// Predicted prefill and decode-iteration times of a Splitwise row (Llama-2-70B at its TP).
+struct EndToEndPrediction {
+  double prefill_s = 0;
+  double decode_iteration_s = 0;
+};
+EndToEndPrediction PredictEndToEnd(const EndToEndSample& s, const GpuProfile& profile, const SplitwiseHardware& hw,
+                                   const LlmSpec& llm);
+
+}  // namespace gpufleet

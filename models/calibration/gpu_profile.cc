@@ -1,0 +1,224 @@
+// Calibration profile files: loading, writing, and derivation for GPUs without measurements.
+#include "models/calibration/gpu_profile.h"
+
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <limits>
+
+#include <yaml-cpp/yaml.h>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "sim/util/status_macros.h"
+#include "sim/util/yaml_fields.h"
+
+namespace gpufleet {
+namespace {
+
+// A parameter read with its range; every key of a section is required so a profile is complete.
+struct Param {
+  const char* key;
+  double* value;
+  double min, max;
+};
+
+absl::Status ReadSection(MapReader& top, const char* name, std::vector<Param> params) {
+  GF_ASSIGN_OR_RETURN(MapReader m, MapReader::Make(top.file(), top.Raw(name),
+                                                   top.what() == "profile" ? name : absl::StrCat(top.what(), ".", name)));
+  for (Param& p : params) GF_RETURN_IF_ERROR(m.Get(p.key, p.value, p.min, p.max));
+  return m.Finish();
+}
+
+absl::Status ReadFit(MapReader& top, GpuProfile* p) {
+  if (!top.Has("fit")) {
+    top.Raw("fit");
+    return absl::OkStatus();
+  }
+  GF_ASSIGN_OR_RETURN(MapReader fit, MapReader::Make(top.file(), top.Raw("fit"), "fit"));
+  for (const auto& kv : fit.node()) {
+    const std::string name = kv.first.Scalar();
+    GF_ASSIGN_OR_RETURN(MapReader e, MapReader::Make(top.file(), fit.Raw(name), absl::StrCat("fit.", name)));
+    FitError err;
+    int64_t n = 0;
+    GF_RETURN_IF_ERROR(e.Get("method", &err.method));
+    GF_RETURN_IF_ERROR(e.Get("median_ape", &err.median_ape, 0));
+    GF_RETURN_IF_ERROR(e.Get("mape", &err.mape, 0));
+    GF_RETURN_IF_ERROR(e.Get("p90_ape", &err.p90_ape, 0));
+    GF_RETURN_IF_ERROR(e.Get("max_ape", &err.max_ape, 0));
+    GF_RETURN_IF_ERROR(e.Get("n", &n, 0));
+    err.n = n;
+    GF_RETURN_IF_ERROR(e.Finish());
+    p->fit[name] = err;
+  }
+  return fit.Finish();
+}
+
+void EmitSection(YAML::Emitter& out, const char* name, const std::vector<std::pair<const char*, double>>& values) {
+  out << YAML::Key << name << YAML::Value << YAML::BeginMap;
+  for (const auto& [k, v] : values) out << YAML::Key << k << YAML::Value << absl::StrFormat("%.6g", v);
+  out << YAML::EndMap;
+}
+
+double LogDistance(const GpuSpec& a, const GpuSpec& b) {
+  const double flops = std::log(a.fp16_tflops / b.fp16_tflops);
+  const double bw = std::log(a.hbm_gbps / b.hbm_gbps);
+  return flops * flops + bw * bw;
+}
+
+}  // namespace
+
+std::string ProfileFileName(const std::string& gpu) { return gpu + ".yaml"; }
+
+std::string DefaultProfileDir() {
+  if (const char* env = std::getenv("GPUFLEET_DATA_DIR"); env != nullptr && *env != '\0') {
+    return std::string(env) + "/models/calibration";
+  }
+  return std::string(GPUFLEET_SOURCE_DIR) + "/models/calibration";
+}
+
+absl::StatusOr<GpuProfile> LoadGpuProfile(const std::string& path) {
+  GF_ASSIGN_OR_RETURN(YAML::Node root, LoadYamlFile(path));
+  GF_ASSIGN_OR_RETURN(MapReader top, MapReader::Make(path, root, "profile"));
+  GpuProfile p;
+  GF_RETURN_IF_ERROR(top.Get("gpu", &p.gpu));
+  GF_RETURN_IF_ERROR(top.GetEnum("status", {"calibrated", "uncalibrated"}, &p.status));
+  GF_RETURN_IF_ERROR(top.Opt("derived_from", &p.derived_from));
+  GF_RETURN_IF_ERROR(top.Get("created", &p.created));
+  GF_RETURN_IF_ERROR(top.Opt("command", &p.command));
+  GF_RETURN_IF_ERROR(top.Opt("sources", &p.sources));
+  GF_RETURN_IF_ERROR(ReadSection(top, "gemm", {{"launch_s", &p.gemm.launch_s, 0, 1e-2},
+                                               {"compute_efficiency", &p.gemm.compute_efficiency, 1e-3, 1.5},
+                                               {"m_half", &p.gemm.m_half, 0, 1e6},
+                                               {"n_half", &p.gemm.n_half, 0, 1e7},
+                                               {"memory_efficiency", &p.gemm.memory_efficiency, 1e-3, 1.5},
+                                               {"smoothness", &p.gemm.smoothness, 0.2, 50}}));
+  {
+    GF_ASSIGN_OR_RETURN(MapReader streams, MapReader::Make(path, top.Raw("stream"), "stream"));
+    for (const std::string& kind : StreamKinds()) {
+      StreamParams& sp = p.stream[kind];
+      GF_RETURN_IF_ERROR(ReadSection(streams, kind.c_str(), {{"launch_s", &sp.launch_s, 0, 1e-2},
+                                                             {"memory_efficiency", &sp.memory_efficiency, 1e-3, 5}}));
+    }
+    GF_RETURN_IF_ERROR(streams.Finish());
+  }
+  GF_RETURN_IF_ERROR(ReadSection(top, "attention",
+                                 {{"launch_s", &p.attention.launch_s, 0, 1e-2},
+                                  {"prefill_efficiency", &p.attention.prefill_efficiency, 1e-3, 1.5},
+                                  {"decode_memory_efficiency", &p.attention.decode_memory_efficiency, 1e-3, 1.5}}));
+  GF_RETURN_IF_ERROR(ReadSection(top, "allreduce",
+                                 {{"launch_s", &p.allreduce.launch_s, 0, 1e-2},
+                                  {"step_latency_s", &p.allreduce.step_latency_s, 0, 1e-2},
+                                  {"bandwidth_efficiency", &p.allreduce.bandwidth_efficiency, 1e-3, 1.5}}));
+  GF_RETURN_IF_ERROR(ReadSection(top, "framework", {{"iteration_overhead_s", &p.framework.iteration_overhead_s, 0, 10},
+                                                    {"per_sequence_s", &p.framework.per_sequence_s, 0, 1},
+                                                    {"sustained_compute_scale", &p.framework.sustained_compute_scale, 0.05, 1.5}}));
+  GF_RETURN_IF_ERROR(ReadFit(top, &p));
+  GF_RETURN_IF_ERROR(top.Finish());
+  return p;
+}
+
+absl::Status WriteGpuProfile(const GpuProfile& p, const std::string& path) {
+  YAML::Emitter out;
+  out << YAML::Comment(absl::StrCat("gpufleet calibration profile for ", p.gpu,
+                                    ". Fitted parameters of the operator model (docs/perf-model.md)."));
+  out << YAML::BeginMap;
+  out << YAML::Key << "gpu" << YAML::Value << p.gpu;
+  out << YAML::Key << "status" << YAML::Value << p.status;
+  if (!p.derived_from.empty()) out << YAML::Key << "derived_from" << YAML::Value << p.derived_from;
+  out << YAML::Key << "created" << YAML::Value << p.created;
+  if (!p.command.empty()) out << YAML::Key << "command" << YAML::Value << p.command;
+  out << YAML::Key << "sources" << YAML::Value << YAML::BeginSeq;
+  for (const auto& s : p.sources) out << s;
+  out << YAML::EndSeq;
+  EmitSection(out, "gemm", {{"launch_s", p.gemm.launch_s},
+                            {"compute_efficiency", p.gemm.compute_efficiency},
+                            {"m_half", p.gemm.m_half},
+                            {"n_half", p.gemm.n_half},
+                            {"memory_efficiency", p.gemm.memory_efficiency},
+                            {"smoothness", p.gemm.smoothness}});
+  out << YAML::Key << "stream" << YAML::Value << YAML::BeginMap;
+  for (const std::string& kind : StreamKinds()) {
+    const StreamParams& sp = p.stream.at(kind);
+    out << YAML::Key << kind << YAML::Value << YAML::Flow << YAML::BeginMap;
+    out << YAML::Key << "launch_s" << YAML::Value << absl::StrFormat("%.6g", sp.launch_s);
+    out << YAML::Key << "memory_efficiency" << YAML::Value << absl::StrFormat("%.6g", sp.memory_efficiency);
+    out << YAML::EndMap;
+  }
+  out << YAML::EndMap;
+  EmitSection(out, "attention", {{"launch_s", p.attention.launch_s},
+                                 {"prefill_efficiency", p.attention.prefill_efficiency},
+                                 {"decode_memory_efficiency", p.attention.decode_memory_efficiency}});
+  EmitSection(out, "allreduce", {{"launch_s", p.allreduce.launch_s},
+                                 {"step_latency_s", p.allreduce.step_latency_s},
+                                 {"bandwidth_efficiency", p.allreduce.bandwidth_efficiency}});
+  EmitSection(out, "framework", {{"iteration_overhead_s", p.framework.iteration_overhead_s},
+                                 {"per_sequence_s", p.framework.per_sequence_s},
+                                 {"sustained_compute_scale", p.framework.sustained_compute_scale}});
+  if (!p.fit.empty()) {
+    out << YAML::Key << "fit" << YAML::Value << YAML::BeginMap;
+    for (const auto& [name, e] : p.fit) {
+      out << YAML::Key << name << YAML::Value << YAML::Flow << YAML::BeginMap;
+      out << YAML::Key << "method" << YAML::Value << e.method;
+      out << YAML::Key << "median_ape" << YAML::Value << absl::StrFormat("%.4f", e.median_ape);
+      out << YAML::Key << "mape" << YAML::Value << absl::StrFormat("%.4f", e.mape);
+      out << YAML::Key << "p90_ape" << YAML::Value << absl::StrFormat("%.4f", e.p90_ape);
+      out << YAML::Key << "max_ape" << YAML::Value << absl::StrFormat("%.4f", e.max_ape);
+      out << YAML::Key << "n" << YAML::Value << e.n;
+      out << YAML::EndMap;
+    }
+    out << YAML::EndMap;
+  }
+  out << YAML::EndMap;
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream f(tmp);
+    if (!f) return absl::InvalidArgumentError(absl::StrCat(path, ": cannot write profile"));
+    f << out.c_str() << "\n";
+    if (!f) return absl::InternalError(absl::StrCat(tmp, ": write failed"));
+  }
+  std::error_code ec;
+  std::filesystem::rename(tmp, path, ec);
+  if (ec) return absl::InternalError(absl::StrCat(path, ": cannot rename from ", tmp, ": ", ec.message()));
+  return absl::OkStatus();
+}
+
+absl::StatusOr<GpuProfile> ProfileForGpu(const GpuSpec& gpu, const Catalog& catalog, const std::string& dir) {
+  const std::string own = dir + "/" + ProfileFileName(gpu.name);
+  if (std::filesystem::exists(own)) return LoadGpuProfile(own);
+  // Nearest calibrated profile: same architecture first, then closest peak flops and bandwidth.
+  const GpuProfile* best = nullptr;
+  GpuProfile best_profile;
+  double best_score = std::numeric_limits<double>::infinity();
+  if (std::filesystem::is_directory(dir)) {
+    std::vector<std::filesystem::path> files;
+    for (const auto& e : std::filesystem::directory_iterator(dir))
+      if (e.path().extension() == ".yaml") files.push_back(e.path());
+    std::sort(files.begin(), files.end());
+    for (const auto& f : files) {
+      auto p = LoadGpuProfile(f.string());
+      if (!p.ok()) return p.status();
+      const GpuSpec* other = catalog.FindGpu(p->gpu);
+      if (!p->calibrated() || other == nullptr) continue;
+      const double score = (other->architecture == gpu.architecture ? 0 : 100) + LogDistance(gpu, *other);
+      if (score < best_score) {
+        best_score = score;
+        best_profile = *p;
+        best = &best_profile;
+      }
+    }
+  }
+  GpuProfile derived = best != nullptr ? *best : GpuProfile{};
+  derived.gpu = gpu.name;
+  derived.status = "uncalibrated";
+  derived.derived_from = best != nullptr ? best->gpu : "built-in defaults";
+  derived.sources = {absl::StrCat("spec sheet of ", gpu.name, " (models/catalog/gpus.yaml) with the efficiencies of ",
+                                  derived.derived_from)};
+  derived.command.clear();
+  derived.fit.clear();
+  return derived;
+}
+
+}  // namespace gpufleet

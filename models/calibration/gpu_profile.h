@@ -1,0 +1,114 @@
+// A GPU's calibration profile: the fitted parameters of the operator-level performance model, with
+// their provenance and cross-validated fit error. Stored as models/calibration/<GPU>.yaml.
+//
+// The parameters are efficiencies and latencies, not times: multiplied with the catalog's spec-sheet
+// peaks they give each kernel's compute-bound and memory-bound time, so a clock change or a GPU without
+// measurements is handled by physics. A profile is `calibrated` when fitted to measurements of that GPU,
+// `uncalibrated` when it borrows the efficiencies of the nearest calibrated architecture.
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "models/catalog.h"
+
+namespace gpufleet {
+
+// GEMM: t = launch + (tc^p + tm^p)^(1/p), the smooth maximum of
+//   tc = 2mnk / (peak_fp16 * compute_efficiency * m/(m + m_half) * n/(n + n_half))
+//   tm = 2 bytes * (mk + kn + mn) / (hbm_bandwidth * memory_efficiency).
+// m_half and n_half are the sizes at which tiles are half filled: small matrices waste the tensor cores.
+struct GemmParams {
+  double launch_s = 8e-6;
+  double compute_efficiency = 0.75;
+  double m_half = 64;
+  double n_half = 256;
+  double memory_efficiency = 0.8;
+  double smoothness = 3;  // p
+};
+
+// Memory-bound kernels: t = launch + bytes / (bw * eff), one parameter pair per kind of kernel, since a
+// norm's reduction, rotary's trigonometry and an embedding gather reach different shares of bandwidth.
+struct StreamParams {
+  double launch_s = 6e-6;
+  double memory_efficiency = 0.7;
+};
+// The kinds, in the order profiles list them.
+inline const std::vector<std::string>& StreamKinds() {
+  static const std::vector<std::string> kinds = {"norm", "rope", "activation", "residual_add", "embedding"};
+  return kinds;
+}
+
+// Attention. Prefill (flash attention): t = launch + max(flops / (peak * prefill_efficiency),
+// kv_bytes / (bw * memory_efficiency)); decode: t = launch + kv_bytes / (bw * decode_memory_efficiency).
+struct AttentionParams {
+  double launch_s = 10e-6;
+  double prefill_efficiency = 0.5;
+  double decode_memory_efficiency = 0.7;
+};
+
+// Tensor-parallel all-reduce (ring): t = launch + 2 (r-1) step_latency + 2 (r-1)/r * bytes / (link * eff),
+// where link is the node's per-GPU intra-node bandwidth from the catalog, so another fabric scales by physics.
+struct AllReduceParams {
+  double launch_s = 10e-6;
+  double step_latency_s = 2e-6;
+  double bandwidth_efficiency = 0.7;
+};
+
+// What a serving stack does to its isolated kernel times. Host time per iteration (scheduling,
+// sampling, launches): iteration_overhead + per_sequence * sequences. And sustained_compute_scale: the
+// share of the microbenchmarked compute throughput a serving loop sustains (power-limited clocks under
+// continuous load, unfused and unoverlapped work); it multiplies the compute peak, like a lower clock,
+// and leaves memory-bound time alone. 1 = kernels as measured in isolation.
+struct FrameworkParams {
+  double iteration_overhead_s = 4e-3;
+  double per_sequence_s = 0;
+  double sustained_compute_scale = 1.0;
+};
+
+struct FitError {
+  std::string method;    // e.g. "leave-one-model-out", "5-fold"
+  double median_ape = 0, mape = 0, p90_ape = 0, max_ape = 0;
+  int64_t n = 0;
+};
+
+inline std::map<std::string, StreamParams> DefaultStreams() {
+  std::map<std::string, StreamParams> m;
+  for (const auto& k : StreamKinds()) m[k] = StreamParams{};
+  return m;
+}
+
+struct GpuProfile {
+  std::string gpu;               // catalog GPU name
+  std::string status = "uncalibrated";  // "calibrated" or "uncalibrated"
+  std::string derived_from;      // uncalibrated: the profile whose efficiencies it uses
+  std::string created;           // date
+  std::vector<std::string> sources;   // measurement files or the derivation
+  std::string command;           // how it was made
+  GemmParams gemm;
+  std::map<std::string, StreamParams> stream = DefaultStreams();  // by StreamKinds()
+  AttentionParams attention;
+  AllReduceParams allreduce;
+  FrameworkParams framework;
+  std::map<std::string, FitError> fit;  // by operator family or phase
+
+  bool calibrated() const { return status == "calibrated"; }
+};
+
+absl::StatusOr<GpuProfile> LoadGpuProfile(const std::string& path);
+// Writes atomically (temporary file, then rename).
+absl::Status WriteGpuProfile(const GpuProfile& profile, const std::string& path);
+
+// The profiles directory: $GPUFLEET_DATA_DIR/models/calibration or the source tree's.
+std::string DefaultProfileDir();
+
+// The profile for `gpu` from `dir`: its own file if present, else one derived from the nearest calibrated
+// architecture (marked uncalibrated), else the built-in defaults (marked uncalibrated).
+absl::StatusOr<GpuProfile> ProfileForGpu(const GpuSpec& gpu, const Catalog& catalog, const std::string& dir);
+
+// A file-name-safe form of a GPU name ("H100-SXM-80GB" -> "H100-SXM-80GB.yaml").
+std::string ProfileFileName(const std::string& gpu);
+
+}  // namespace gpufleet

@@ -1,0 +1,50 @@
+// The operator-level kernel-time equations (see gpu_profile.h for their parameters).
+#include "models/calibration/operator_model.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace gpufleet {
+
+OperatorModel::OperatorModel(const GpuProfile& profile, const GpuSpec& gpu, double link_gbps, double clock_scale)
+    : profile_(profile),
+      peak_flops_(gpu.fp16_tflops * 1e12 * clock_scale),
+      hbm_bytes_per_s_(gpu.hbm_gbps * 1e9),
+      link_bytes_per_s_(std::max(link_gbps, 1.0) * 1e9) {}
+
+double OperatorModel::Gemm(double m, double n, double k) const {
+  const GemmParams& g = profile_.gemm;
+  const double fill = (m / (m + g.m_half)) * (n / (n + g.n_half));
+  const double tc = 2.0 * m * n * k / (peak_flops_ * g.compute_efficiency * fill);
+  const double tm = 2.0 * (m * k + k * n + m * n) / (hbm_bytes_per_s_ * g.memory_efficiency);
+  const double p = g.smoothness;
+  // Smooth maximum: equals the larger term far from the ridge point, adds up to 2^(1/p) at it.
+  const double hi = std::max(tc, tm), lo = std::min(tc, tm);
+  return g.launch_s + hi * std::pow(1.0 + std::pow(lo / hi, p), 1.0 / p);
+}
+
+double OperatorModel::Stream(const std::string& kind, double bytes) const {
+  const StreamParams& s = profile_.stream.at(kind);
+  return s.launch_s + bytes / (hbm_bytes_per_s_ * s.memory_efficiency);
+}
+
+double OperatorModel::AttentionPrefill(double flops, double kv_bytes) const {
+  const AttentionParams& a = profile_.attention;
+  return a.launch_s + std::max(flops / (peak_flops_ * a.prefill_efficiency),
+                               kv_bytes / (hbm_bytes_per_s_ * a.decode_memory_efficiency));
+}
+
+double OperatorModel::AttentionDecode(double kv_bytes) const {
+  const AttentionParams& a = profile_.attention;
+  return a.launch_s + kv_bytes / (hbm_bytes_per_s_ * a.decode_memory_efficiency);
+}
+
+double OperatorModel::AllReduce(double bytes, int ranks) const {
+  if (ranks <= 1) return 0;
+  const AllReduceParams& r = profile_.allreduce;
+  const double steps = 2.0 * (ranks - 1);
+  return r.launch_s + steps * r.step_latency_s +
+         steps / ranks * bytes / (link_bytes_per_s_ * r.bandwidth_efficiency);
+}
+
+}  // namespace gpufleet

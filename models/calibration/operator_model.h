@@ -1,0 +1,36 @@
+// Kernel times from a calibration profile and the GPU's spec sheet: the operator-level model.
+//
+// Each function is the profile's fitted efficiency curve applied to the catalog's peaks; a power cap or
+// clock change enters as `clock_scale` on the compute peak (1 = the catalog's boost clock).
+#pragma once
+
+#include "models/calibration/gpu_profile.h"
+#include "models/catalog.h"
+
+namespace gpufleet {
+
+class OperatorModel {
+ public:
+  OperatorModel(const GpuProfile& profile, const GpuSpec& gpu, double link_gbps, double clock_scale = 1.0);
+
+  // fp16/bf16 GEMM C[m x n] = A[m x k] B[k x n].
+  double Gemm(double m, double n, double k) const;
+  // A memory-bound kernel of `kind` (one of StreamKinds()) moving `bytes`.
+  double Stream(const std::string& kind, double bytes) const;
+  // Flash-attention prefill: `flops` of QK^T and PV, reading `kv_bytes` of keys and values.
+  double AttentionPrefill(double flops, double kv_bytes) const;
+  // Paged decode attention reading `kv_bytes`.
+  double AttentionDecode(double kv_bytes) const;
+  // Ring all-reduce of `bytes` over `ranks` GPUs on the node fabric.
+  double AllReduce(double bytes, int ranks) const;
+
+  const GpuProfile& profile() const { return profile_; }
+
+ private:
+  GpuProfile profile_;
+  double peak_flops_;
+  double hbm_bytes_per_s_;
+  double link_bytes_per_s_;
+};
+
+}  // namespace gpufleet

@@ -1,0 +1,258 @@
+// The operator model, its fitting, calibration profiles, and honest (held-out) accuracy on real data.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <nlohmann/json.hpp>
+
+#include "absl/strings/str_format.h"
+
+#include "models/calibrated_perf_model.h"
+#include "models/calibration/calibrate.h"
+#include "models/calibration/fit.h"
+#include "models/calibration/nelder_mead.h"
+#include "models/calibration/operator_model.h"
+#include "tests/test_util.h"
+
+namespace gpufleet {
+namespace {
+
+using testing::RealCatalog;
+
+const GpuSpec& H100() { return *RealCatalog().FindGpu("H100-SXM-80GB"); }
+
+TEST(CalibrationNelderMead, FindsTheMinimumOfARosenbrockValley) {
+  auto f = [](const std::vector<double>& x) {
+    return 100 * std::pow(x[1] - x[0] * x[0], 2) + std::pow(1 - x[0], 2);
+  };
+  MinimizeOptions o;
+  o.max_evaluations = 20000;
+  o.tolerance = 1e-16;
+  const MinimizeResult r = NelderMead(f, {-1.2, 1.0}, o);
+  EXPECT_NEAR(r.x[0], 1.0, 1e-3);
+  EXPECT_NEAR(r.x[1], 1.0, 2e-3);
+}
+
+TEST(CalibrationOperatorModel, GemmIsMemoryBoundSmallAndComputeBoundLarge) {
+  GpuProfile p;  // built-in values
+  const OperatorModel ops(p, H100(), 450);
+  const double n = 8192, k = 8192;
+  const double weights_time = 2 * n * k / (H100().hbm_gbps * 1e9 * p.gemm.memory_efficiency);
+  EXPECT_NEAR(ops.Gemm(1, n, k), weights_time + p.gemm.launch_s, 0.05 * weights_time);
+  const double m = 16384;
+  const double fill = m / (m + p.gemm.m_half) * n / (n + p.gemm.n_half);
+  const double compute_time = 2 * m * n * k / (H100().fp16_tflops * 1e12 * p.gemm.compute_efficiency * fill);
+  EXPECT_NEAR(ops.Gemm(m, n, k), compute_time, 0.03 * compute_time);
+  double last = 0;
+  for (double mm : {1.0, 8.0, 64.0, 512.0, 4096.0, 32768.0}) {
+    const double t = ops.Gemm(mm, n, k);
+    EXPECT_GT(t, last) << mm;
+    last = t;
+  }
+  // Half the clock: compute-bound time doubles, memory-bound time barely moves.
+  const OperatorModel slow(p, H100(), 450, 0.5);
+  EXPECT_NEAR(slow.Gemm(m, n, k) / ops.Gemm(m, n, k), 2.0, 0.05);
+  EXPECT_LT(slow.Gemm(1, n, k) / ops.Gemm(1, n, k), 1.2);
+}
+
+TEST(CalibrationFit, RecoversTheTimesOfKnownParameters) {
+  GemmParams truth;
+  truth.launch_s = 5e-6;
+  truth.compute_efficiency = 0.7;
+  truth.m_half = 100;
+  truth.n_half = 300;
+  truth.memory_efficiency = 0.85;
+  truth.smoothness = 4;
+  std::vector<GemmSample> samples;
+  for (int64_t m : {1, 4, 16, 64, 256, 1024, 4096, 16384})
+    for (auto [n, k] : std::vector<std::pair<int64_t, int64_t>>{{8192, 8192}, {1280, 8192}, {8192, 3584}, {57344, 8192}}) {
+      GemmSample s;
+      s.m = m, s.n = n, s.k = k;
+      s.time_s = PredictGemm(truth, H100(), s);
+      samples.push_back(s);
+    }
+  const GemmParams fitted = FitGemm(samples, H100(), GemmParams{});
+  for (const auto& s : samples) EXPECT_NEAR(PredictGemm(fitted, H100(), s) / s.time_s, 1.0, 0.02) << s.m << "x" << s.n;
+}
+
+TEST(CalibrationProfile, RoundTripsThroughYaml) {
+  GpuProfile p;
+  p.gpu = "H100-SXM-80GB";
+  p.status = "calibrated";
+  p.created = "2026-11-28";
+  p.sources = {"a.csv", "b.csv"};
+  p.command = "gpufleet calibrate ...";
+  p.gemm.compute_efficiency = 0.777;
+  p.stream["rope"].memory_efficiency = 0.55;
+  p.framework.per_sequence_s = 2.5e-4;
+  p.fit["gemm"] = FitError{"leave-one-model-out", 0.05, 0.07, 0.15, 0.9, 1234};
+  const std::string path = testing::TempDir() + "/p.yaml";
+  ASSERT_TRUE(WriteGpuProfile(p, path).ok());
+  auto q = LoadGpuProfile(path);
+  ASSERT_TRUE(q.ok()) << q.status();
+  EXPECT_EQ(q->gpu, p.gpu);
+  EXPECT_EQ(q->sources, p.sources);
+  EXPECT_NEAR(q->gemm.compute_efficiency, 0.777, 1e-9);
+  EXPECT_NEAR(q->stream.at("rope").memory_efficiency, 0.55, 1e-9);
+  EXPECT_NEAR(q->framework.per_sequence_s, 2.5e-4, 1e-12);
+  EXPECT_EQ(q->fit.at("gemm").n, 1234);
+}
+
+TEST(CalibrationProfile, MalformedProfileNamesTheLine) {
+  const std::string dir = testing::TempDir();
+  GpuProfile p;
+  p.gpu = "A40";
+  p.created = "x";
+  ASSERT_TRUE(WriteGpuProfile(p, dir + "/good.yaml").ok());
+  std::ifstream in(dir + "/good.yaml");
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const size_t at = text.find("compute_efficiency: 0.75");
+  ASSERT_NE(at, std::string::npos);
+  text.replace(at, 24, "compute_efficiency: -3");
+  testing::WriteFile(dir, "bad.yaml", text);
+  auto q = LoadGpuProfile(dir + "/bad.yaml");
+  ASSERT_FALSE(q.ok());
+  EXPECT_NE(q.status().message().find("bad.yaml:"), std::string::npos) << q.status();
+  EXPECT_NE(q.status().message().find("gemm.compute_efficiency is -3, out of range"), std::string::npos) << q.status();
+}
+
+TEST(CalibrationProfile, ShippedProfilesAndDerivations) {
+  const std::string dir = DefaultProfileDir();
+  for (const char* gpu : {"A100-SXM-80GB", "H100-SXM-80GB", "A40"}) {
+    auto p = ProfileForGpu(*RealCatalog().FindGpu(gpu), RealCatalog(), dir);
+    ASSERT_TRUE(p.ok()) << p.status();
+    EXPECT_TRUE(p->calibrated()) << gpu;
+    EXPECT_GT(p->fit.count("gemm"), 0u) << gpu;
+    EXPECT_FALSE(p->sources.empty()) << gpu;
+  }
+  // Every other catalog GPU gets a derived, uncalibrated profile from the nearest calibrated architecture.
+  for (const auto& [name, gpu] : RealCatalog().gpus()) {
+    auto p = ProfileForGpu(gpu, RealCatalog(), dir);
+    ASSERT_TRUE(p.ok()) << name << ": " << p.status();
+    if (name == "A100-SXM-80GB" || name == "H100-SXM-80GB" || name == "A40") continue;
+    EXPECT_FALSE(p->calibrated()) << name;
+    EXPECT_FALSE(p->derived_from.empty()) << name;
+  }
+  EXPECT_EQ(ProfileForGpu(*RealCatalog().FindGpu("H200-SXM-141GB"), RealCatalog(), dir)->derived_from, "H100-SXM-80GB");
+  EXPECT_EQ(ProfileForGpu(*RealCatalog().FindGpu("A100-SXM-40GB"), RealCatalog(), dir)->derived_from, "A100-SXM-80GB");
+}
+
+TEST(CalibrationPerfModel, LabelsSayWhetherTheProfileIsCalibrated) {
+  const LlmSpec& llm = *RealCatalog().FindLlm("Llama-2-7B");
+  auto h100 = ProfileForGpu(H100(), RealCatalog(), DefaultProfileDir());
+  auto l4 = ProfileForGpu(*RealCatalog().FindGpu("L4"), RealCatalog(), DefaultProfileDir());
+  ASSERT_TRUE(h100.ok() && l4.ok());
+  const CalibratedPerfModel a(*h100, ReplicaHardware{&llm, &H100(), RealCatalog().FindNode("DGX-H100"), 1});
+  const CalibratedPerfModel b(*l4, ReplicaHardware{&llm, RealCatalog().FindGpu("L4"), RealCatalog().FindNode("aws-g6.xlarge"), 1});
+  EXPECT_NE(a.Label().find("H100-SXM-80GB: calibrated"), std::string::npos) << a.Label();
+  EXPECT_NE(b.Label().find("L4: UNCALIBRATED"), std::string::npos) << b.Label();
+  // The same decode batch takes longer on the L4 (less bandwidth) than on the H100.
+  std::vector<SeqWork> decode(8, SeqWork{1, 1000});
+  EXPECT_GT(b.IterationTime(decode), a.IterationTime(decode));
+}
+
+// Held-out accuracy on the real kernel measurements: fit on three models, predict the fourth.
+TEST(CalibrationHeldOut, GemmsOfAnUnseenModel) {
+  if (!testing::HasSharedData()) GTEST_SKIP() << "../shared/data not present";
+  auto set = ReadVidurComputeDir(testing::SharedData("vidur-profiles/compute/a100"));
+  ASSERT_TRUE(set.ok()) << set.status();
+  std::vector<GemmSample> train, test;
+  for (const auto& s : set->gemms) (s.origin.model == "Llama-2-70b-hf" ? test : train).push_back(s);
+  ASSERT_FALSE(test.empty());
+  const GpuSpec& a100 = *RealCatalog().FindGpu("A100-SXM-80GB");
+  const GemmParams p = FitGemm(train, a100, GemmParams{});
+  std::vector<double> ape;
+  for (const auto& s : test) ape.push_back(std::fabs(PredictGemm(p, a100, s) / s.time_s - 1));
+  const FitError e = SummarizeErrors(ape, "held-out model");
+  std::printf("A100 GEMMs of held-out Llama-2-70B: median %.1f%%, p90 %.1f%%, n=%lld\n", e.median_ape * 100,
+              e.p90_ape * 100, static_cast<long long>(e.n));
+  EXPECT_LT(e.median_ape, 0.08);
+  EXPECT_LT(e.p90_ape, 0.25);
+}
+
+TEST(CalibrationHeldOut, SplitwiseDecodeOfAnUnseenPromptSize) {
+  if (!testing::HasSharedData()) GTEST_SKIP() << "../shared/data not present";
+  const std::string path = testing::SharedData("splitwise/perf_model_llama2-70b.csv");
+  auto rows = ReadSplitwise(path);
+  ASSERT_TRUE(rows.ok()) << rows.status();
+  auto base = LoadGpuProfile(DefaultProfileDir() + "/H100-SXM-80GB.yaml");
+  ASSERT_TRUE(base.ok()) << base.status();
+  base->framework = FrameworkParams{};
+  // Fit the end-to-end parameters on every prompt size but 2048 (rows written to a temporary file).
+  std::string train = "model,hardware,prompt_size,batch_size,token_size,peak_power,average_power,prompt_time,token_time,e2e_time,tensor_parallel\n";
+  std::vector<EndToEndSample> test;
+  for (const auto& s : *rows) {
+    if (s.hardware != "h100-80gb") continue;
+    if (s.prompt_tokens == 2048) {
+      test.push_back(s);
+      continue;
+    }
+    train += absl::StrFormat("llama2-70b,h100-80gb,%d,%d,%d,0,0,%.6f,%.6f,%.6f,%d\n", s.prompt_tokens, s.batch,
+                             s.output_tokens, s.prefill_s * 1e3, s.decode_iteration_s * 1e3, s.e2e_s * 1e3,
+                             s.tensor_parallel);
+  }
+  const std::string train_path = testing::WriteFile(testing::TempDir(), "train.csv", train);
+  auto fitted = CalibrateFromSplitwise(train_path, "h100-80gb", *base, RealCatalog());
+  ASSERT_TRUE(fitted.ok()) << fitted.status();
+  auto hw = ResolveSplitwiseHardware("h100-80gb", RealCatalog());
+  std::vector<double> ape;
+  for (const auto& s : test) {
+    const auto e = PredictEndToEnd(s, *fitted, *hw, *RealCatalog().FindLlm("Llama-2-70B"));
+    ape.push_back(std::fabs(e.decode_iteration_s / s.decode_iteration_s - 1));
+  }
+  ASSERT_EQ(ape.size(), 15u);
+  const FitError e = SummarizeErrors(ape, "held-out prompt size");
+  std::printf("H100 decode iterations at held-out prompt 2048: median %.1f%%, max %.1f%%\n", e.median_ape * 100,
+              e.max_ape * 100);
+  EXPECT_LT(e.median_ape, 0.20);
+}
+
+TEST(CalibrationCli, ValidateJsonHasTheOverallEntry) {
+  if (!testing::HasSharedData()) GTEST_SKIP() << "../shared/data not present";
+  auto r = testing::RunGpufleet("validate --source vidur " + testing::SharedData("vidur-profiles/compute/a40") + " --json");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  auto j = nlohmann::json::parse(r.output);
+  for (const char* key : {"median_ape", "mape", "p90_ape", "n"}) EXPECT_TRUE(j["overall"].contains(key)) << key;
+  EXPECT_TRUE(j["profile_fitted_on_these_measurements"].get<bool>());
+  EXPECT_EQ(j["overall"]["method"], "leave-one-model-out");
+  EXPECT_GE(j["groups"].size(), 9u);
+}
+
+TEST(CalibrationCli, CalibrateRejectsABadMeasurementFileWithItsRow) {
+  const std::string dir = testing::TempDir();
+  testing::WriteFile(dir, "sw.csv",
+                     "model,hardware,prompt_size,batch_size,token_size,peak_power,average_power,prompt_time,token_time,e2e_time,tensor_parallel\n"
+                     "llama2-70b,h100-80gb,512,1,128,0,0,60,29,3000,4\n"
+                     "llama2-70b,h100-80gb,512,1,128,0,0,sixty,29,3000,4\n");
+  const std::string out = dir + "/out.yaml";
+  auto r = testing::RunGpufleet("calibrate --source splitwise " + dir + "/sw.csv --gpu H100-SXM-80GB --hardware h100-80gb -o " + out, true);
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find("sw.csv:3"), std::string::npos) << r.output;
+  EXPECT_FALSE(std::filesystem::exists(out));
+}
+
+TEST(CalibrationCli, CalibratedScenarioRunsAndSaysWhichProfilesAreDerived) {
+  const std::string scenario = testing::WriteFile(testing::TempDir(), "s.yaml", R"(seed: 1
+horizon_s: 20
+cluster: {nodes: [{type: DGX-H100, count: 1}, {type: aws-g6.48xlarge, count: 1}]}
+model: Llama-2-7B
+perf_model: {type: calibrated}
+deployment:
+  - {name: h100, gpu: H100-SXM-80GB, replicas: 2}
+  - {name: l4, gpu: L4, replicas: 2, max_batched_tokens: 2048, scheduler: sarathi}
+workload:
+  synthetic:
+    rate_rps: 4
+    prompt_tokens: {dist: fixed, value: 500}
+    output_tokens: {dist: fixed, value: 100}
+)");
+  auto r = testing::RunGpufleet("simulate " + scenario + " --json");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  auto j = nlohmann::json::parse(r.output);
+  const std::string label = j["perf_model"];
+  EXPECT_NE(label.find("H100-SXM-80GB: calibrated"), std::string::npos) << label;
+  EXPECT_NE(label.find("L4: UNCALIBRATED"), std::string::npos) << label;
+  EXPECT_EQ(j["requests_completed"], j["requests_arrived"]);
+}
+
+}  // namespace
+}  // namespace gpufleet

@@ -1,0 +1,75 @@
+// `gpufleet calibrate --source {vidur,splitwise,microbench} PATH --gpu NAME -o FILE`: fit a GPU's
+// calibration profile to measurements and write it with its provenance and cross-validated error.
+#include <cstdio>
+
+#include "models/calibration/calibrate.h"
+#include "models/catalog.h"
+#include "tools/gpufleet/commands.h"
+
+namespace gpufleet {
+
+std::function<int()> AddCalibrateCommand(CLI::App& app) {
+  struct Flags {
+    std::string source, path, gpu, out, base, network, node, hardware, catalog;
+  };
+  auto f = std::make_shared<Flags>();
+  CLI::App* cmd = app.add_subcommand("calibrate", "Fit a GPU's performance-model profile to measurements");
+  cmd->add_option("--source", f->source, "Measurement format")
+      ->required()
+      ->check(CLI::IsMember({"vidur", "splitwise"}));
+  cmd->add_option("path", f->path, "vidur: a compute folder (vidur-profiles/compute/h100); splitwise: the CSV; "
+                                   "microbench: the suite's CSV")
+      ->required();
+  cmd->add_option("--gpu", f->gpu, "Catalog GPU the measurements are of (e.g. H100-SXM-80GB)")->required();
+  cmd->add_option("-o,--out", f->out, "Profile file to write (YAML)")->required();
+  cmd->add_option("--profile", f->base,
+                  "Starting profile (vidur default: built-in values; splitwise default: the GPU's current profile)");
+  cmd->add_option("--network", f->network, "vidur: an all_reduce.csv of the node type given by --node");
+  cmd->add_option("--node", f->node, "vidur: catalog node type the --network file was measured on (e.g. DGX-H100)");
+  cmd->add_option("--hardware", f->hardware, "splitwise: which hardware's rows to fit (a100-80gb, h100-80gb)");
+  cmd->add_option("--catalog", f->catalog, "Catalog directory (default: the built-in models/catalog)");
+  return [f]() -> int {
+    auto catalog = Catalog::LoadFromDir(f->catalog.empty() ? Catalog::DefaultDir() : f->catalog);
+    if (!catalog.ok()) return ReportError(catalog.status());
+    const GpuSpec* gpu = catalog->FindGpu(f->gpu);
+    if (gpu == nullptr) return ReportError(absl::InvalidArgumentError("--gpu '" + f->gpu + "' is not in the GPU catalog"));
+    // vidur fits the kernel parameters from the built-in starting values (so a refit does not depend on
+    // the previous one); splitwise refines the GPU's current kernel-level profile.
+    absl::StatusOr<GpuProfile> start = GpuProfile{};
+    if (!f->base.empty()) {
+      start = LoadGpuProfile(f->base);
+    } else if (f->source == "splitwise") {
+      start = ProfileForGpu(*gpu, *catalog, DefaultProfileDir());
+    }
+    if (!start.ok()) return ReportError(start.status());
+    absl::StatusOr<GpuProfile> profile;
+    if (f->source == "vidur") {
+      VidurCalibrationInput input{f->path, f->network, nullptr};
+      if (!f->network.empty()) {
+        input.network_node = catalog->FindNode(f->node);
+        if (input.network_node == nullptr) {
+          return ReportError(absl::InvalidArgumentError("--network needs --node, a catalog node type (e.g. DGX-H100)"));
+        }
+      }
+      profile = CalibrateFromVidur(input, *gpu, *start);
+    } else {
+      if (f->hardware.empty()) return ReportError(absl::InvalidArgumentError("--source splitwise needs --hardware"));
+      profile = CalibrateFromSplitwise(f->path, f->hardware, *start, *catalog);
+    }
+    if (!profile.ok()) return ReportError(profile.status());
+    // A refinement keeps the history of how the profile was made.
+    const std::string step = "gpufleet calibrate --source " + f->source + " " + f->path + " --gpu " + f->gpu +
+                             (f->hardware.empty() ? "" : " --hardware " + f->hardware);
+    profile->command = (f->source == "splitwise" && !start->command.empty()) ? start->command + "; then " + step : step;
+    if (auto st = WriteGpuProfile(*profile, f->out); !st.ok()) return ReportError(st);
+    std::printf("wrote %s (%s)\n", f->out.c_str(), profile->status.c_str());
+    for (const auto& [name, e] : profile->fit) {
+      std::printf("  %-18s median %5.1f%%  mean %5.1f%%  p90 %5.1f%%  max %6.1f%%  n=%lld  (%s)\n", name.c_str(),
+                  e.median_ape * 100, e.mape * 100, e.p90_ape * 100, e.max_ape * 100, static_cast<long long>(e.n),
+                  e.method.c_str());
+    }
+    return 0;
+  };
+}
+
+}  // namespace gpufleet

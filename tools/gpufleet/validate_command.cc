@@ -1,0 +1,106 @@
+// `gpufleet validate --source {vidur,splitwise} PATH [--profile FILE] [--json]`: predict every measured
+// point with the current profiles and report the errors, with cross-validated figures beside them.
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "models/calibration/calibrate.h"
+#include "models/catalog.h"
+#include "tools/gpufleet/commands.h"
+
+namespace gpufleet {
+namespace {
+
+nlohmann::ordered_json ErrorJson(const FitError& e) {
+  return {{"method", e.method}, {"median_ape", e.median_ape}, {"mape", e.mape}, {"p90_ape", e.p90_ape},
+          {"max_ape", e.max_ape}, {"n", e.n}};
+}
+
+std::string ErrorRow(const std::string& name, const FitError& e) {
+  return fmt::format("  {:<28} {:>7.1f}% {:>7.1f}% {:>7.1f}% {:>8.1f}% {:>6}\n", name, e.median_ape * 100, e.mape * 100,
+                     e.p90_ape * 100, e.max_ape * 100, e.n);
+}
+
+}  // namespace
+
+std::function<int()> AddValidateCommand(CLI::App& app) {
+  struct Flags {
+    std::string source, path, profile, gpu, catalog;
+    bool json = false;
+  };
+  auto f = std::make_shared<Flags>();
+  CLI::App* cmd = app.add_subcommand("validate", "Compare the performance model's predictions with measurements");
+  cmd->add_option("--source", f->source, "Measurement format")->required()->check(CLI::IsMember({"vidur", "splitwise"}));
+  cmd->add_option("path", f->path, "vidur: a compute folder (vidur-profiles/compute/h100); splitwise: the CSV")->required();
+  cmd->add_option("--profile", f->profile, "Profile to validate (default: the GPU's profile in models/calibration)");
+  cmd->add_option("--gpu", f->gpu, "vidur: catalog GPU the folder measured (default: from the folder name)");
+  cmd->add_option("--catalog", f->catalog, "Catalog directory (default: the built-in models/catalog)");
+  cmd->add_flag("--json", f->json, "Print one JSON object");
+  return [f]() -> int {
+    auto catalog = Catalog::LoadFromDir(f->catalog.empty() ? Catalog::DefaultDir() : f->catalog);
+    if (!catalog.ok()) return ReportError(catalog.status());
+    absl::StatusOr<ValidationReport> report;
+    if (f->source == "vidur") {
+      std::string gpu_name = f->gpu;
+      if (gpu_name.empty()) {
+        // vidur's folder names: a100 (A100-80GB), h100 (H100-80GB), a40.
+        const std::string leaf = std::filesystem::path(f->path).filename().string();
+        gpu_name = leaf == "a100" ? "A100-SXM-80GB" : leaf == "h100" ? "H100-SXM-80GB" : leaf == "a40" ? "A40" : "";
+        if (gpu_name.empty()) return ReportError(absl::InvalidArgumentError("cannot tell the GPU of " + f->path + "; pass --gpu"));
+      }
+      const GpuSpec* gpu = catalog->FindGpu(gpu_name);
+      if (gpu == nullptr) return ReportError(absl::InvalidArgumentError("--gpu '" + gpu_name + "' is not in the GPU catalog"));
+      auto profile = f->profile.empty() ? ProfileForGpu(*gpu, *catalog, DefaultProfileDir()) : LoadGpuProfile(f->profile);
+      if (!profile.ok()) return ReportError(profile.status());
+      report = ValidateVidur(f->path, *profile, *gpu);
+    } else {
+      std::map<std::string, GpuProfile> profiles;
+      for (const char* name : {"A100-SXM-80GB", "H100-SXM-80GB"}) {
+        auto profile = f->profile.empty() ? ProfileForGpu(*catalog->FindGpu(name), *catalog, DefaultProfileDir())
+                                          : LoadGpuProfile(f->profile);
+        if (!profile.ok()) return ReportError(profile.status());
+        profiles[name] = *profile;
+      }
+      report = ValidateSplitwise(f->path, profiles, *catalog);
+    }
+    if (!report.ok()) return ReportError(report.status());
+    // The headline is the cross-validated error whenever the profile was fitted on these measurements.
+    const FitError& headline = report->in_sample ? report->overall_cross_validated : report->overall_profile;
+    if (f->json) {
+      nlohmann::ordered_json j;
+      j["source"] = report->source;
+      j["profile_fitted_on_these_measurements"] = report->in_sample;
+      j["overall"] = ErrorJson(headline);
+      j["overall_profile"] = ErrorJson(report->overall_profile);
+      j["overall_cross_validated"] = ErrorJson(report->overall_cross_validated);
+      nlohmann::ordered_json groups = nlohmann::ordered_json::array();
+      for (const auto& g : report->groups) {
+        groups.push_back({{"name", g.name}, {"headline", g.headline}, {"profile", ErrorJson(g.profile)},
+                          {"cross_validated", ErrorJson(g.cross_validated)}});
+      }
+      j["groups"] = groups;
+      j["notes"] = report->notes;
+      std::cout << j.dump(2) << "\n";
+      return 0;
+    }
+    std::string out = fmt::format("validation against {}\n", report->source);
+    out += report->in_sample ? "  the profile was fitted on these measurements: its own errors are in-sample; the\n"
+                               "  cross-validated errors (refitted without each held-out fold) are the honest figure\n"
+                             : "  the profile was not fitted on these measurements: its errors are held-out\n";
+    const std::string header = fmt::format("  {:<28} {:>8} {:>8} {:>8} {:>9} {:>6}\n", "", "median", "mean", "p90", "max", "n");
+    out += "\ncross-validated (" + report->overall_cross_validated.method + ")\n" + header;
+    for (const auto& g : report->groups) out += ErrorRow(g.name + (g.headline ? "" : " *"), g.cross_validated);
+    out += ErrorRow("overall", report->overall_cross_validated);
+    out += std::string("\nprofile as shipped (") + (report->in_sample ? "in-sample" : "held-out") + ")\n" + header;
+    for (const auto& g : report->groups) out += ErrorRow(g.name + (g.headline ? "" : " *"), g.profile);
+    out += ErrorRow("overall", report->overall_profile);
+    for (const auto& n : report->notes) out += "\nnote: " + n + "\n";
+    std::fputs(out.c_str(), stdout);
+    return 0;
+  };
+}
+
+}  // namespace gpufleet
