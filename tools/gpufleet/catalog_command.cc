@@ -3,6 +3,7 @@
 
 #include <fmt/format.h>
 
+#include "models/calibration/gpu_profile.h"
 #include "models/catalog.h"
 #include "tools/gpufleet/commands.h"
 
@@ -12,7 +13,8 @@ std::function<int()> AddCatalogCommand(CLI::App& app) {
   auto what = std::make_shared<std::string>("gpus");
   auto dir = std::make_shared<std::string>();
   CLI::App* cmd = app.add_subcommand("catalog", "List the GPU, node or model catalog");
-  cmd->add_option("kind", *what, "gpus, nodes or models")->check(CLI::IsMember({"gpus", "nodes", "models"}));
+  cmd->add_option("kind", *what, "gpus, nodes, models or profiles (each GPU's calibration status)")
+      ->check(CLI::IsMember({"gpus", "nodes", "models", "profiles"}));
   cmd->add_option("--catalog", *dir, "Catalog directory (default: the built-in models/catalog)");
   return [what, dir]() -> int {
     auto catalog = Catalog::LoadFromDir(dir->empty() ? Catalog::DefaultDir() : *dir);
@@ -31,6 +33,21 @@ std::function<int()> AddCatalogCommand(CLI::App& app) {
         out += fmt::format("{:<28} {:<16} {:>5} {:<16} {:>9.1f} {:>9.2f}\n", name, n.gpu, n.gpus_per_node, n.intra_fabric,
                            n.network_gbps, n.price_usd_per_hour);
       }
+    } else if (*what == "profiles") {
+      out += fmt::format("{:<16} {:<13} {:<16} {:>10} {:>12} {:>12}\n", "gpu", "status", "derived from", "gemm cv",
+                         "prefill cv", "decode cv");
+      for (const auto& [name, g] : catalog->gpus()) {
+        auto p = ProfileForGpu(g, *catalog, DefaultProfileDir());
+        if (!p.ok()) return ReportError(p.status());
+        auto err = [&](const char* key) {
+          auto it = p->fit.find(key);
+          return it == p->fit.end() ? std::string("-") : fmt::format("{:.1f}%", it->second.median_ape * 100);
+        };
+        out += fmt::format("{:<16} {:<13} {:<16} {:>10} {:>12} {:>12}\n", name, p->status,
+                           p->derived_from.empty() ? "-" : p->derived_from, err("gemm"), err("splitwise_prefill"),
+                           err("splitwise_decode"));
+      }
+      out += "(median absolute errors, cross-validated; see docs/perf-model.md)\n";
     } else {
       out += fmt::format("{:<18} {:>7} {:>7} {:>6} {:>6} {:>8} {:>8} {:>9} {:>10}\n", "model", "layers", "hidden", "heads",
                          "kv", "ffn", "experts", "params B", "KV KB/tok");
