@@ -12,6 +12,9 @@
 #include "models/calibration/nelder_mead.h"
 #include "models/calibration/operator_model.h"
 #include "tests/test_util.h"
+#include "tools/microbench/microbench_csv.h"
+#include "tools/microbench/plan.h"
+#include "tools/microbench/synthetic.h"
 
 namespace gpufleet {
 namespace {
@@ -252,6 +255,49 @@ workload:
   EXPECT_NE(label.find("H100-SXM-80GB: calibrated"), std::string::npos) << label;
   EXPECT_NE(label.find("L4: UNCALIBRATED"), std::string::npos) << label;
   EXPECT_EQ(j["requests_completed"], j["requests_arrived"]);
+}
+
+}  // namespace
+}  // namespace gpufleet
+
+
+namespace gpufleet {
+namespace {
+
+// The microbenchmark CSV round trip: a synthetic file (the suite's own roofline estimate, labelled
+// synthetic) through `gpufleet calibrate --source microbench` gives a calibrated profile that reproduces it.
+TEST(CalibrationMicrobench, SyntheticSuiteOutputCalibratesAProfile) {
+  const GpuSpec& gpu = *testing::RealCatalog().FindGpu("A100-SXM-80GB");
+  auto models = microbench::SelectModels(testing::RealCatalog(), {"Llama-2-7B", "Llama-2-70B"});
+  ASSERT_TRUE(models.ok()) << models.status();
+  microbench::PlanOptions options = microbench::PlanOptions::Defaults(/*quick=*/true);
+  options.ranks = 8;
+  auto plan = microbench::BuildPlan(*models, options);
+  ASSERT_TRUE(plan.ok()) << plan.status();
+  const std::string dir = testing::TempDir();
+  const std::string csv = dir + "/a100-synthetic.csv";
+  ASSERT_TRUE(microbench::WriteSyntheticCsv(csv, *plan, gpu).ok());
+  const std::string out = dir + "/A100.yaml";
+  auto r = testing::RunGpufleet("calibrate --source microbench " + csv + " --gpu A100-SXM-80GB --node DGX-A100 -o " + out, true);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  auto profile = LoadGpuProfile(out);
+  ASSERT_TRUE(profile.ok()) << profile.status();
+  EXPECT_TRUE(profile->calibrated());
+  ASSERT_EQ(profile->fit.count("gemm"), 1u);
+  // The synthetic rows come from a roofline, which the GEMM model contains: the fit must be close.
+  EXPECT_LT(profile->fit.at("gemm").median_ape, 0.10) << r.output;
+  EXPECT_NE(profile->sources.front().find("synthetic"), std::string::npos);
+}
+
+TEST(CalibrationMicrobench, MalformedCsvNamesTheRow) {
+  const std::string dir = testing::TempDir();
+  std::string text = "# synthetic\n" + microbench::MicrobenchCsvHeader() + "\n";
+  text += "1,gpu,1,13.0,gemm,fp16,-4,8,8,0,0,0,0,0,0,0,1,0,10,9,11,20,,\n";
+  testing::WriteFile(dir, "bad-synthetic.csv", text);
+  auto r = testing::RunGpufleet("calibrate --source microbench " + dir + "/bad-synthetic.csv --gpu A40 -o " + dir + "/x.yaml", true);
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find("bad-synthetic.csv:3"), std::string::npos) << r.output;
+  EXPECT_FALSE(std::filesystem::exists(dir + "/x.yaml"));
 }
 
 }  // namespace

@@ -29,6 +29,11 @@ struct VidurCalibrationInput {
 absl::StatusOr<GpuProfile> CalibrateFromVidur(const VidurCalibrationInput& input, const GpuSpec& gpu,
                                               const GpuProfile& start);
 
+// From the project's microbenchmark CSV (docs/microbench-csv.md); `link_gbps` is the per-GPU intra-node
+// bandwidth of the machine it ran on (for the all-reduce fit).
+absl::StatusOr<GpuProfile> CalibrateFromMicrobench(const std::string& path, const GpuSpec& gpu,
+                                                   const GpuProfile& start, double link_gbps);
+
 // Maps Splitwise's hardware names to catalog GPUs and nodes.
 struct SplitwiseHardware {
   const GpuSpec* gpu = nullptr;

@@ -58,7 +58,7 @@ double PredictGemm(const GemmParams& p, const GpuSpec& gpu, const GemmSample& s)
 }
 
 double PredictStream(const StreamParams& p, const GpuSpec& gpu, const ElementwiseSample& s) {
-  return p.launch_s + s.bytes / (gpu.hbm_gbps * 1e9 * p.memory_efficiency);
+  return StreamTime(p, s.bytes, gpu.hbm_gbps * 1e9);
 }
 
 double PredictAllReduce(const AllReduceParams& p, const GpuSpec& gpu, double link_gbps, const CollectiveSample& s) {
@@ -84,13 +84,15 @@ StreamParams FitStream(const std::vector<ElementwiseSample>& samples, const GpuS
   auto from_x = [](const std::vector<double>& x) {
     // Efficiencies above 1 are allowed: the byte counts are a model of what each kernel moves, and a
     // kernel that fuses or caches does better than it.
-    return StreamParams{std::exp(x[0]), ToBounded(x[1], 0.01, 4.0)};
+    return StreamParams{std::exp(x[0]), ToBounded(x[1], 0.01, 4.0), ToBounded(x[2], 0.5, 20.0)};
   };
   auto loss = [&](const std::vector<double>& x) {
     const StreamParams p = from_x(x);
     return MeanSquaredLogError(samples, [&](const ElementwiseSample& s) { return PredictStream(p, gpu, s); });
   };
-  return from_x(NelderMead(loss, {std::log(start.launch_s), FromBounded(start.memory_efficiency, 0.01, 4.0)}).x);
+  return from_x(NelderMead(loss, {std::log(start.launch_s), FromBounded(start.memory_efficiency, 0.01, 4.0),
+                                  FromBounded(start.smoothness, 0.5, 20.0)})
+                    .x);
 }
 
 std::string StreamKindOf(const std::string& op) {

@@ -100,7 +100,8 @@ absl::StatusOr<GpuProfile> LoadGpuProfile(const std::string& path) {
     for (const std::string& kind : StreamKinds()) {
       StreamParams& sp = p.stream[kind];
       GF_RETURN_IF_ERROR(ReadSection(streams, kind.c_str(), {{"launch_s", &sp.launch_s, 0, 1e-2},
-                                                             {"memory_efficiency", &sp.memory_efficiency, 1e-3, 5}}));
+                                                             {"memory_efficiency", &sp.memory_efficiency, 1e-3, 5},
+                                                             {"smoothness", &sp.smoothness, 0.2, 50}}));
     }
     GF_RETURN_IF_ERROR(streams.Finish());
   }
@@ -145,6 +146,7 @@ absl::Status WriteGpuProfile(const GpuProfile& p, const std::string& path) {
     out << YAML::Key << kind << YAML::Value << YAML::Flow << YAML::BeginMap;
     out << YAML::Key << "launch_s" << YAML::Value << absl::StrFormat("%.6g", sp.launch_s);
     out << YAML::Key << "memory_efficiency" << YAML::Value << absl::StrFormat("%.6g", sp.memory_efficiency);
+    out << YAML::Key << "smoothness" << YAML::Value << absl::StrFormat("%.6g", sp.smoothness);
     out << YAML::EndMap;
   }
   out << YAML::EndMap;

@@ -29,11 +29,14 @@ struct GemmParams {
   double smoothness = 3;  // p
 };
 
-// Memory-bound kernels: t = launch + bytes / (bw * eff), one parameter pair per kind of kernel, since a
-// norm's reduction, rotary's trigonometry and an embedding gather reach different shares of bandwidth.
+// Memory-bound kernels: t = (launch^p + (bytes / (bw * eff))^p)^(1/p), a smooth maximum of the launch
+// floor and the streaming time (small kernels sit on the floor until one wave of blocks is full), one
+// parameter set per kind of kernel, since a norm's reduction, rotary's trigonometry and an embedding
+// gather reach different shares of bandwidth.
 struct StreamParams {
   double launch_s = 6e-6;
   double memory_efficiency = 0.7;
+  double smoothness = 2;
 };
 // The kinds, in the order profiles list them.
 inline const std::vector<std::string>& StreamKinds() {

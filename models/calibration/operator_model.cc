@@ -24,8 +24,13 @@ double OperatorModel::Gemm(double m, double n, double k) const {
 }
 
 double OperatorModel::Stream(const std::string& kind, double bytes) const {
-  const StreamParams& s = profile_.stream.at(kind);
-  return s.launch_s + bytes / (hbm_bytes_per_s_ * s.memory_efficiency);
+  return StreamTime(profile_.stream.at(kind), bytes, hbm_bytes_per_s_);
+}
+
+double StreamTime(const StreamParams& s, double bytes, double hbm_bytes_per_s) {
+  const double stream = bytes / (hbm_bytes_per_s * s.memory_efficiency);
+  const double hi = std::max(stream, s.launch_s), lo = std::min(stream, s.launch_s);
+  return hi * std::pow(1.0 + std::pow(lo / hi, s.smoothness), 1.0 / s.smoothness);
 }
 
 double OperatorModel::AttentionPrefill(double flops, double kv_bytes) const {

@@ -9,6 +9,9 @@
 
 namespace gpufleet {
 
+// The memory-bound kernel equation alone (shared by the model and its fitting).
+double StreamTime(const StreamParams& s, double bytes, double hbm_bytes_per_s);
+
 class OperatorModel {
  public:
   OperatorModel(const GpuProfile& profile, const GpuSpec& gpu, double link_gbps, double clock_scale = 1.0);

@@ -16,7 +16,7 @@ std::function<int()> AddCalibrateCommand(CLI::App& app) {
   CLI::App* cmd = app.add_subcommand("calibrate", "Fit a GPU's performance-model profile to measurements");
   cmd->add_option("--source", f->source, "Measurement format")
       ->required()
-      ->check(CLI::IsMember({"vidur", "splitwise"}));
+      ->check(CLI::IsMember({"vidur", "splitwise", "microbench"}));
   cmd->add_option("path", f->path, "vidur: a compute folder (vidur-profiles/compute/h100); splitwise: the CSV; "
                                    "microbench: the suite's CSV")
       ->required();
@@ -25,7 +25,8 @@ std::function<int()> AddCalibrateCommand(CLI::App& app) {
   cmd->add_option("--profile", f->base,
                   "Starting profile (vidur default: built-in values; splitwise default: the GPU's current profile)");
   cmd->add_option("--network", f->network, "vidur: an all_reduce.csv of the node type given by --node");
-  cmd->add_option("--node", f->node, "vidur: catalog node type the --network file was measured on (e.g. DGX-H100)");
+  cmd->add_option("--node", f->node,
+                  "Catalog node type the collectives were measured on (vidur --network; microbench: default the GPU's NVLink)");
   cmd->add_option("--hardware", f->hardware, "splitwise: which hardware's rows to fit (a100-80gb, h100-80gb)");
   cmd->add_option("--catalog", f->catalog, "Catalog directory (default: the built-in models/catalog)");
   return [f]() -> int {
@@ -52,9 +53,17 @@ std::function<int()> AddCalibrateCommand(CLI::App& app) {
         }
       }
       profile = CalibrateFromVidur(input, *gpu, *start);
-    } else {
+    } else if (f->source == "splitwise") {
       if (f->hardware.empty()) return ReportError(absl::InvalidArgumentError("--source splitwise needs --hardware"));
       profile = CalibrateFromSplitwise(f->path, f->hardware, *start, *catalog);
+    } else {
+      double link_gbps = gpu->nvlink_gbps > 0 ? gpu->nvlink_gbps : gpu->pcie_gbps;
+      if (!f->node.empty()) {
+        const NodeSpec* node = catalog->FindNode(f->node);
+        if (node == nullptr) return ReportError(absl::InvalidArgumentError("--node '" + f->node + "' is not in the node catalog"));
+        link_gbps = node->intra_gbps > 0 ? node->intra_gbps : link_gbps;
+      }
+      profile = CalibrateFromMicrobench(f->path, *gpu, *start, link_gbps);
     }
     if (!profile.ok()) return ReportError(profile.status());
     // A refinement keeps the history of how the profile was made.

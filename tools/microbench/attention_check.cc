@@ -1,0 +1,182 @@
+// GPU attention kernels vs the CPU reference (see attention_check.h).
+#include "tools/microbench/attention_check.h"
+
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
+#include <cuda_runtime.h>
+
+#include <cmath>
+#include <numeric>
+#include <random>
+
+#include <fmt/format.h>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "sim/util/status_macros.h"
+#include "tools/microbench/attention_kernels.h"
+#include "tools/microbench/attention_layout.h"
+#include "tools/microbench/attention_reference.h"
+
+namespace gpufleet::microbench {
+namespace {
+
+// Host-side fp16/bf16 storage as raw 16-bit words, plus the float values they hold.
+struct HostTensor {
+  std::vector<uint16_t> bits;
+  std::vector<float> values;
+};
+
+uint16_t ToBits(float v, AttnDtype t) {
+  if (t == AttnDtype::kFp16) return static_cast<__half_raw>(__float2half_rn(v)).x;
+  return static_cast<__nv_bfloat16_raw>(__float2bfloat16_rn(v)).x;
+}
+
+float FromBits(uint16_t bits, AttnDtype t) {
+  if (t == AttnDtype::kFp16) {
+    __half_raw r;
+    r.x = bits;
+    return __half2float(__half(r));
+  }
+  __nv_bfloat16_raw r;
+  r.x = bits;
+  return __bfloat162float(__nv_bfloat16(r));
+}
+
+HostTensor RandomTensor(size_t n, AttnDtype t, std::mt19937& rng) {
+  std::uniform_real_distribution<float> u(-1, 1);
+  HostTensor x;
+  x.bits.resize(n);
+  x.values.resize(n);
+  for (size_t i = 0; i < n; ++i) {
+    x.bits[i] = ToBits(u(rng), t);
+    x.values[i] = FromBits(x.bits[i], t);
+  }
+  return x;
+}
+
+absl::Status Upload(DeviceBuffer& buf, const void* data, size_t bytes) {
+  GF_RETURN_IF_ERROR(buf.Reserve(bytes));
+  return CudaStatus(cudaMemcpy(buf.data(), data, bytes, cudaMemcpyHostToDevice), "cudaMemcpy H2D");
+}
+
+absl::StatusOr<std::vector<float>> Download(const DeviceBuffer& buf, size_t n, AttnDtype t) {
+  std::vector<uint16_t> bits(n);
+  GF_CUDA_RETURN_IF_ERROR(cudaMemcpy(bits.data(), buf.data(), n * 2, cudaMemcpyDeviceToHost));
+  std::vector<float> out(n);
+  for (size_t i = 0; i < n; ++i) out[i] = FromBits(bits[i], t);
+  return out;
+}
+
+// Output rounding dominates: fp16 keeps 11 significant bits, bf16 8.
+double Rtol(AttnDtype t) { return t == AttnDtype::kFp16 ? 4e-3 : 2e-2; }
+double Atol(AttnDtype t) { return t == AttnDtype::kFp16 ? 2e-3 : 1e-2; }
+
+absl::StatusOr<Comparison> CheckPrefill(AttnDtype t, int d, cudaStream_t stream, std::mt19937& rng) {
+  AttentionShape s{.batch = 2, .q_tokens = 37, .kv_tokens = 19, .heads = 4, .kv_heads = 2, .head_dim = d};
+  const size_t qn = size_t(s.batch) * s.q_tokens * s.heads * d;
+  const size_t kvn = size_t(s.batch) * (s.kv_tokens + s.q_tokens) * s.kv_heads * d;
+  HostTensor q = RandomTensor(qn, t, rng), k = RandomTensor(kvn, t, rng), v = RandomTensor(kvn, t, rng);
+  DeviceBuffer dq, dk, dv, dout;
+  GF_RETURN_IF_ERROR(Upload(dq, q.bits.data(), qn * 2));
+  GF_RETURN_IF_ERROR(Upload(dk, k.bits.data(), kvn * 2));
+  GF_RETURN_IF_ERROR(Upload(dv, v.bits.data(), kvn * 2));
+  GF_RETURN_IF_ERROR(dout.Reserve(qn * 2));
+  const float scale = 1.0f / std::sqrt(static_cast<float>(d));
+  PrefillParams p;
+  p.q = dq.data();
+  p.k = dk.data();
+  p.v = dv.data();
+  p.o = dout.data();
+  p.batch = s.batch;
+  p.q_tokens = s.q_tokens;
+  p.kv_tokens = s.kv_tokens;
+  p.heads = s.heads;
+  p.kv_heads = s.kv_heads;
+  p.head_dim = d;
+  p.scale = scale;
+  GF_CUDA_RETURN_IF_ERROR(LaunchPrefill(p, t, stream));
+  GF_CUDA_RETURN_IF_ERROR(cudaStreamSynchronize(stream));
+  GF_ASSIGN_OR_RETURN(std::vector<float> got, Download(dout, qn, t));
+  return CompareOutputs(got, PrefillReference(s, q.values, k.values, v.values, scale), Atol(t), Rtol(t));
+}
+
+absl::StatusOr<Comparison> CheckDecode(AttnDtype t, int d, cudaStream_t stream, std::mt19937& rng) {
+  const std::vector<int> lens = {1, 100, 1100};  // 1100 keys span three 512-key partitions
+  AttentionShape s{.batch = 3, .q_tokens = 1, .kv_tokens = 0, .heads = 8, .kv_heads = 2, .head_dim = d};
+  PagedKvLayout kv;
+  kv.block_size = kPagedBlockSize;
+  kv.max_blocks_per_seq = (1100 + kPagedBlockSize - 1) / kPagedBlockSize;
+  for (int l : lens) kv.num_blocks += (l + kPagedBlockSize - 1) / kPagedBlockSize;
+  std::vector<int32_t> perm(kv.num_blocks);
+  std::iota(perm.begin(), perm.end(), 0);
+  std::shuffle(perm.begin(), perm.end(), rng);
+  kv.block_table.assign(size_t(s.batch) * kv.max_blocks_per_seq, 0);
+  int next = 0;
+  for (int b = 0; b < s.batch; ++b) {
+    kv.context_lens.push_back(lens[b]);
+    for (int j = 0; j < (lens[b] + kPagedBlockSize - 1) / kPagedBlockSize; ++j) {
+      kv.block_table[size_t(b) * kv.max_blocks_per_seq + j] = perm[next++];
+    }
+  }
+  const size_t cache = size_t(kv.num_blocks) * kPagedBlockSize * s.kv_heads * d;
+  const size_t qn = size_t(s.batch) * s.heads * d;
+  HostTensor q = RandomTensor(qn, t, rng), kc = RandomTensor(cache, t, rng), vc = RandomTensor(cache, t, rng);
+  DeviceBuffer dq, dk, dv, dout, dtable, dlens, dws;
+  GF_RETURN_IF_ERROR(Upload(dq, q.bits.data(), qn * 2));
+  GF_RETURN_IF_ERROR(Upload(dk, kc.bits.data(), cache * 2));
+  GF_RETURN_IF_ERROR(Upload(dv, vc.bits.data(), cache * 2));
+  GF_RETURN_IF_ERROR(Upload(dtable, kv.block_table.data(), kv.block_table.size() * 4));
+  GF_RETURN_IF_ERROR(Upload(dlens, kv.context_lens.data(), kv.context_lens.size() * 4));
+  GF_RETURN_IF_ERROR(dout.Reserve(qn * 2));
+  GF_RETURN_IF_ERROR(dws.Reserve(DecodeWorkspaceFloats(s.batch, s.heads, d, 1100) * sizeof(float)));
+  const float scale = 1.0f / std::sqrt(static_cast<float>(d));
+  DecodeParams p;
+  p.q = dq.data();
+  p.k_cache = dk.data();
+  p.v_cache = dv.data();
+  p.block_table = static_cast<const int32_t*>(dtable.data());
+  p.context_lens = static_cast<const int32_t*>(dlens.data());
+  p.o = dout.data();
+  p.workspace = static_cast<float*>(dws.data());
+  p.batch = s.batch;
+  p.heads = s.heads;
+  p.kv_heads = s.kv_heads;
+  p.head_dim = d;
+  p.block_size = kPagedBlockSize;
+  p.max_blocks_per_seq = kv.max_blocks_per_seq;
+  p.max_context = 1100;
+  p.scale = scale;
+  GF_CUDA_RETURN_IF_ERROR(LaunchDecode(p, t, stream));
+  GF_CUDA_RETURN_IF_ERROR(cudaStreamSynchronize(stream));
+  GF_ASSIGN_OR_RETURN(std::vector<float> got, Download(dout, qn, t));
+  return CompareOutputs(got, DecodeReference(s, kv, q.values, kc.values, vc.values, scale), Atol(t), Rtol(t));
+}
+
+}  // namespace
+
+absl::StatusOr<std::vector<std::string>> CheckAttentionKernels(const GpuInfo& gpu, cudaStream_t stream) {
+  GF_CUDA_RETURN_IF_ERROR(cudaSetDevice(gpu.index));
+  std::mt19937 rng(2024);
+  std::vector<std::string> lines, failures;
+  for (AttnDtype t : {AttnDtype::kFp16, AttnDtype::kBf16}) {
+    const char* tn = t == AttnDtype::kFp16 ? "fp16" : "bf16";
+    for (int d : kAttentionHeadDims) {
+      GF_ASSIGN_OR_RETURN(Comparison pre, CheckPrefill(t, d, stream, rng));
+      lines.push_back(fmt::format("prefill {} d={:<3} batch 2, 37 new + 19 cached tokens, 4/2 heads: {}", tn, d,
+                                  pre.Describe()));
+      if (!pre.ok) failures.push_back(lines.back());
+      GF_ASSIGN_OR_RETURN(Comparison dec, CheckDecode(t, d, stream, rng));
+      lines.push_back(fmt::format("decode  {} d={:<3} batch 3, 1/100/1100 paged keys, 8/2 heads:  {}", tn, d,
+                                  dec.Describe()));
+      if (!dec.ok) failures.push_back(lines.back());
+    }
+  }
+  if (!failures.empty()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("attention kernels disagree with the CPU reference:\n  ", absl::StrJoin(failures, "\n  ")));
+  }
+  return lines;
+}
+
+}  // namespace gpufleet::microbench
