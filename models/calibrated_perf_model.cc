@@ -8,11 +8,17 @@
 #include "absl/strings/str_cat.h"
 
 namespace gpufleet {
+namespace {
+
+double LinkGbps(const ReplicaHardware& hw) {
+  return hw.node != nullptr && hw.node->intra_gbps > 0 ? hw.node->intra_gbps : hw.gpu->nvlink_gbps;
+}
+
+}  // namespace
 
 CalibratedPerfModel::CalibratedPerfModel(const GpuProfile& profile, const ReplicaHardware& hw, double clock_scale)
-    : ops_(profile, *hw.gpu,
-           hw.node != nullptr && hw.node->intra_gbps > 0 ? hw.node->intra_gbps : hw.gpu->nvlink_gbps,
-           clock_scale * profile.framework.sustained_compute_scale),
+    : decode_ops_(profile, *hw.gpu, LinkGbps(hw), clock_scale),
+      prefill_ops_(profile, *hw.gpu, LinkGbps(hw), clock_scale * profile.framework.prefill_compute_scale),
       tp_(hw.tensor_parallel) {
   const LlmSpec& m = *hw.llm;
   hidden_ = m.hidden;
@@ -29,7 +35,7 @@ CalibratedPerfModel::CalibratedPerfModel(const GpuProfile& profile, const Replic
 }
 
 std::string CalibratedPerfModel::Label() const {
-  const GpuProfile& p = ops_.profile();
+  const GpuProfile& p = decode_ops_.profile();
   if (p.calibrated()) return absl::StrCat("calibrated operator model (", p.gpu, ": calibrated)");
   return absl::StrCat("calibrated operator model (", p.gpu, ": UNCALIBRATED, efficiencies of ", p.derived_from, ")");
 }
@@ -50,6 +56,7 @@ IterationBreakdown CalibratedPerfModel::Breakdown(std::span<const SeqWork> batch
     }
   }
   const double kv_bytes_per_token = 2.0 * kv_heads_local_ * head_dim_ * dtype_bytes_;
+  const OperatorModel& ops_ = any_prefill ? prefill_ops_ : decode_ops_;
   IterationBreakdown b;
 
   double gemm = ops_.Gemm(tokens, (heads_local_ + 2 * kv_heads_local_) * head_dim_, hidden_) +
@@ -84,7 +91,8 @@ IterationBreakdown CalibratedPerfModel::Breakdown(std::span<const SeqWork> batch
 
   b.lm_head_s = ops_.Gemm(static_cast<double>(batch.size()), vocab_local_, hidden_);
   const FrameworkParams& f = ops_.profile().framework;
-  b.framework_s = f.iteration_overhead_s + f.per_sequence_s * static_cast<double>(batch.size());
+  b.framework_s = f.iteration_overhead_s + f.per_sequence_s * static_cast<double>(batch.size()) + f.per_rank_s * tp_ +
+                  (any_prefill ? f.prefill_overhead_s : 0.0);
   return b;
 }
 

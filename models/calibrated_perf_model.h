@@ -17,14 +17,15 @@ struct IterationBreakdown {
 
 class CalibratedPerfModel final : public PerfModel {
  public:
-  // `clock_scale` < 1 models a lower SM clock (a power cap) on top of the profile's sustained throughput.
+  // `clock_scale` < 1 models a lower SM clock (a power cap) on top of the profile's own scaling.
   CalibratedPerfModel(const GpuProfile& profile, const ReplicaHardware& hw, double clock_scale = 1.0);
   double IterationTime(std::span<const SeqWork> batch) const override { return Breakdown(batch).total(); }
   std::string Label() const override;
   IterationBreakdown Breakdown(std::span<const SeqWork> batch) const;
 
  private:
-  OperatorModel ops_;
+  OperatorModel decode_ops_;   // decode-only iterations: kernels at their measured throughput
+  OperatorModel prefill_ops_;  // iterations with prompt work: at the profile's prefill compute scale
   int tp_;
   double hidden_, head_dim_, heads_local_, kv_heads_local_, ffn_local_, vocab_local_;
   double layers_, num_experts_, experts_per_token_;

@@ -54,6 +54,22 @@ TEST(MicrobenchStats, MedianCiRanksFollowTheBinomialTable) {
   }
 }
 
+TEST(MicrobenchStats, MedianCiRanksAgreeWithTheCdfForManySamples) {
+  // The runner recomputes the interval after every batch, up to max_reps (2000) samples and beyond with a
+  // large --min-reps; the ranks (accumulated term by term) must be the widest pair BinomialHalfCdf allows.
+  for (int64_t n : {300, 999, 1000, 2000, 4321, 10000}) {
+    for (double confidence : {0.9, 0.95, 0.99}) {
+      const double alpha = 1 - confidence;
+      MedianCiRanks r = MedianConfidenceRanks(n, confidence);
+      ASSERT_TRUE(r.bounded) << n;
+      EXPECT_EQ(r.lower + r.upper, n - 1) << n;
+      EXPECT_LE(2 * BinomialHalfCdf(n, r.lower), alpha) << n;
+      EXPECT_GT(2 * BinomialHalfCdf(n, r.lower + 1), alpha) << n;
+      EXPECT_NEAR(r.coverage, 1 - 2 * BinomialHalfCdf(n, r.lower), 1e-9) << n;
+    }
+  }
+}
+
 TEST(MicrobenchStats, ComputeStatsRobustSummary) {
   std::vector<double> v = {5, 1, 4, 2, 3, 6, 7, 8, 9, 10};  // order does not matter
   RobustStats s = ComputeStats(v);

@@ -6,7 +6,9 @@
 #include <ctime>
 #include <filesystem>
 #include <limits>
+#include <map>
 #include <set>
+#include <tuple>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -170,13 +172,31 @@ absl::StatusOr<const LlmSpec*> SplitwiseModel(const EndToEndSample& s, const Cat
                                                  "' has no catalog entry; expected llama2-70b"));
 }
 
+// Cross-validation folds for end-to-end rows: each distinct configuration (TP, prompt, batch, output
+// length) is held out whole, so its repeated measurements never sit on both sides; the configurations,
+// in sorted order, are dealt round-robin into kEndToEndFolds folds.
+constexpr int kEndToEndFolds = 5;
+constexpr const char* kEndToEndCv = "5-fold by configuration";
+
+std::vector<int> EndToEndFolds(const std::vector<EndToEndSample>& rows) {
+  std::map<std::tuple<int, int, int, int>, int> config_index;
+  for (const auto& s : rows) config_index[{s.tensor_parallel, s.prompt_tokens, s.batch, s.output_tokens}] = 0;
+  int i = 0;
+  for (auto& [config, index] : config_index) index = i++ % kEndToEndFolds;
+  std::vector<int> fold;
+  for (const auto& s : rows) fold.push_back(config_index[{s.tensor_parallel, s.prompt_tokens, s.batch, s.output_tokens}]);
+  return fold;
+}
+
 // Parameters the end-to-end data determines: framework time per iteration and per sequence, and the
 // attention prefill efficiency (flash attention is not in the kernel measurements).
 GpuProfile WithEndToEndParams(GpuProfile p, const std::vector<double>& x) {
   p.framework.iteration_overhead_s = std::exp(x[0]);
   p.framework.per_sequence_s = std::exp(x[1]);
   p.attention.prefill_efficiency = 0.05 + 0.95 / (1 + std::exp(-x[2]));
-  p.framework.sustained_compute_scale = 0.05 + 1.0 / (1 + std::exp(-x[3]));
+  p.framework.prefill_compute_scale = 0.05 + 1.0 / (1 + std::exp(-x[3]));
+  p.framework.per_rank_s = std::exp(x[4]);
+  p.framework.prefill_overhead_s = std::exp(x[5]);
   return p;
 }
 
@@ -198,14 +218,16 @@ GpuProfile FitEndToEnd(const std::vector<EndToEndSample>& rows, const GpuProfile
   };
   MinimizeOptions options;
   options.max_evaluations = 1500;
-  // The loss has separate basins (slow attention vs. slow sustained compute explain long prompts alike):
-  // start from several sustained-compute values and keep the best.
+  // The loss has separate basins (slow attention vs. slow prefill compute explain long prompts alike):
+  // start from several prefill-compute scales and keep the best.
   MinimizeResult best;
   best.value = std::numeric_limits<double>::infinity();
   for (double sustained : {1.0, 0.6, 0.35}) {
     const std::vector<double> x0 = {std::log(std::max(base.framework.iteration_overhead_s, 1e-4)),
                                     std::log(std::max(base.framework.per_sequence_s, 1e-6)),
-                                    logit(base.attention.prefill_efficiency, 0.05, 1.0), logit(sustained, 0.05, 1.05)};
+                                    logit(base.attention.prefill_efficiency, 0.05, 1.0), logit(sustained, 0.05, 1.05),
+                                    std::log(std::max(base.framework.per_rank_s, 1e-5)),
+                                    std::log(std::max(base.framework.prefill_overhead_s, 1e-4))};
     MinimizeResult r = NelderMead(loss, x0, options);
     if (r.value < best.value) best = r;
   }
@@ -223,20 +245,20 @@ absl::StatusOr<GpuProfile> CalibrateFromSplitwise(const std::string& path, const
   GF_ASSIGN_OR_RETURN(const LlmSpec* llm, SplitwiseModel(rows.front(), catalog));
   GpuProfile p = FitEndToEnd(rows, base, hw, *llm);
   std::vector<double> prefill_ape, decode_ape;
-  std::set<int> prompts;
-  for (const auto& s : rows) prompts.insert(s.prompt_tokens);
-  for (int held : prompts) {
+  const std::vector<int> fold = EndToEndFolds(rows);
+  for (int held = 0; held < kEndToEndFolds; ++held) {
     std::vector<EndToEndSample> train, test;
-    for (const auto& s : rows) (s.prompt_tokens == held ? test : train).push_back(s);
-    const GpuProfile fold = FitEndToEnd(train, base, hw, *llm);
+    for (size_t i = 0; i < rows.size(); ++i) (fold[i] == held ? test : train).push_back(rows[i]);
+    if (train.empty() || test.empty()) continue;
+    const GpuProfile fitted = FitEndToEnd(train, base, hw, *llm);
     for (const auto& s : test) {
-      const EndToEndPrediction e = PredictEndToEnd(s, fold, hw, *llm);
+      const EndToEndPrediction e = PredictEndToEnd(s, fitted, hw, *llm);
       prefill_ape.push_back(std::fabs(e.prefill_s / s.prefill_s - 1));
       decode_ape.push_back(std::fabs(e.decode_iteration_s / s.decode_iteration_s - 1));
     }
   }
-  p.fit["splitwise_prefill"] = SummarizeErrors(prefill_ape, "leave-one-prompt-size-out");
-  p.fit["splitwise_decode"] = SummarizeErrors(decode_ape, "leave-one-prompt-size-out");
+  p.fit["splitwise_prefill"] = SummarizeErrors(prefill_ape, kEndToEndCv);
+  p.fit["splitwise_decode"] = SummarizeErrors(decode_ape, kEndToEndCv);
   p.created = Today();
   p.sources.push_back(absl::StrCat(path, " (Splitwise end-to-end, hardware ", hardware, ", ", rows.size(), " rows)"));
   return p;
@@ -320,15 +342,14 @@ absl::StatusOr<ValidationReport> ValidateSplitwise(const std::string& path,
       own[key(s, "decode")].push_back(std::fabs(e.decode_iteration_s / s.decode_iteration_s - 1));
       headline[key(s, "prefill")] = headline[key(s, "decode")] = hw.headline;
     }
-    std::set<int> prompts;
-    for (const auto& s : rows) prompts.insert(s.prompt_tokens);
-    for (int held : prompts) {
+    const std::vector<int> fold = EndToEndFolds(rows);
+    for (int held = 0; held < kEndToEndFolds; ++held) {
       std::vector<EndToEndSample> train, test;
-      for (const auto& s : rows) (s.prompt_tokens == held ? test : train).push_back(s);
-      if (train.empty()) continue;
-      const GpuProfile fold = FitEndToEnd(train, kernel_only, hw, *llm);
+      for (size_t i = 0; i < rows.size(); ++i) (fold[i] == held ? test : train).push_back(rows[i]);
+      if (train.empty() || test.empty()) continue;
+      const GpuProfile fitted = FitEndToEnd(train, kernel_only, hw, *llm);
       for (const auto& s : test) {
-        const EndToEndPrediction e = PredictEndToEnd(s, fold, hw, *llm);
+        const EndToEndPrediction e = PredictEndToEnd(s, fitted, hw, *llm);
         cv[key(s, "prefill")].push_back(std::fabs(e.prefill_s / s.prefill_s - 1));
         cv[key(s, "decode")].push_back(std::fabs(e.decode_iteration_s / s.decode_iteration_s - 1));
       }
@@ -339,7 +360,7 @@ absl::StatusOr<ValidationReport> ValidateSplitwise(const std::string& path,
     g.name = name;
     g.headline = headline[name];
     g.profile = SummarizeErrors(ape, report.in_sample ? "in-sample" : "held-out");
-    g.cross_validated = SummarizeErrors(cv[name], "leave-one-prompt-size-out");
+    g.cross_validated = SummarizeErrors(cv[name], kEndToEndCv);
     if (g.headline) {
       all_own.insert(all_own.end(), ape.begin(), ape.end());
       all_cv.insert(all_cv.end(), cv[name].begin(), cv[name].end());
@@ -347,7 +368,7 @@ absl::StatusOr<ValidationReport> ValidateSplitwise(const std::string& path,
     report.groups.push_back(g);
   }
   report.overall_profile = SummarizeErrors(all_own, report.in_sample ? "in-sample" : "held-out");
-  report.overall_cross_validated = SummarizeErrors(all_cv, "leave-one-prompt-size-out");
+  report.overall_cross_validated = SummarizeErrors(all_cv, kEndToEndCv);
   report.notes.push_back("h100-80gb-pcap rows are Splitwise's model of a power-capped H100 (prefill x 1.3), "
                          "reported separately and left out of the overall figures");
   return report;

@@ -4,9 +4,9 @@
 // vidur: GEMM and memory-bound kernel parameters from per-operator kernel times, evaluated by
 //        leave-one-model-out cross-validation (so the error is that of a model the fit has not seen);
 //        optionally the all-reduce from NCCL measurements of a node.
-// splitwise: the serving framework's per-iteration time and the attention prefill efficiency, on top of a
-//        kernel-level profile, from end-to-end prefill and decode times; evaluated by leave-one-prompt-
-//        size-out cross-validation.
+// splitwise: the serving stack's host time per iteration, sequence and TP rank, the prefill compute
+//        scale and the attention prefill efficiency, on top of a kernel-level profile, from end-to-end
+//        prefill and decode times; evaluated by 5-fold cross-validation over configurations.
 #pragma once
 
 #include <map>

@@ -115,7 +115,9 @@ absl::StatusOr<GpuProfile> LoadGpuProfile(const std::string& path) {
                                   {"bandwidth_efficiency", &p.allreduce.bandwidth_efficiency, 1e-3, 1.5}}));
   GF_RETURN_IF_ERROR(ReadSection(top, "framework", {{"iteration_overhead_s", &p.framework.iteration_overhead_s, 0, 10},
                                                     {"per_sequence_s", &p.framework.per_sequence_s, 0, 1},
-                                                    {"sustained_compute_scale", &p.framework.sustained_compute_scale, 0.05, 1.5}}));
+                                                    {"per_rank_s", &p.framework.per_rank_s, 0, 1},
+                                                    {"prefill_overhead_s", &p.framework.prefill_overhead_s, 0, 10},
+                                                    {"prefill_compute_scale", &p.framework.prefill_compute_scale, 0.05, 1.5}}));
   GF_RETURN_IF_ERROR(ReadFit(top, &p));
   GF_RETURN_IF_ERROR(top.Finish());
   return p;
@@ -158,7 +160,9 @@ absl::Status WriteGpuProfile(const GpuProfile& p, const std::string& path) {
                                  {"bandwidth_efficiency", p.allreduce.bandwidth_efficiency}});
   EmitSection(out, "framework", {{"iteration_overhead_s", p.framework.iteration_overhead_s},
                                  {"per_sequence_s", p.framework.per_sequence_s},
-                                 {"sustained_compute_scale", p.framework.sustained_compute_scale}});
+                                 {"per_rank_s", p.framework.per_rank_s},
+                                 {"prefill_overhead_s", p.framework.prefill_overhead_s},
+                                 {"prefill_compute_scale", p.framework.prefill_compute_scale}});
   if (!p.fit.empty()) {
     out << YAML::Key << "fit" << YAML::Value << YAML::BeginMap;
     for (const auto& [name, e] : p.fit) {

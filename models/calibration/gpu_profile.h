@@ -61,14 +61,18 @@ struct AllReduceParams {
 };
 
 // What a serving stack does to its isolated kernel times. Host time per iteration (scheduling,
-// sampling, launches): iteration_overhead + per_sequence * sequences. And sustained_compute_scale: the
-// share of the microbenchmarked compute throughput a serving loop sustains (power-limited clocks under
-// continuous load, unfused and unoverlapped work); it multiplies the compute peak, like a lower clock,
-// and leaves memory-bound time alone. 1 = kernels as measured in isolation.
+// sampling, launches, worker synchronisation): iteration_overhead + per_sequence * sequences +
+// per_rank * tensor_parallel. And prefill_compute_scale: the share of
+// the microbenchmarked compute throughput that iterations with prompt work sustain in a serving loop
+// (continuous tensor-core load holds the GPU at its power limit, where clocks drop; unfused and
+// unoverlapped work). It multiplies the compute peak like a lower clock. Decode-only iterations are
+// memory-bound, stay under the power limit and keep the measured throughput. 1 = kernels as measured.
 struct FrameworkParams {
   double iteration_overhead_s = 4e-3;
   double per_sequence_s = 0;
-  double sustained_compute_scale = 1.0;
+  double per_rank_s = 0;  // host synchronisation per tensor-parallel worker, per iteration
+  double prefill_overhead_s = 0;  // extra host time of an iteration with prompt work (prompt ingestion)
+  double prefill_compute_scale = 1.0;
 };
 
 struct FitError {

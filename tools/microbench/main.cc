@@ -257,6 +257,10 @@ int Run(int argc, char** argv) {
   MethodOptions method;
   method.stop.max_rel_ci = f.max_rel_ci;
   method.stop.min_reps = f.min_reps;
+  // --min-reps accepts up to 100000, above the default max_reps (2000). Without this the stop rule keeps
+  // going until min_reps anyway, but TimeCalls sizes batches by max_reps - n, so past max_reps every
+  // sample becomes its own batch (one sync and one ComputeStats per sample).
+  method.stop.max_reps = std::max(method.stop.max_reps, method.stop.min_reps);
   method.stop.max_seconds = max_seconds->count() > 0 ? f.max_seconds : (f.quick ? 0.5 : 2.0);
   std::vector<double> limits;
   if (!f.power_limits.empty()) {

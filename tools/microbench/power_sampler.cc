@@ -1,6 +1,8 @@
 // Background NVML power/clock sampling (see power_sampler.h).
 #include "tools/microbench/power_sampler.h"
 
+#include <signal.h>
+
 namespace gpufleet::microbench {
 
 PowerSampler::PowerSampler(const Nvml* nvml, std::vector<NvmlDevice> devices, std::chrono::milliseconds period)
@@ -54,7 +56,16 @@ void PowerSampler::Start() {
     running_ = true;
   }
   Poll();
+  // The thread inherits the signal mask: keep SIGINT/SIGTERM off it. The second Ctrl-C calls NVML from the
+  // handler (power_limit.h, EmergencyRestore); run on this thread in the middle of a poll, that would
+  // re-enter NVML (and its locks) on the same thread and could hang instead of restoring and exiting.
+  sigset_t block, old;
+  sigemptyset(&block);
+  sigaddset(&block, SIGINT);
+  sigaddset(&block, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &block, &old);
   thread_ = std::thread([this] { Loop(); });
+  pthread_sigmask(SIG_SETMASK, &old, nullptr);
 }
 
 PowerReading PowerSampler::Stop() {

@@ -59,8 +59,14 @@ class Benches {
         return memory_->Measure(m, method, one);
       case OpGroup::kCollectives:
         if (!collectives_) {
+          // ncclCommInitAll over every GPU is slow (seconds) and a failure (no NCCL, P2P/topology trouble)
+          // does not go away: remember it rather than retrying it for each of the ~100 collective points.
+          if (!collectives_error_.ok()) return collectives_error_;
           auto b = CollectivesBench::Create(ctx_.gpus);
-          if (!b.ok()) return b.status();
+          if (!b.ok()) {
+            collectives_error_ = b.status();
+            return b.status();
+          }
           collectives_ = std::move(*b);
         }
         return collectives_->Measure(m, method, all);
@@ -85,6 +91,7 @@ class Benches {
   std::unique_ptr<AttentionBench> attention_;
   std::unique_ptr<MemoryBench> memory_;
   std::unique_ptr<CollectivesBench> collectives_;
+  absl::Status collectives_error_;  // CollectivesBench::Create's failure, if it failed
 };
 
 MicrobenchRow MakeRow(const RunContext& ctx, const Measurement& m, const TimedResult& r, double limit_w) {
