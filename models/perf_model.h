@@ -1,8 +1,8 @@
 // The performance model: how long one forward iteration of a batch takes on one model replica.
 //
 // The replica actor asks it once per iteration; the answer is the simulated time the replica's GPUs are
-// busy. Implementations: the spec roofline (models/roofline_perf_model.h) and, later, calibrated
-// operator-level models. Each says what it is through Label(), which every report prints, so a number
+// busy. Implementations: the calibrated operator model (models/calibrated_perf_model.h, the default), the
+// spec roofline (models/roofline_perf_model.h) and a constant time for queueing what-ifs. Each says what it is through Label(), which every report prints, so a number
 // from an uncalibrated model is never mistaken for a calibrated one.
 #pragma once
 
@@ -37,7 +37,7 @@ class PerfModel {
 struct PerfModelSpec {
   // "roofline" (spec sheet), "calibrated" (operator model with the GPUs' calibration profiles), or
   // "constant" (a fixed time per iteration, for what-ifs and queueing checks).
-  std::string type = "roofline";
+  std::string type = "calibrated";
   std::string profile_dir;           // "calibrated": where <GPU>.yaml profiles live (default models/calibration)
   double constant_iteration_s = 0.01;  // "constant": seconds per iteration, whatever the batch
   double compute_efficiency = 0.6;   // share of the spec-sheet dense peak that GEMMs reach

@@ -20,7 +20,7 @@ TEST(Cli, QuickstartJsonHasTheDocumentedKeys) {
                           "gpu_util_mean", "perf_model"}) {
     EXPECT_TRUE(j.contains(key)) << key;
   }
-  EXPECT_EQ(j["perf_model"], "spec roofline");
+  EXPECT_EQ(j["perf_model"], "calibrated operator model (H100-SXM-80GB: calibrated)");
   EXPECT_GT(j["requests_completed"].get<int64_t>(), 1000);
   EXPECT_LE(j["ttft_p50_s"].get<double>(), j["ttft_p99_s"].get<double>());
   EXPECT_LE(j["tbt_p50_s"].get<double>(), j["tbt_p99_s"].get<double>());

@@ -89,6 +89,7 @@ class Loader {
   }
 
   absl::Status PerfModel(MapReader& top, Scenario* s) {
+    s->perf_model.profile_dir = DefaultProfileDir();
     if (!top.Has("perf_model")) { top.Raw("perf_model"); return absl::OkStatus(); }
     GF_ASSIGN_OR_RETURN(MapReader p, MapReader::Make(file_, top.Raw("perf_model"), "perf_model"));
     PerfModelSpec& spec = s->perf_model;
@@ -98,7 +99,6 @@ class Loader {
       return p.Finish();
     }
     if (spec.type == "calibrated") {
-      spec.profile_dir = DefaultProfileDir();
       if (p.Has("profiles")) {
         GF_RETURN_IF_ERROR(p.Get("profiles", &spec.profile_dir));
         spec.profile_dir = Resolve(spec.profile_dir);
