@@ -19,20 +19,7 @@ double LinkGbps(const ReplicaHardware& hw) {
 CalibratedPerfModel::CalibratedPerfModel(const GpuProfile& profile, const ReplicaHardware& hw, double clock_scale)
     : decode_ops_(profile, *hw.gpu, LinkGbps(hw), clock_scale),
       prefill_ops_(profile, *hw.gpu, LinkGbps(hw), clock_scale * profile.framework.prefill_compute_scale),
-      tp_(hw.tensor_parallel) {
-  const LlmSpec& m = *hw.llm;
-  hidden_ = m.hidden;
-  head_dim_ = m.head_dim;
-  heads_local_ = static_cast<double>(m.heads) / tp_;
-  kv_heads_local_ = std::max(1.0, static_cast<double>(m.kv_heads) / tp_);
-  ffn_local_ = static_cast<double>(m.ffn) / tp_;
-  vocab_local_ = static_cast<double>(m.vocab) / tp_;
-  layers_ = m.layers;
-  num_experts_ = m.num_experts;
-  experts_per_token_ = m.experts_per_token;
-  gated_ = m.gated_mlp;
-  dtype_bytes_ = m.dtype_bytes();
-}
+      s_(ShardedShape::Of(*hw.llm, hw.tensor_parallel)) {}
 
 std::string CalibratedPerfModel::Label() const {
   const GpuProfile& p = decode_ops_.profile();
@@ -55,43 +42,43 @@ IterationBreakdown CalibratedPerfModel::Breakdown(std::span<const SeqWork> batch
       prefill_kv_tokens += c + q;
     }
   }
-  const double kv_bytes_per_token = 2.0 * kv_heads_local_ * head_dim_ * dtype_bytes_;
+  const double kv_bytes_per_token = 2.0 * s_.kv_heads * s_.head_dim * s_.dtype_bytes;
   const OperatorModel& ops_ = any_prefill ? prefill_ops_ : decode_ops_;
   IterationBreakdown b;
 
-  double gemm = ops_.Gemm(tokens, (heads_local_ + 2 * kv_heads_local_) * head_dim_, hidden_) +
-                ops_.Gemm(tokens, hidden_, heads_local_ * head_dim_);
-  const double up_n = (gated_ ? 2.0 : 1.0) * ffn_local_;
-  if (num_experts_ > 1) {
+  double gemm = ops_.Gemm(tokens, (s_.heads + 2 * s_.kv_heads) * s_.head_dim, s_.hidden) +
+                ops_.Gemm(tokens, s_.hidden, s_.heads * s_.head_dim);
+  const double up_n = (s_.gated ? 2.0 : 1.0) * s_.ffn;
+  if (s_.num_experts > 1) {
     // The experts the batch activates (expected distinct count), each on its share of the tokens.
-    const double active = num_experts_ * (1.0 - std::pow(1.0 - experts_per_token_ / num_experts_, tokens));
-    const double rows = tokens * experts_per_token_ / std::max(active, 1.0);
-    gemm += active * (ops_.Gemm(rows, up_n, hidden_) + ops_.Gemm(rows, hidden_, ffn_local_));
-    gemm += ops_.Gemm(tokens, num_experts_, hidden_);
+    const double active = s_.num_experts * (1.0 - std::pow(1.0 - s_.experts_per_token / s_.num_experts, tokens));
+    const double rows = tokens * s_.experts_per_token / std::max(active, 1.0);
+    gemm += active * (ops_.Gemm(rows, up_n, s_.hidden) + ops_.Gemm(rows, s_.hidden, s_.ffn));
+    gemm += ops_.Gemm(tokens, s_.num_experts, s_.hidden);
   } else {
-    gemm += ops_.Gemm(tokens, up_n, hidden_) + ops_.Gemm(tokens, hidden_, ffn_local_);
+    gemm += ops_.Gemm(tokens, up_n, s_.hidden) + ops_.Gemm(tokens, s_.hidden, s_.ffn);
   }
-  b.gemm_s = layers_ * gemm;
+  b.gemm_s = s_.layers * gemm;
 
   double attention = 0;
-  if (any_prefill) attention += ops_.AttentionPrefill(4.0 * head_dim_ * heads_local_ * pairs, prefill_kv_tokens * kv_bytes_per_token);
+  if (any_prefill) attention += ops_.AttentionPrefill(4.0 * s_.head_dim * s_.heads * pairs, prefill_kv_tokens * kv_bytes_per_token);
   if (any_decode) attention += ops_.AttentionDecode(decode_kv_tokens * kv_bytes_per_token);
-  b.attention_s = layers_ * attention;
+  b.attention_s = s_.layers * attention;
 
   // Two norms, rotary on q and k, the MLP activation, two residual adds: bytes read + written.
-  const double active_ffn = ffn_local_ * std::min(experts_per_token_, num_experts_);
-  const double act_bytes = (gated_ ? 3.0 : 2.0) * tokens * active_ffn * dtype_bytes_;
-  const double stream = 2 * ops_.Stream("norm", 2.0 * tokens * hidden_ * dtype_bytes_) +
-                        ops_.Stream("rope", 2.0 * tokens * (heads_local_ + kv_heads_local_) * head_dim_ * dtype_bytes_) +
+  const double active_ffn = s_.ffn * std::min(s_.experts_per_token, s_.num_experts);
+  const double act_bytes = (s_.gated ? 3.0 : 2.0) * tokens * active_ffn * s_.dtype_bytes;
+  const double stream = 2 * ops_.Stream("norm", 2.0 * tokens * s_.hidden * s_.dtype_bytes) +
+                        ops_.Stream("rope", 2.0 * tokens * (s_.heads + s_.kv_heads) * s_.head_dim * s_.dtype_bytes) +
                         ops_.Stream("activation", act_bytes) +
-                        2 * ops_.Stream("residual_add", 3.0 * tokens * hidden_ * dtype_bytes_);
-  b.stream_s = layers_ * stream + ops_.Stream("embedding", 2.0 * tokens * hidden_ * dtype_bytes_);
+                        2 * ops_.Stream("residual_add", 3.0 * tokens * s_.hidden * s_.dtype_bytes);
+  b.stream_s = s_.layers * stream + ops_.Stream("embedding", 2.0 * tokens * s_.hidden * s_.dtype_bytes);
 
-  if (tp_ > 1) b.allreduce_s = layers_ * 2 * ops_.AllReduce(tokens * hidden_ * dtype_bytes_, tp_);
+  if (s_.tp > 1) b.allreduce_s = s_.layers * 2 * ops_.AllReduce(tokens * s_.hidden * s_.dtype_bytes, s_.tp);
 
-  b.lm_head_s = ops_.Gemm(static_cast<double>(batch.size()), vocab_local_, hidden_);
+  b.lm_head_s = ops_.Gemm(static_cast<double>(batch.size()), s_.vocab, s_.hidden);
   const FrameworkParams& f = ops_.profile().framework;
-  b.framework_s = f.iteration_overhead_s + f.per_sequence_s * static_cast<double>(batch.size()) + f.per_rank_s * tp_ +
+  b.framework_s = f.iteration_overhead_s + f.per_sequence_s * static_cast<double>(batch.size()) + f.per_rank_s * s_.tp +
                   (any_prefill ? f.prefill_overhead_s : 0.0);
   return b;
 }

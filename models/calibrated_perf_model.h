@@ -5,6 +5,7 @@
 
 #include "models/calibration/operator_model.h"
 #include "models/perf_model.h"
+#include "models/sharded_shape.h"
 
 namespace gpufleet {
 
@@ -26,11 +27,7 @@ class CalibratedPerfModel final : public PerfModel {
  private:
   OperatorModel decode_ops_;   // decode-only iterations: kernels at their measured throughput
   OperatorModel prefill_ops_;  // iterations with prompt work: at the profile's prefill compute scale
-  int tp_;
-  double hidden_, head_dim_, heads_local_, kv_heads_local_, ffn_local_, vocab_local_;
-  double layers_, num_experts_, experts_per_token_;
-  bool gated_;
-  double dtype_bytes_;
+  ShardedShape s_;
 };
 
 }  // namespace gpufleet

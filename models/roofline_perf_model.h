@@ -8,6 +8,7 @@
 #pragma once
 
 #include "models/perf_model.h"
+#include "models/sharded_shape.h"
 
 namespace gpufleet {
 
@@ -26,11 +27,7 @@ class RooflinePerfModel final : public PerfModel {
   double link_bytes_per_s_;  // one-direction per-GPU bandwidth to TP peers
   double overhead_s_;
   double alpha_s_;
-  int tp_;
-  double dtype_bytes_;
-  // Per-GPU shapes.
-  double hidden_, head_dim_, heads_local_, kv_heads_local_, ffn_local_, vocab_local_;
-  double layers_, num_experts_, experts_per_token_, ffn_matrices_;
+  ShardedShape s_;
 };
 
 }  // namespace gpufleet

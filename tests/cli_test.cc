@@ -9,7 +9,8 @@
 namespace gpufleet {
 namespace {
 
-const std::string kQuickstart = std::string(GPUFLEET_SOURCE_DIR) + "/scenarios/quickstart.yaml";
+using testing::kQuickstart;
+using testing::QueryInt;
 
 TEST(Cli, QuickstartJsonHasTheDocumentedKeys) {
   auto r = testing::RunGpufleet("simulate " + kQuickstart + " --json");
@@ -47,14 +48,6 @@ TEST(Cli, HelpOnEverySubcommand) {
   }
 }
 
-int64_t QueryInt(sqlite3* db, const std::string& sql) {
-  sqlite3_stmt* s = nullptr;
-  EXPECT_EQ(sqlite3_prepare_v2(db, sql.c_str(), -1, &s, nullptr), SQLITE_OK) << sqlite3_errmsg(db) << " " << sql;
-  int64_t v = -1;
-  if (sqlite3_step(s) == SQLITE_ROW) v = sqlite3_column_int64(s, 0);
-  sqlite3_finalize(s);
-  return v;
-}
 
 TEST(Cli, SqliteReportAppendsWholeRuns) {
   const std::string dir = testing::TempDir();
@@ -98,16 +91,7 @@ TEST(Cli, NonDatabaseFileIsRefusedAndLeftAlone) {
 
 TEST(Cli, MalformedTraceRowMidRunExits2) {
   const std::string dir = testing::TempDir();
-  std::string trace = "TIMESTAMP,ContextTokens,GeneratedTokens\n";
-  for (int i = 0; i < 50; ++i) trace += "2023-11-16 18:15:" + std::to_string(10 + i / 10) + ".0000000,100,10\n";
-  trace += "2023-11-16 18:16:00.0000000,abc,10\n";
-  testing::WriteFile(dir, "trace.csv", trace);
-  const std::string scenario = testing::WriteFile(dir, "s.yaml", R"(seed: 1
-cluster: {nodes: [{type: DGX-H100, count: 1}]}
-model: Llama-2-7B
-deployment: [{gpu: H100-SXM-80GB, replicas: 1}]
-workload: {trace: {path: trace.csv, format: azure}}
-)");
+  const std::string scenario = testing::WriteScenarioWithMalformedTrace(dir);
   auto r = testing::RunGpufleet("simulate " + scenario + " --json --db " + dir + "/x.db", true);
   EXPECT_EQ(r.exit_code, 2) << r.output;
   EXPECT_NE(r.output.find("trace.csv:52:"), std::string::npos) << r.output;

@@ -191,17 +191,10 @@ workload: {trace: {path: one.csv, format: native}}
 
 // --- The CLI ---
 
-const std::string kQuickstart = std::string(GPUFLEET_SOURCE_DIR) + "/scenarios/quickstart.yaml";
+using testing::kQuickstart;
+using testing::QueryInt;
 
 
-int64_t QueryInt(sqlite3* db, const std::string& sql) {
-  sqlite3_stmt* s = nullptr;
-  EXPECT_EQ(sqlite3_prepare_v2(db, sql.c_str(), -1, &s, nullptr), SQLITE_OK) << sqlite3_errmsg(db) << " " << sql;
-  int64_t v = -1;
-  if (sqlite3_step(s) == SQLITE_ROW) v = sqlite3_column_int64(s, 0);
-  sqlite3_finalize(s);
-  return v;
-}
 
 TEST(SeriesCli, JsonIsByteIdenticalWithAndWithoutSeries) {
   const std::string dir = testing::TempDir();
@@ -302,16 +295,7 @@ TEST(SeriesCli, CsvHasTheHeaderAndOneRowPerReplicaAndSample) {
 
 TEST(SeriesCli, FailedRunWritesNoCsv) {
   const std::string dir = testing::TempDir();
-  std::string trace = "TIMESTAMP,ContextTokens,GeneratedTokens\n";
-  for (int i = 0; i < 50; ++i) trace += "2023-11-16 18:15:" + std::to_string(10 + i / 10) + ".0000000,100,10\n";
-  trace += "2023-11-16 18:16:00.0000000,abc,10\n";
-  testing::WriteFile(dir, "trace.csv", trace);
-  const std::string scenario = testing::WriteFile(dir, "s.yaml", R"(seed: 1
-cluster: {nodes: [{type: DGX-H100, count: 1}]}
-model: Llama-2-7B
-deployment: [{gpu: H100-SXM-80GB, replicas: 1}]
-workload: {trace: {path: trace.csv, format: azure}}
-)");
+  const std::string scenario = testing::WriteScenarioWithMalformedTrace(dir);
   auto r = testing::RunGpufleet("simulate " + scenario + " --series-interval 1 --series-csv " + dir + "/x.csv", true);
   EXPECT_EQ(r.exit_code, 2) << r.output;
   EXPECT_FALSE(std::filesystem::exists(dir + "/x.csv"));

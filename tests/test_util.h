@@ -7,6 +7,7 @@
 #include <string>
 
 #include <gtest/gtest.h>
+#include <sqlite3.h>
 
 #include "models/catalog.h"
 #include "policies/policy_registry.h"
@@ -51,6 +52,32 @@ inline std::string WriteFile(const std::string& dir, const std::string& name, co
   const std::string path = dir + "/" + name;
   std::ofstream(path) << text;
   return path;
+}
+
+// A scenario replaying a 51-row Azure trace whose last row (line 52) has a non-numeric token count.
+inline std::string WriteScenarioWithMalformedTrace(const std::string& dir) {
+  std::string trace = "TIMESTAMP,ContextTokens,GeneratedTokens\n";
+  for (int i = 0; i < 50; ++i) trace += "2023-11-16 18:15:" + std::to_string(10 + i / 10) + ".0000000,100,10\n";
+  trace += "2023-11-16 18:16:00.0000000,abc,10\n";
+  WriteFile(dir, "trace.csv", trace);
+  return WriteFile(dir, "s.yaml", R"(seed: 1
+cluster: {nodes: [{type: DGX-H100, count: 1}]}
+model: Llama-2-7B
+deployment: [{gpu: H100-SXM-80GB, replicas: 1}]
+workload: {trace: {path: trace.csv, format: azure}}
+)");
+}
+
+inline const std::string kQuickstart = std::string(GPUFLEET_SOURCE_DIR) + "/scenarios/quickstart.yaml";
+
+// The first column of the first row of `sql`, or -1.
+inline int64_t QueryInt(sqlite3* db, const std::string& sql) {
+  sqlite3_stmt* s = nullptr;
+  EXPECT_EQ(sqlite3_prepare_v2(db, sql.c_str(), -1, &s, nullptr), SQLITE_OK) << sqlite3_errmsg(db) << " " << sql;
+  int64_t v = -1;
+  if (sqlite3_step(s) == SQLITE_ROW) v = sqlite3_column_int64(s, 0);
+  sqlite3_finalize(s);
+  return v;
 }
 
 struct CommandResult {

@@ -16,18 +16,12 @@
 #include "models/calibration/fit.h"
 #include "models/calibration/nelder_mead.h"
 #include "sim/util/status_macros.h"
+#include "sim/util/utc_time.h"
 
 namespace gpufleet {
 namespace {
 
-std::string Today() {
-  std::time_t t = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[16];
-  std::strftime(buf, sizeof buf, "%Y-%m-%d", &tm);
-  return buf;
-}
+std::string Today() { return UtcNow("%Y-%m-%d"); }
 
 template <class Sample>
 std::vector<Sample> Where(const std::vector<Sample>& all, const std::function<bool(const Sample&)>& keep) {

@@ -12,6 +12,7 @@
 #include "absl/strings/str_join.h"
 #include "sim/report/json_report.h"
 #include "sim/util/status_macros.h"
+#include "sim/util/utc_time.h"
 
 namespace gpufleet {
 namespace {
@@ -155,15 +156,6 @@ absl::Status CheckVersion(sqlite3* db, const std::string& path) {
   return absl::OkStatus();
 }
 
-std::string UtcNow() {
-  std::time_t t = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
-
 absl::StatusOr<int64_t> WriteRun(sqlite3* db, const std::string& path, const Scenario& scenario,
                                  const RunSummary& summary, const RunResult& run, const SqliteWriteOptions& options) {
   const auto cols = SummaryColumns(SummaryJson(summary, run));
@@ -176,7 +168,7 @@ absl::StatusOr<int64_t> WriteRun(sqlite3* db, const std::string& path, const Sce
                                                  "scenario_name, scenario_text, seed, model, perf_model, power_model) "
                                                  "VALUES (?,?,?,?,?,?,?,?,?)"));
   GF_RETURN_IF_ERROR(Row(run_stmt.get())
-                         .Text(UtcNow()).Text(GPUFLEET_VERSION).Text(scenario.path).Text(scenario.name)
+                         .Text(UtcNow("%Y-%m-%dT%H:%M:%SZ")).Text(GPUFLEET_VERSION).Text(scenario.path).Text(scenario.name)
                          .Text(scenario.text).Int(static_cast<int64_t>(scenario.seed)).Text(summary.model)
                          .Text(summary.perf_model).Text(summary.power_model)
                          .Done(db));
