@@ -17,12 +17,11 @@ double LinkGbps(const ReplicaHardware& hw) {
 }  // namespace
 
 CalibratedPerfModel::CalibratedPerfModel(const GpuProfile& profile, const ReplicaHardware& hw, double clock_scale)
-    : decode_ops_(profile, *hw.gpu, LinkGbps(hw), clock_scale),
-      prefill_ops_(profile, *hw.gpu, LinkGbps(hw), clock_scale * profile.framework.prefill_compute_scale),
+    : ops_(profile, *hw.gpu, LinkGbps(hw), clock_scale),
       s_(ShardedShape::Of(*hw.llm, hw.tensor_parallel)) {}
 
 std::string CalibratedPerfModel::Label() const {
-  const GpuProfile& p = decode_ops_.profile();
+  const GpuProfile& p = ops_.profile();
   if (p.calibrated()) return absl::StrCat("calibrated operator model (", p.gpu, ": calibrated)");
   return absl::StrCat("calibrated operator model (", p.gpu, ": UNCALIBRATED, efficiencies of ", p.derived_from, ")");
 }
@@ -43,25 +42,28 @@ IterationBreakdown CalibratedPerfModel::Breakdown(std::span<const SeqWork> batch
     }
   }
   const double kv_bytes_per_token = 2.0 * s_.kv_heads * s_.head_dim * s_.dtype_bytes;
-  const OperatorModel& ops_ = any_prefill ? prefill_ops_ : decode_ops_;
+  const FrameworkParams& f = ops_.profile().framework;
+  const double cs = f.ComputeScale(tokens);  // sustained-load clocks for this much tensor-core work
   IterationBreakdown b;
 
-  double gemm = ops_.Gemm(tokens, (s_.heads + 2 * s_.kv_heads) * s_.head_dim, s_.hidden) +
-                ops_.Gemm(tokens, s_.hidden, s_.heads * s_.head_dim);
+  double gemm = ops_.Gemm(tokens, (s_.heads + 2 * s_.kv_heads) * s_.head_dim, s_.hidden, cs) +
+                ops_.Gemm(tokens, s_.hidden, s_.heads * s_.head_dim, cs);
   const double up_n = (s_.gated ? 2.0 : 1.0) * s_.ffn;
   if (s_.num_experts > 1) {
     // The experts the batch activates (expected distinct count), each on its share of the tokens.
     const double active = s_.num_experts * (1.0 - std::pow(1.0 - s_.experts_per_token / s_.num_experts, tokens));
     const double rows = tokens * s_.experts_per_token / std::max(active, 1.0);
-    gemm += active * (ops_.Gemm(rows, up_n, s_.hidden) + ops_.Gemm(rows, s_.hidden, s_.ffn));
-    gemm += ops_.Gemm(tokens, s_.num_experts, s_.hidden);
+    gemm += active * (ops_.Gemm(rows, up_n, s_.hidden, cs) + ops_.Gemm(rows, s_.hidden, s_.ffn, cs));
+    gemm += ops_.Gemm(tokens, s_.num_experts, s_.hidden, cs);
   } else {
-    gemm += ops_.Gemm(tokens, up_n, s_.hidden) + ops_.Gemm(tokens, s_.hidden, s_.ffn);
+    gemm += ops_.Gemm(tokens, up_n, s_.hidden, cs) + ops_.Gemm(tokens, s_.hidden, s_.ffn, cs);
   }
   b.gemm_s = s_.layers * gemm;
 
   double attention = 0;
-  if (any_prefill) attention += ops_.AttentionPrefill(4.0 * s_.head_dim * s_.heads * pairs, prefill_kv_tokens * kv_bytes_per_token);
+  if (any_prefill) {
+    attention += ops_.AttentionPrefill(4.0 * s_.head_dim * s_.heads * pairs, prefill_kv_tokens * kv_bytes_per_token, cs);
+  }
   if (any_decode) attention += ops_.AttentionDecode(decode_kv_tokens * kv_bytes_per_token);
   b.attention_s = s_.layers * attention;
 
@@ -76,8 +78,7 @@ IterationBreakdown CalibratedPerfModel::Breakdown(std::span<const SeqWork> batch
 
   if (s_.tp > 1) b.allreduce_s = s_.layers * 2 * ops_.AllReduce(tokens * s_.hidden * s_.dtype_bytes, s_.tp);
 
-  b.lm_head_s = ops_.Gemm(static_cast<double>(batch.size()), s_.vocab, s_.hidden);
-  const FrameworkParams& f = ops_.profile().framework;
+  b.lm_head_s = ops_.Gemm(static_cast<double>(batch.size()), s_.vocab, s_.hidden, cs);
   b.framework_s = f.iteration_overhead_s + f.per_sequence_s * static_cast<double>(batch.size()) + f.per_rank_s * s_.tp +
                   (any_prefill ? f.prefill_overhead_s : 0.0);
   return b;

@@ -25,8 +25,7 @@ class CalibratedPerfModel final : public PerfModel {
   IterationBreakdown Breakdown(std::span<const SeqWork> batch) const;
 
  private:
-  OperatorModel decode_ops_;   // decode-only iterations: kernels at their measured throughput
-  OperatorModel prefill_ops_;  // iterations with prompt work: at the profile's prefill compute scale
+  OperatorModel ops_;
   ShardedShape s_;
 };
 

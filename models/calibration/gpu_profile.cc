@@ -117,7 +117,8 @@ absl::StatusOr<GpuProfile> LoadGpuProfile(const std::string& path) {
                                                     {"per_sequence_s", &p.framework.per_sequence_s, 0, 1},
                                                     {"per_rank_s", &p.framework.per_rank_s, 0, 1},
                                                     {"prefill_overhead_s", &p.framework.prefill_overhead_s, 0, 10},
-                                                    {"prefill_compute_scale", &p.framework.prefill_compute_scale, 0.05, 1.5}}));
+                                                    {"throttle_floor", &p.framework.throttle_floor, 0.05, 1.5},
+                                                    {"throttle_tokens", &p.framework.throttle_tokens, 1, 1e9}}));
   GF_RETURN_IF_ERROR(ReadFit(top, &p));
   GF_RETURN_IF_ERROR(top.Finish());
   return p;
@@ -162,7 +163,8 @@ absl::Status WriteGpuProfile(const GpuProfile& p, const std::string& path) {
                                  {"per_sequence_s", p.framework.per_sequence_s},
                                  {"per_rank_s", p.framework.per_rank_s},
                                  {"prefill_overhead_s", p.framework.prefill_overhead_s},
-                                 {"prefill_compute_scale", p.framework.prefill_compute_scale}});
+                                 {"throttle_floor", p.framework.throttle_floor},
+                                 {"throttle_tokens", p.framework.throttle_tokens}});
   if (!p.fit.empty()) {
     out << YAML::Key << "fit" << YAML::Value << YAML::BeginMap;
     for (const auto& [name, e] : p.fit) {

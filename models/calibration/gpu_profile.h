@@ -60,19 +60,26 @@ struct AllReduceParams {
   double bandwidth_efficiency = 0.7;
 };
 
-// What a serving stack does to its isolated kernel times. Host time per iteration (scheduling,
-// sampling, launches, worker synchronisation): iteration_overhead + per_sequence * sequences +
-// per_rank * tensor_parallel. And prefill_compute_scale: the share of
-// the microbenchmarked compute throughput that iterations with prompt work sustain in a serving loop
-// (continuous tensor-core load holds the GPU at its power limit, where clocks drop; unfused and
-// unoverlapped work). It multiplies the compute peak like a lower clock. Decode-only iterations are
-// memory-bound, stay under the power limit and keep the measured throughput. 1 = kernels as measured.
+// What a serving stack does to its isolated kernel times.
+// Host time per iteration (scheduling, sampling, launches, worker synchronisation):
+//   iteration_overhead + per_sequence * sequences + per_rank * tensor_parallel
+//   (+ prefill_overhead when the iteration has prompt work).
+// Sustained compute: an iteration with a lot of tensor-core work holds the GPU at its power limit, where
+// clocks drop, while short bursts and memory-bound decode do not. The compute peak is scaled by
+//   s(T) = throttle_floor + (1 - throttle_floor) / (1 + T / throttle_tokens),  T = tokens computed,
+// so small iterations run at the microbenchmarked (boost-clock) throughput and very large ones approach
+// throttle_floor of it. throttle_floor 1 = no throttling.
 struct FrameworkParams {
   double iteration_overhead_s = 4e-3;
   double per_sequence_s = 0;
-  double per_rank_s = 0;  // host synchronisation per tensor-parallel worker, per iteration
-  double prefill_overhead_s = 0;  // extra host time of an iteration with prompt work (prompt ingestion)
-  double prefill_compute_scale = 1.0;
+  double per_rank_s = 0;
+  double prefill_overhead_s = 0;
+  double throttle_floor = 1.0;
+  double throttle_tokens = 4096;
+
+  double ComputeScale(double tokens) const {
+    return throttle_floor + (1.0 - throttle_floor) / (1.0 + tokens / throttle_tokens);
+  }
 };
 
 struct FitError {

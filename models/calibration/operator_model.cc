@@ -12,10 +12,10 @@ OperatorModel::OperatorModel(const GpuProfile& profile, const GpuSpec& gpu, doub
       hbm_bytes_per_s_(gpu.hbm_gbps * 1e9),
       link_bytes_per_s_(std::max(link_gbps, 1.0) * 1e9) {}
 
-double OperatorModel::Gemm(double m, double n, double k) const {
+double OperatorModel::Gemm(double m, double n, double k, double compute_scale) const {
   const GemmParams& g = profile_.gemm;
   const double fill = (m / (m + g.m_half)) * (n / (n + g.n_half));
-  const double tc = 2.0 * m * n * k / (peak_flops_ * g.compute_efficiency * fill);
+  const double tc = 2.0 * m * n * k / (peak_flops_ * compute_scale * g.compute_efficiency * fill);
   const double tm = 2.0 * (m * k + k * n + m * n) / (hbm_bytes_per_s_ * g.memory_efficiency);
   const double p = g.smoothness;
   // Smooth maximum: equals the larger term far from the ridge point, adds up to 2^(1/p) at it.
@@ -33,9 +33,9 @@ double StreamTime(const StreamParams& s, double bytes, double hbm_bytes_per_s) {
   return hi * std::pow(1.0 + std::pow(lo / hi, s.smoothness), 1.0 / s.smoothness);
 }
 
-double OperatorModel::AttentionPrefill(double flops, double kv_bytes) const {
+double OperatorModel::AttentionPrefill(double flops, double kv_bytes, double compute_scale) const {
   const AttentionParams& a = profile_.attention;
-  return a.launch_s + std::max(flops / (peak_flops_ * a.prefill_efficiency),
+  return a.launch_s + std::max(flops / (peak_flops_ * compute_scale * a.prefill_efficiency),
                                kv_bytes / (hbm_bytes_per_s_ * a.decode_memory_efficiency));
 }
 

@@ -16,12 +16,13 @@ class OperatorModel {
  public:
   OperatorModel(const GpuProfile& profile, const GpuSpec& gpu, double link_gbps, double clock_scale = 1.0);
 
-  // fp16/bf16 GEMM C[m x n] = A[m x k] B[k x n].
-  double Gemm(double m, double n, double k) const;
+  // fp16/bf16 GEMM C[m x n] = A[m x k] B[k x n]. `compute_scale` multiplies the compute peak for this
+  // call (sustained-load clocks), on top of the constructor's clock scale.
+  double Gemm(double m, double n, double k, double compute_scale = 1.0) const;
   // A memory-bound kernel of `kind` (one of StreamKinds()) moving `bytes`.
   double Stream(const std::string& kind, double bytes) const;
   // Flash-attention prefill: `flops` of QK^T and PV, reading `kv_bytes` of keys and values.
-  double AttentionPrefill(double flops, double kv_bytes) const;
+  double AttentionPrefill(double flops, double kv_bytes, double compute_scale = 1.0) const;
   // Paged decode attention reading `kv_bytes`.
   double AttentionDecode(double kv_bytes) const;
   // Ring all-reduce of `bytes` over `ranks` GPUs on the node fabric.

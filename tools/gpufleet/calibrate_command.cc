@@ -69,7 +69,9 @@ std::function<int()> AddCalibrateCommand(CLI::App& app) {
     // A refinement keeps the history of how the profile was made.
     const std::string step = "gpufleet calibrate --source " + f->source + " " + f->path + " --gpu " + f->gpu +
                              (f->hardware.empty() ? "" : " --hardware " + f->hardware);
-    profile->command = (f->source == "splitwise" && !start->command.empty()) ? start->command + "; then " + step : step;
+    // A repeated refinement replaces the earlier one.
+    std::string history = start->command.substr(0, start->command.find("; then gpufleet calibrate --source splitwise"));
+    profile->command = (f->source == "splitwise" && !history.empty()) ? history + "; then " + step : step;
     if (auto st = WriteGpuProfile(*profile, f->out); !st.ok()) return ReportError(st);
     std::printf("wrote %s (%s)\n", f->out.c_str(), profile->status.c_str());
     for (const auto& [name, e] : profile->fit) {
