@@ -59,29 +59,7 @@ void ExpectInvariants(const RunResult& run) {
   EXPECT_EQ(out_tokens, recorded_tokens);
 }
 
-const char* kPressure = R"(name: kv-pressure
-seed: 3
-horizon_s: 60
-cluster:
-  nodes:
-    - {type: aws-g6.48xlarge, count: 1}
-model: Llama-2-7B
-deployment:
-  - gpu: L4
-    tensor_parallel: 1
-    replicas: 3
-    gpu_memory_utilization: 0.82
-    max_batch_size: 64
-    scheduler: vllm
-router: least_outstanding_requests
-workload:
-  synthetic:
-    arrival: gamma
-    cv: 2
-    rate_rps: 6
-    prompt_tokens: {dist: lognormal, median: 700, sigma: 0.9, max: 3500}
-    output_tokens: {dist: lognormal, median: 250, sigma: 0.8, max: 590}
-slos:
+const std::string kPressure = std::string(testing::kKvPressureScenario) + R"(slos:
   ttft: {target_s: 5}
   tbt: {target_s: 0.5, percentile: 90}
 )";
@@ -101,7 +79,7 @@ TEST(EngineE2E, EveryRequestCompletesOnceUnderKvPressure) {
 
 TEST(EngineE2E, ChunkedPrefillServesPromptsLongerThanTheBudget) {
   std::string text = kPressure;
-  text.replace(text.find("scheduler: vllm"), 15, "scheduler: sarathi\n    max_batched_tokens: 512");
+  text.replace(text.find("scheduler: vllm"), 15, "scheduler: sarathi, max_batched_tokens: 512");
   auto run = RunScenario(text);
   ASSERT_TRUE(run.ok()) << run.status();
   ExpectInvariants(*run);

@@ -32,21 +32,7 @@ absl::StatusOr<RunResult> RunWithSeries(const std::string& text, double interval
 }
 
 // Bursty arrivals that exhaust the KV cache of three of the node's eight GPUs (five stay unused).
-const char* kPressure = R"(seed: 3
-horizon_s: 60
-cluster: {nodes: [{type: aws-g6.48xlarge, count: 1}]}
-model: Llama-2-7B
-deployment:
-  - {gpu: L4, replicas: 3, gpu_memory_utilization: 0.82, max_batch_size: 64, scheduler: vllm}
-router: least_outstanding_requests
-workload:
-  synthetic:
-    arrival: gamma
-    cv: 2
-    rate_rps: 6
-    prompt_tokens: {dist: lognormal, median: 700, sigma: 0.9, max: 3500}
-    output_tokens: {dist: lognormal, median: 250, sigma: 0.8, max: 590}
-)";
+using testing::kKvPressureScenario;
 
 // Samples of a run of `duration_s` every `interval_s`: those strictly before the end, then the end.
 int64_t SampleCount(double duration_s, double interval_s) {
@@ -57,7 +43,7 @@ int64_t SampleCount(double duration_s, double interval_s) {
 
 TEST(SeriesEngine, SamplesAddUpToTheRunTotals) {
   Scenario scenario;
-  auto run = RunWithSeries(kPressure, 0.7, &scenario);  // 0.7 s: no sample time falls on a whole second
+  auto run = RunWithSeries(kKvPressureScenario, 0.7, &scenario);  // 0.7 s: no sample time falls on a whole second
   ASSERT_TRUE(run.ok()) << run.status();
   const size_t n = run->replicas.size();
   ASSERT_EQ(n, 3u);

@@ -68,6 +68,23 @@ workload: {trace: {path: trace.csv, format: azure}}
 )");
 }
 
+// Three L4 replicas of Llama-2-7B under bursty (gamma, CV 2) load that exhausts their KV caches.
+inline constexpr const char* kKvPressureScenario = R"(seed: 3
+horizon_s: 60
+cluster: {nodes: [{type: aws-g6.48xlarge, count: 1}]}
+model: Llama-2-7B
+deployment:
+  - {gpu: L4, replicas: 3, gpu_memory_utilization: 0.82, max_batch_size: 64, scheduler: vllm}
+router: least_outstanding_requests
+workload:
+  synthetic:
+    arrival: gamma
+    cv: 2
+    rate_rps: 6
+    prompt_tokens: {dist: lognormal, median: 700, sigma: 0.9, max: 3500}
+    output_tokens: {dist: lognormal, median: 250, sigma: 0.8, max: 590}
+)";
+
 inline const std::string kQuickstart = std::string(GPUFLEET_SOURCE_DIR) + "/scenarios/quickstart.yaml";
 
 // The first column of the first row of `sql`, or -1.

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <ctime>
 #include <filesystem>
+#include <functional>
 #include <limits>
 #include <map>
 #include <set>
@@ -249,6 +250,21 @@ GpuProfile FitEndToEnd(const std::vector<EndToEndSample>& rows, const GpuProfile
   return WithEndToEndParams(base, best.x);
 }
 
+// Each row predicted by an end-to-end fit (from `kernel_only`) that held its fold out; calls `visit(row,
+// prediction)` for every row.
+void CrossValidateEndToEnd(const std::vector<EndToEndSample>& rows, const GpuProfile& kernel_only,
+                           const SplitwiseHardware& hw, const LlmSpec& llm,
+                           const std::function<void(const EndToEndSample&, const EndToEndPrediction&)>& visit) {
+  const std::vector<int> fold = EndToEndFolds(rows);
+  for (int held = 0; held < kEndToEndFolds; ++held) {
+    std::vector<EndToEndSample> train, test;
+    for (size_t i = 0; i < rows.size(); ++i) (fold[i] == held ? test : train).push_back(rows[i]);
+    if (train.empty() || test.empty()) continue;
+    const GpuProfile fitted = FitEndToEnd(train, kernel_only, hw, llm);
+    for (const auto& s : test) visit(s, PredictEndToEnd(s, fitted, hw, llm));
+  }
+}
+
 }  // namespace
 
 absl::StatusOr<GpuProfile> CalibrateFromSplitwise(const std::string& path, const std::string& hardware,
@@ -264,18 +280,10 @@ absl::StatusOr<GpuProfile> CalibrateFromSplitwise(const std::string& path, const
   std::erase_if(kernel_only.sources, [](const std::string& s) { return s.find("(Splitwise end-to-end") != std::string::npos; });
   GpuProfile p = FitEndToEnd(rows, kernel_only, hw, *llm);
   std::vector<double> prefill_ape, decode_ape;
-  const std::vector<int> fold = EndToEndFolds(rows);
-  for (int held = 0; held < kEndToEndFolds; ++held) {
-    std::vector<EndToEndSample> train, test;
-    for (size_t i = 0; i < rows.size(); ++i) (fold[i] == held ? test : train).push_back(rows[i]);
-    if (train.empty() || test.empty()) continue;
-    const GpuProfile fitted = FitEndToEnd(train, kernel_only, hw, *llm);
-    for (const auto& s : test) {
-      const EndToEndPrediction e = PredictEndToEnd(s, fitted, hw, *llm);
-      prefill_ape.push_back(std::fabs(e.prefill_s / s.prefill_s - 1));
-      decode_ape.push_back(std::fabs(e.decode_iteration_s / s.decode_iteration_s - 1));
-    }
-  }
+  CrossValidateEndToEnd(rows, kernel_only, hw, *llm, [&](const EndToEndSample& s, const EndToEndPrediction& e) {
+    prefill_ape.push_back(std::fabs(e.prefill_s / s.prefill_s - 1));
+    decode_ape.push_back(std::fabs(e.decode_iteration_s / s.decode_iteration_s - 1));
+  });
   p.fit["splitwise_prefill"] = SummarizeErrors(prefill_ape, kEndToEndCv);
   p.fit["splitwise_decode"] = SummarizeErrors(decode_ape, kEndToEndCv);
   p.created = Today();
@@ -359,18 +367,10 @@ absl::StatusOr<ValidationReport> ValidateSplitwise(const std::string& path,
       own[key(s, "decode")].push_back(std::fabs(e.decode_iteration_s / s.decode_iteration_s - 1));
       headline[key(s, "prefill")] = headline[key(s, "decode")] = hw.headline;
     }
-    const std::vector<int> fold = EndToEndFolds(rows);
-    for (int held = 0; held < kEndToEndFolds; ++held) {
-      std::vector<EndToEndSample> train, test;
-      for (size_t i = 0; i < rows.size(); ++i) (fold[i] == held ? test : train).push_back(rows[i]);
-      if (train.empty() || test.empty()) continue;
-      const GpuProfile fitted = FitEndToEnd(train, kernel_only, hw, *llm);
-      for (const auto& s : test) {
-        const EndToEndPrediction e = PredictEndToEnd(s, fitted, hw, *llm);
-        cv[key(s, "prefill")].push_back(std::fabs(e.prefill_s / s.prefill_s - 1));
-        cv[key(s, "decode")].push_back(std::fabs(e.decode_iteration_s / s.decode_iteration_s - 1));
-      }
-    }
+    CrossValidateEndToEnd(rows, kernel_only, hw, *llm, [&](const EndToEndSample& s, const EndToEndPrediction& e) {
+      cv[key(s, "prefill")].push_back(std::fabs(e.prefill_s / s.prefill_s - 1));
+      cv[key(s, "decode")].push_back(std::fabs(e.decode_iteration_s / s.decode_iteration_s - 1));
+    });
   }
   for (auto& [name, ape] : own) {
     ValidationGroup g;
