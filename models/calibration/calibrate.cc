@@ -202,12 +202,16 @@ double RobustLoss(double log_error) {
   return kScale * kScale * std::log1p(r * r);
 }
 
-// Parameters the end-to-end data determines: framework time per iteration and per sequence, and the
-// attention prefill efficiency (flash attention is not in the kernel measurements).
+// The ceiling of attention prefill efficiency: flash attention's matrix products do not run closer to
+// the tensor-core peak than the GEMMs measured on the same GPU.
+double AttentionCeiling(const GpuProfile& p) { return std::max(0.06, p.gemm.compute_efficiency); }
+
+// Parameters the end-to-end data determines: the serving stack's host times, its sustained-load clock
+// throttling, and the attention prefill efficiency (flash attention is not in the kernel measurements).
 GpuProfile WithEndToEndParams(GpuProfile p, const std::vector<double>& x) {
   p.framework.iteration_overhead_s = std::exp(x[0]);
   p.framework.per_sequence_s = std::exp(x[1]);
-  p.attention.prefill_efficiency = 0.05 + 0.95 / (1 + std::exp(-x[2]));
+  p.attention.prefill_efficiency = 0.05 + (AttentionCeiling(p) - 0.05) / (1 + std::exp(-x[2]));
   p.framework.throttle_floor = 0.05 + 1.0 / (1 + std::exp(-x[3]));
   p.framework.throttle_tokens = std::exp(x[6]);
   p.framework.per_rank_s = std::exp(x[4]);
@@ -240,7 +244,8 @@ GpuProfile FitEndToEnd(const std::vector<EndToEndSample>& rows, const GpuProfile
   for (double floor : {1.0, 0.6, 0.35}) {
     const std::vector<double> x0 = {std::log(std::max(base.framework.iteration_overhead_s, 1e-4)),
                                     std::log(std::max(base.framework.per_sequence_s, 1e-6)),
-                                    logit(base.attention.prefill_efficiency, 0.05, 1.0), logit(floor, 0.05, 1.05),
+                                    logit(base.attention.prefill_efficiency, 0.05, AttentionCeiling(base)),
+                                    logit(floor, 0.05, 1.05),
                                     std::log(std::max(base.framework.per_rank_s, 1e-5)),
                                     std::log(std::max(base.framework.prefill_overhead_s, 1e-4)),
                                     std::log(2048.0)};
