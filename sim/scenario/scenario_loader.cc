@@ -20,12 +20,6 @@ namespace {
 
 constexpr double kInf = std::numeric_limits<double>::infinity();
 
-int Scenario_total_replicas(const Scenario& s) {
-  int n = 0;
-  for (const auto& g : s.deployment) n += g.replicas;
-  return n;
-}
-
 class Loader {
  public:
   Loader(std::string file, std::string base_dir, const Catalog& catalog)
@@ -372,7 +366,11 @@ class Loader {
 
 }  // namespace
 
-int Scenario::total_replicas() const { return Scenario_total_replicas(*this); }
+int Scenario::total_replicas() const {
+  int n = 0;
+  for (const auto& g : deployment) n += g.replicas;
+  return n;
+}
 
 int64_t Scenario::min_max_model_len() const {
   int64_t m = std::numeric_limits<int64_t>::max();
