@@ -43,7 +43,7 @@ IterationBreakdown CalibratedPerfModel::Breakdown(std::span<const SeqWork> batch
   }
   const double kv_bytes_per_token = 2.0 * s_.kv_heads * s_.head_dim * s_.dtype_bytes;
   const FrameworkParams& f = ops_.profile().framework;
-  const double cs = f.ComputeScale(tokens);  // sustained-load clocks for this much tensor-core work
+  const double cs = f.ComputeScale(tokens, s_.tp);  // sustained-load clocks for this much tensor-core work
   IterationBreakdown b;
 
   double gemm = ops_.Gemm(tokens, (s_.heads + 2 * s_.kv_heads) * s_.head_dim, s_.hidden, cs) +

@@ -21,6 +21,7 @@ struct GpuSpec {
   double fp8_tflops = 0;       // dense fp8 peak; 0 when the GPU has no fp8 tensor cores
   double hbm_gb = 0;           // device memory, GB (1e9 bytes)
   double hbm_gbps = 0;         // memory bandwidth, GB/s
+  double cache_mb = 0;         // last-level on-chip cache (NVIDIA L2, AMD Infinity Cache), MB (1e6 bytes)
   double tdp_w = 0;            // board power (TDP / TGP), W
   double idle_w = 0;           // idle power, W
   double min_power_w = 0;      // lowest settable power limit, W

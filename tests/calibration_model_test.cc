@@ -57,6 +57,22 @@ TEST(CalibrationOperatorModel, GemmIsMemoryBoundSmallAndComputeBoundLarge) {
   EXPECT_LT(slow.Gemm(1, n, k) / ops.Gemm(1, n, k), 1.2);
 }
 
+TEST(CalibrationOperatorModel, CacheResidentWorkingSetsReadFaster) {
+  EXPECT_DOUBLE_EQ(CacheResidency(1e6, 0), 0);  // no cache in the catalog: no effect
+  EXPECT_NEAR(CacheResidency(1e6, 50e6), 1, 1e-6);
+  EXPECT_DOUBLE_EQ(CacheResidency(50e6, 50e6), 0.5);
+  EXPECT_LT(CacheResidency(200e6, 50e6), 0.01);
+  GpuProfile cold;
+  cold.stream["residual_add"].launch_s = 1e-9;  // streaming time alone
+  GpuProfile p = cold;
+  p.stream["residual_add"].cache_speedup = 1;  // twice the bandwidth when resident
+  const OperatorModel ops(p, H100(), 450);
+  const OperatorModel no_cache(cold, H100(), 450);
+  // A 10 MB add fits the H100's 50 MB L2: about twice as fast; a 1 GB one streams from HBM either way.
+  EXPECT_NEAR(no_cache.Stream("residual_add", 10e6) / ops.Stream("residual_add", 10e6), 2.0, 0.05);
+  EXPECT_NEAR(no_cache.Stream("residual_add", 1e9) / ops.Stream("residual_add", 1e9), 1.0, 1e-3);
+}
+
 TEST(CalibrationFit, RecoversTheTimesOfKnownParameters) {
   GemmParams truth;
   truth.launch_s = 5e-6;
@@ -298,6 +314,165 @@ TEST(CalibrationMicrobench, MalformedCsvNamesTheRow) {
   EXPECT_EQ(r.exit_code, 2) << r.output;
   EXPECT_NE(r.output.find("bad-synthetic.csv:3"), std::string::npos) << r.output;
   EXPECT_FALSE(std::filesystem::exists(dir + "/x.yaml"));
+}
+
+}  // namespace
+}  // namespace gpufleet
+
+namespace gpufleet {
+namespace {
+
+// A hand-made Splitwise row: `row` is its 1-based line, times are seconds.
+EndToEndSample E2eRow(int row, const std::string& hardware, int tp, int prompt, int batch, double prefill_s) {
+  EndToEndSample s;
+  s.origin.file = "hand.csv";
+  s.origin.row = row;
+  s.model = "llama2-70b";
+  s.hardware = hardware;
+  s.tensor_parallel = tp;
+  s.prompt_tokens = prompt;
+  s.batch = batch;
+  s.output_tokens = 128;
+  s.prefill_s = prefill_s;
+  s.decode_iteration_s = 0.03;
+  s.e2e_s = prefill_s + 128 * 0.03;
+  return s;
+}
+
+std::vector<int64_t> RowNumbers(const std::vector<EndToEndSample>& rows) {
+  std::vector<int64_t> out;
+  for (const auto& s : rows) out.push_back(s.origin.row);
+  return out;
+}
+
+TEST(CalibrationScreen, ConsistentRowsAreAllKept) {
+  const std::vector<EndToEndSample> rows = {
+      E2eRow(2, "h100-80gb", 4, 512, 1, 0.10),
+      E2eRow(3, "h100-80gb", 4, 512, 32, 2.40),
+      E2eRow(4, "h100-80gb", 4, 512, 64, 4.80),
+      E2eRow(5, "h100-80gb", 4, 1024, 32, 4.90),
+      // Only 30% faster than row 6 with less work (2048 x 1): inside the 2x margin, so kept.
+      E2eRow(6, "h100-80gb", 4, 2048, 1, 1.00),
+      E2eRow(7, "h100-80gb", 4, 2048, 2, 0.70),
+      // Would contradict row 3 (512 x 32, 2.4 s) if TP were ignored: another TP is never compared.
+      E2eRow(8, "h100-80gb", 8, 512, 64, 0.40),
+      // Would contradict rows 3 and 5 if hardware were ignored: other hardware is never compared.
+      E2eRow(9, "a100-80gb", 4, 1024, 64, 0.40),
+      // A repeat of row 4's configuration, three times faster: the same work (not strictly less), so kept.
+      E2eRow(10, "h100-80gb", 4, 512, 64, 1.60),
+  };
+  const ScreenedRows screened = ScreenEndToEnd(rows);
+  EXPECT_TRUE(screened.excluded.empty()) << screened.excluded.front().row.origin.row << ": "
+                                         << screened.excluded.front().reason;
+  EXPECT_EQ(RowNumbers(screened.kept), RowNumbers(rows));
+}
+
+TEST(CalibrationScreen, ARowFasterThanLessWorkIsExcludedNamingTheRow) {
+  const std::vector<EndToEndSample> rows = {
+      E2eRow(2, "h100-80gb", 2, 512, 1, 0.10),
+      E2eRow(3, "h100-80gb", 2, 512, 32, 2.40),
+      // Twice the prompts of row 3 prefilled six times faster: inconsistent.
+      E2eRow(4, "h100-80gb", 2, 512, 64, 0.40),
+      // Only 30% faster than row 5 (fewer tokens in the batch): kept.
+      E2eRow(5, "h100-80gb", 2, 1024, 1, 0.50),
+      E2eRow(6, "h100-80gb", 2, 1024, 2, 0.35),
+      // The same inconsistent row at another TP has nothing to contradict it.
+      E2eRow(7, "h100-80gb", 4, 512, 64, 0.40),
+  };
+  const ScreenedRows screened = ScreenEndToEnd(rows);
+  ASSERT_EQ(screened.excluded.size(), 1u);
+  const ExcludedRow& e = screened.excluded.front();
+  EXPECT_EQ(e.row.origin.row, 4);
+  EXPECT_EQ(e.row.batch, 64);
+  EXPECT_EQ(e.row.tensor_parallel, 2);
+  EXPECT_NE(e.reason.find("row 3"), std::string::npos) << e.reason;
+  EXPECT_EQ(RowNumbers(screened.kept), (std::vector<int64_t>{2, 3, 5, 6, 7}));
+}
+
+TEST(CalibrationScreen, SplitwiseTp2Batch64RowsAreExcluded) {
+  if (!testing::HasSharedData()) GTEST_SKIP() << "../shared/data not present";
+  const std::string path = testing::SharedData("splitwise/perf_model_llama2-70b.csv");
+  auto rows = ReadSplitwise(path);
+  ASSERT_TRUE(rows.ok()) << rows.status();
+  const ScreenedRows screened = ScreenEndToEnd(*rows);
+  EXPECT_EQ(screened.kept.size() + screened.excluded.size(), rows->size());
+  std::map<std::string, int> per_hardware;
+  for (const auto& e : screened.excluded) {
+    EXPECT_EQ(e.row.tensor_parallel, 2) << "row " << e.row.origin.row << ": " << e.reason;
+    EXPECT_EQ(e.row.batch, 64) << "row " << e.row.origin.row << ": " << e.reason;
+    EXPECT_NE(e.reason.find("(row "), std::string::npos) << e.reason;
+    ++per_hardware[e.row.hardware];
+  }
+  EXPECT_EQ(screened.excluded.size(), 15u);
+  EXPECT_EQ(per_hardware, (std::map<std::string, int>{{"a100-80gb", 5}, {"h100-80gb", 5}, {"h100-80gb-pcap", 5}}));
+  for (const auto& s : screened.kept) {
+    EXPECT_FALSE(s.tensor_parallel == 2 && s.batch == 64) << "row " << s.origin.row << " kept";
+  }
+
+  auto r = testing::RunGpufleet("validate --source splitwise " + path + " --json");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  auto j = nlohmann::json::parse(r.output);
+  ASSERT_TRUE(j.contains("excluded")) << r.output;
+  ASSERT_TRUE(j["excluded"].is_array());
+  EXPECT_EQ(j["excluded"].size(), 15u);
+  for (const auto& e : j["excluded"]) {
+    for (const char* key : {"file", "row", "hardware", "tensor_parallel", "reason"}) {
+      EXPECT_TRUE(e.contains(key)) << key << " missing in " << e.dump();
+    }
+    EXPECT_EQ(e["tensor_parallel"], 2) << e.dump();
+    EXPECT_FALSE(e["reason"].get<std::string>().empty()) << e.dump();
+  }
+}
+
+TEST(CalibrationFramework, ComputeScaleThrottlesLargeIterationsAndManyRanks) {
+  FrameworkParams none;
+  none.throttle_slowdown = 0;
+  none.peer_slowdown = 0;
+  for (double tokens : {0.0, 1.0, 512.0, 4096.0, 65536.0, 1e7})
+    for (int ranks : {1, 2, 4, 8}) EXPECT_EQ(none.ComputeScale(tokens, ranks), 1.0) << tokens << " " << ranks;
+
+  FrameworkParams peer;
+  peer.throttle_slowdown = 0;
+  peer.peer_slowdown = 0.3;
+  peer.throttle_tokens = 4096;
+  peer.throttle_sharpness = 2;
+  // At T = throttle_tokens, H = 1/2.
+  EXPECT_DOUBLE_EQ(peer.ComputeScale(4096, 1), 1.0);
+  EXPECT_DOUBLE_EQ(peer.ComputeScale(4096, 8), 1.0 / (1.0 + 0.5 * 0.3 * 7));
+
+  FrameworkParams both = peer;
+  both.throttle_slowdown = 0.2;
+  EXPECT_DOUBLE_EQ(both.ComputeScale(4096, 4), 1.0 / (1.0 + 0.5 * (0.2 + 0.3 * 3)));
+  for (const FrameworkParams& p : {peer, both}) {
+    // Falls with tokens (at a fixed number of ranks, with some slowdown)...
+    for (int ranks : {2, 4, 8}) {
+      double last = p.ComputeScale(16, ranks);
+      for (double tokens : {64.0, 256.0, 1024.0, 4096.0, 16384.0, 65536.0}) {
+        const double s = p.ComputeScale(tokens, ranks);
+        EXPECT_LT(s, last) << tokens << " tokens, " << ranks << " ranks";
+        EXPECT_GT(s, 0.0);
+        last = s;
+      }
+    }
+    // ... and with ranks (at a fixed token count).
+    for (double tokens : {256.0, 4096.0, 65536.0}) {
+      double last = p.ComputeScale(tokens, 1);
+      for (int ranks : {2, 4, 8}) {
+        const double s = p.ComputeScale(tokens, ranks);
+        EXPECT_LT(s, last) << tokens << " tokens, " << ranks << " ranks";
+        last = s;
+      }
+    }
+    // Tiny iterations run at the unthrottled throughput.
+    EXPECT_NEAR(p.ComputeScale(1, 8), 1.0, 1e-6);
+    EXPECT_NEAR(p.ComputeScale(8, 8), 1.0, 1e-5);
+    EXPECT_EQ(p.ComputeScale(0, 8), 1.0);
+  }
+  // A softer knee (q = 1) still leaves tiny iterations within 0.1% of the boost-clock throughput.
+  FrameworkParams soft = both;
+  soft.throttle_sharpness = 1;
+  EXPECT_NEAR(soft.ComputeScale(1, 8), 1.0, 1e-3);
+  EXPECT_LT(soft.ComputeScale(65536, 8), soft.ComputeScale(4096, 8));
 }
 
 }  // namespace

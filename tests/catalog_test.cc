@@ -100,6 +100,7 @@ TEST(CatalogData, SpotChecksAgainstDatasheets) {
   EXPECT_DOUBLE_EQ(h100->fp16_tflops, 989.4);
   EXPECT_DOUBLE_EQ(h100->fp8_tflops, 1978.9);
   EXPECT_DOUBLE_EQ(h100->hbm_gbps, 3350);
+  EXPECT_DOUBLE_EQ(h100->cache_mb, 50);  // L2
   EXPECT_DOUBLE_EQ(h100->nvlink_gbps, 450);  // 900 GB/s bidirectional
   EXPECT_DOUBLE_EQ(h100->tdp_w, 700);
   EXPECT_DOUBLE_EQ(h100->min_power_w, 200);
@@ -214,6 +215,7 @@ constexpr char kGpus[] = R"(gpus:
     pcie_gbps: 64
     price_usd_per_hour: 10
     sources: ["test datasheet, 2024-01"]
+    cache_mb: 50
 )";
 
 constexpr char kNodes[] = R"(nodes:
@@ -339,9 +341,9 @@ TEST_F(CatalogErrors, NodeWithAbbreviatedGpuGetsFullNameSuggested) {
 
 TEST_F(CatalogErrors, DuplicateName) {
   std::string gpus = kGpus;
-  gpus += std::string(kGpus).substr(std::string("gpus:\n").size());  // the same entry again, lines 17-31
+  gpus += std::string(kGpus).substr(std::string("gpus:\n").size());  // the same entry again, lines 18-33
   const std::string err = Load(gpus);
-  EXPECT_NE(err.find("gpus.yaml:17:11: duplicate GPU name 'G1' (first defined at line 2)"), std::string::npos)
+  EXPECT_NE(err.find("gpus.yaml:18:11: duplicate GPU name 'G1' (first defined at line 2)"), std::string::npos)
       << err;
 }
 

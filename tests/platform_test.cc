@@ -87,7 +87,7 @@ TEST(Topology, WidestPathsFollowTheFabric) {
 TEST(Topology, CliShowsPlacement) {
   auto r = testing::RunGpufleet("topology " + std::string(GPUFLEET_SOURCE_DIR) + "/scenarios/bench/azure-conv-x10.yaml");
   ASSERT_EQ(r.exit_code, 0) << r.output;
-  EXPECT_NE(r.output.find("fabric: 6 nodes, 48 GPUs"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("fabric: 7 nodes, 56 GPUs"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("1 connected component(s)"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("TP4"), std::string::npos) << r.output;
 }

@@ -154,12 +154,31 @@ EndToEndPrediction PredictEndToEnd(const EndToEndSample& s, const GpuProfile& pr
   return {model.IterationTime(prefill), model.IterationTime(decode)};
 }
 
-namespace {
+ScreenedRows ScreenEndToEnd(const std::vector<EndToEndSample>& rows) {
+  ScreenedRows out;
+  for (const EndToEndSample& a : rows) {
+    const EndToEndSample* contradicted = nullptr;
+    for (const EndToEndSample& b : rows) {
+      const bool more_work = a.prompt_tokens >= b.prompt_tokens && a.batch >= b.batch &&
+                             int64_t{a.prompt_tokens} * a.batch > int64_t{b.prompt_tokens} * b.batch;
+      if (a.hardware == b.hardware && a.tensor_parallel == b.tensor_parallel && more_work &&
+          a.prefill_s < 0.5 * b.prefill_s && (contradicted == nullptr || b.prefill_s > contradicted->prefill_s)) {
+        contradicted = &b;
+      }
+    }
+    if (contradicted == nullptr) {
+      out.kept.push_back(a);
+      continue;
+    }
+    out.excluded.push_back(
+        {a, absl::StrFormat("%d prompts of %d tokens prefilled in %.3g s, under half the %.3g s of %d x %d tokens (row %d)",
+                            a.batch, a.prompt_tokens, a.prefill_s, contradicted->prefill_s, contradicted->batch,
+                            contradicted->prompt_tokens, contradicted->origin.row)});
+  }
+  return out;
+}
 
-struct SplitwiseRows {
-  std::vector<EndToEndSample> rows;
-  SplitwiseHardware hw;
-};
+namespace {
 
 absl::StatusOr<const LlmSpec*> SplitwiseModel(const EndToEndSample& s, const Catalog& catalog) {
   if (s.model == "llama2-70b") return catalog.FindLlm("Llama-2-70B");
@@ -212,8 +231,10 @@ GpuProfile WithEndToEndParams(GpuProfile p, const std::vector<double>& x) {
   p.framework.iteration_overhead_s = std::exp(x[0]);
   p.framework.per_sequence_s = std::exp(x[1]);
   p.attention.prefill_efficiency = 0.05 + (AttentionCeiling(p) - 0.05) / (1 + std::exp(-x[2]));
-  p.framework.throttle_floor = 0.05 + 1.0 / (1 + std::exp(-x[3]));
+  p.framework.throttle_slowdown = std::exp(x[3]);
+  p.framework.peer_slowdown = std::exp(x[8]);
   p.framework.throttle_tokens = std::exp(x[6]);
+  p.framework.throttle_sharpness = 0.25 + 7.75 / (1 + std::exp(-x[7]));
   p.framework.per_rank_s = std::exp(x[4]);
   p.framework.prefill_overhead_s = std::exp(x[5]);
   return p;
@@ -245,10 +266,10 @@ GpuProfile FitEndToEnd(const std::vector<EndToEndSample>& rows, const GpuProfile
     const std::vector<double> x0 = {std::log(std::max(base.framework.iteration_overhead_s, 1e-4)),
                                     std::log(std::max(base.framework.per_sequence_s, 1e-6)),
                                     logit(base.attention.prefill_efficiency, 0.05, AttentionCeiling(base)),
-                                    logit(floor, 0.05, 1.05),
+                                    std::log(1.0 / floor - 1.0 + 1e-3),
                                     std::log(std::max(base.framework.per_rank_s, 1e-5)),
                                     std::log(std::max(base.framework.prefill_overhead_s, 1e-4)),
-                                    std::log(2048.0)};
+                                    std::log(2048.0), logit(1.0, 0.25, 8.0), std::log(0.05)};
     MinimizeResult r = NelderMead(loss, x0, options);
     if (r.value < best.value) best = r;
   }
@@ -276,7 +297,8 @@ absl::StatusOr<GpuProfile> CalibrateFromSplitwise(const std::string& path, const
                                                   const GpuProfile& base, const Catalog& catalog) {
   GF_ASSIGN_OR_RETURN(std::vector<EndToEndSample> all, ReadSplitwise(path));
   GF_ASSIGN_OR_RETURN(SplitwiseHardware hw, ResolveSplitwiseHardware(hardware, catalog));
-  std::vector<EndToEndSample> rows = Where<EndToEndSample>(all, [&](const auto& s) { return s.hardware == hardware; });
+  const std::vector<EndToEndSample> rows =
+      ScreenEndToEnd(Where<EndToEndSample>(all, [&](const auto& s) { return s.hardware == hardware; })).kept;
   if (rows.empty()) return absl::InvalidArgumentError(absl::StrCat(path, ": no rows for hardware '", hardware, "'"));
   GF_ASSIGN_OR_RETURN(const LlmSpec* llm, SplitwiseModel(rows.front(), catalog));
   // The end-to-end parameters are fitted from their kernel-only starting values, not from an earlier
@@ -361,7 +383,9 @@ absl::StatusOr<ValidationReport> ValidateSplitwise(const std::string& path,
     // held-out rows leak nothing through the starting point.
     const GpuProfile kernel_only = KernelOnly(profile);
     if (FittedOn(profile, path)) report.in_sample = true;
-    std::vector<EndToEndSample> rows = Where<EndToEndSample>(all, [&](const auto& s) { return s.hardware == name; });
+    ScreenedRows screened = ScreenEndToEnd(Where<EndToEndSample>(all, [&](const auto& s) { return s.hardware == name; }));
+    report.excluded.insert(report.excluded.end(), screened.excluded.begin(), screened.excluded.end());
+    const std::vector<EndToEndSample>& rows = screened.kept;
     GF_ASSIGN_OR_RETURN(const LlmSpec* llm, SplitwiseModel(rows.front(), catalog));
     auto key = [&](const EndToEndSample& s, const char* phase) {
       return absl::StrFormat("%s tp%d %s", name, s.tensor_parallel, phase);
@@ -391,6 +415,10 @@ absl::StatusOr<ValidationReport> ValidateSplitwise(const std::string& path,
   }
   report.overall_profile = SummarizeErrors(all_own, report.in_sample ? "in-sample" : "held-out");
   report.overall_cross_validated = SummarizeErrors(all_cv, kEndToEndCv);
+  if (!report.excluded.empty()) {
+    report.notes.push_back(absl::StrCat(report.excluded.size(), " rows contradict rows with less work (prefill under half as long) ",
+                                        "and are left out of the fits and every figure above; see `excluded`"));
+  }
   report.notes.push_back("h100-80gb-pcap rows are Splitwise's model of a power-capped H100 (prefill x 1.3), "
                          "reported separately and left out of the overall figures");
   return report;

@@ -42,7 +42,24 @@ struct SplitwiseHardware {
 };
 absl::StatusOr<SplitwiseHardware> ResolveSplitwiseHardware(const std::string& name, const Catalog& catalog);
 
-// Fits framework overhead and attention prefill efficiency for the rows of `hardware` on top of `base`.
+// End-to-end rows that contradict the others: a configuration with at least as many prompts of at least
+// the same length as another (and more tokens in all) whose prefill took less than half as long. No
+// physical effect halves the time of strictly more work, so such a row measured something else (Splitwise's
+// TP2 batch-64 rows are 7-8x faster than batch 32, and their decode steps faster too). They are left out
+// of fits and error figures, and every report lists them.
+struct ExcludedRow {
+  EndToEndSample row;
+  std::string reason;
+};
+struct ScreenedRows {
+  std::vector<EndToEndSample> kept;
+  std::vector<ExcludedRow> excluded;
+};
+// Compares rows of the same hardware and TP only.
+ScreenedRows ScreenEndToEnd(const std::vector<EndToEndSample>& rows);
+
+// Fits framework overhead and attention prefill efficiency for the rows of `hardware` on top of `base`
+// (after ScreenEndToEnd).
 absl::StatusOr<GpuProfile> CalibrateFromSplitwise(const std::string& path, const std::string& hardware,
                                                   const GpuProfile& base, const Catalog& catalog);
 
@@ -59,6 +76,7 @@ struct ValidationReport {
   std::vector<ValidationGroup> groups;
   FitError overall_profile;
   FitError overall_cross_validated;
+  std::vector<ExcludedRow> excluded;  // measurement rows left out of every figure, with why
   std::vector<std::string> notes;
 };
 

@@ -1,7 +1,7 @@
 // Fitting the operator model's parameters to measurements, and measuring how well they predict.
 //
-// Every fit minimizes the mean squared log error (relative errors weigh the same at 10 us and 10 ms) with
-// Nelder-Mead over transformed parameters that keep each physical value in its range. Errors are
+// Every fit minimizes a loss on the log error (relative errors weigh the same at 10 us and 10 ms; robust
+// for kernels, see fit.cc) with Nelder-Mead over transformed parameters that keep each physical value in its range. Errors are
 // reported as absolute percentage errors (APE) of predicted against measured time.
 #pragma once
 

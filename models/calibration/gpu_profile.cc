@@ -94,14 +94,16 @@ absl::StatusOr<GpuProfile> LoadGpuProfile(const std::string& path) {
                                                {"m_half", &p.gemm.m_half, 0, 1e6},
                                                {"n_half", &p.gemm.n_half, 0, 1e7},
                                                {"memory_efficiency", &p.gemm.memory_efficiency, 1e-3, 1.5},
-                                               {"smoothness", &p.gemm.smoothness, 0.2, 50}}));
+                                               {"smoothness", &p.gemm.smoothness, 0.2, 50},
+                                               {"cache_speedup", &p.gemm.cache_speedup, 0, 10}}));
   {
     GF_ASSIGN_OR_RETURN(MapReader streams, MapReader::Make(path, top.Raw("stream"), "stream"));
     for (const std::string& kind : StreamKinds()) {
       StreamParams& sp = p.stream[kind];
       GF_RETURN_IF_ERROR(ReadSection(streams, kind.c_str(), {{"launch_s", &sp.launch_s, 0, 1e-2},
                                                              {"memory_efficiency", &sp.memory_efficiency, 1e-3, 5},
-                                                             {"smoothness", &sp.smoothness, 0.2, 50}}));
+                                                             {"smoothness", &sp.smoothness, 0.2, 50},
+                                                             {"cache_speedup", &sp.cache_speedup, 0, 10}}));
     }
     GF_RETURN_IF_ERROR(streams.Finish());
   }
@@ -117,8 +119,10 @@ absl::StatusOr<GpuProfile> LoadGpuProfile(const std::string& path) {
                                                     {"per_sequence_s", &p.framework.per_sequence_s, 0, 1},
                                                     {"per_rank_s", &p.framework.per_rank_s, 0, 1},
                                                     {"prefill_overhead_s", &p.framework.prefill_overhead_s, 0, 10},
-                                                    {"throttle_floor", &p.framework.throttle_floor, 0.05, 1.5},
-                                                    {"throttle_tokens", &p.framework.throttle_tokens, 1, 1e9}}));
+                                                    {"throttle_slowdown", &p.framework.throttle_slowdown, 0, 20},
+                                                    {"peer_slowdown", &p.framework.peer_slowdown, 0, 20},
+                                                    {"throttle_tokens", &p.framework.throttle_tokens, 1, 1e9},
+                                                    {"throttle_sharpness", &p.framework.throttle_sharpness, 0.25, 16}}));
   GF_RETURN_IF_ERROR(ReadFit(top, &p));
   GF_RETURN_IF_ERROR(top.Finish());
   return p;
@@ -142,7 +146,8 @@ absl::Status WriteGpuProfile(const GpuProfile& p, const std::string& path) {
                             {"m_half", p.gemm.m_half},
                             {"n_half", p.gemm.n_half},
                             {"memory_efficiency", p.gemm.memory_efficiency},
-                            {"smoothness", p.gemm.smoothness}});
+                            {"smoothness", p.gemm.smoothness},
+                            {"cache_speedup", p.gemm.cache_speedup}});
   out << YAML::Key << "stream" << YAML::Value << YAML::BeginMap;
   for (const std::string& kind : StreamKinds()) {
     const StreamParams& sp = p.stream.at(kind);
@@ -150,6 +155,7 @@ absl::Status WriteGpuProfile(const GpuProfile& p, const std::string& path) {
     out << YAML::Key << "launch_s" << YAML::Value << absl::StrFormat("%.6g", sp.launch_s);
     out << YAML::Key << "memory_efficiency" << YAML::Value << absl::StrFormat("%.6g", sp.memory_efficiency);
     out << YAML::Key << "smoothness" << YAML::Value << absl::StrFormat("%.6g", sp.smoothness);
+    out << YAML::Key << "cache_speedup" << YAML::Value << absl::StrFormat("%.6g", sp.cache_speedup);
     out << YAML::EndMap;
   }
   out << YAML::EndMap;
@@ -163,8 +169,10 @@ absl::Status WriteGpuProfile(const GpuProfile& p, const std::string& path) {
                                  {"per_sequence_s", p.framework.per_sequence_s},
                                  {"per_rank_s", p.framework.per_rank_s},
                                  {"prefill_overhead_s", p.framework.prefill_overhead_s},
-                                 {"throttle_floor", p.framework.throttle_floor},
-                                 {"throttle_tokens", p.framework.throttle_tokens}});
+                                 {"throttle_slowdown", p.framework.throttle_slowdown},
+                                 {"peer_slowdown", p.framework.peer_slowdown},
+                                 {"throttle_tokens", p.framework.throttle_tokens},
+                                 {"throttle_sharpness", p.framework.throttle_sharpness}});
   if (!p.fit.empty()) {
     out << YAML::Key << "fit" << YAML::Value << YAML::BeginMap;
     for (const auto& [name, e] : p.fit) {

@@ -7,6 +7,7 @@
 // `uncalibrated` when it borrows the efficiencies of the nearest calibrated architecture.
 #pragma once
 
+#include <cmath>
 #include <map>
 #include <string>
 #include <vector>
@@ -20,6 +21,9 @@ namespace gpufleet {
 //   tc = 2mnk / (peak_fp16 * compute_efficiency * m/(m + m_half) * n/(n + n_half))
 //   tm = 2 bytes * (mk + kn + mn) / (hbm_bandwidth * memory_efficiency).
 // m_half and n_half are the sizes at which tiles are half filled: small matrices waste the tensor cores.
+// A working set that fits the GPU's last-level cache (catalog cache_mb) reads faster: the bandwidth is
+// multiplied by 1 + cache_speedup * R(bytes), R(w) = 1 / (1 + (w / cache)^4) (1 when it fits, 0 when far
+// larger), for GEMMs and memory-bound kernels alike.
 struct GemmParams {
   double launch_s = 8e-6;
   double compute_efficiency = 0.75;
@@ -27,6 +31,7 @@ struct GemmParams {
   double n_half = 256;
   double memory_efficiency = 0.8;
   double smoothness = 3;  // p
+  double cache_speedup = 0;
 };
 
 // Memory-bound kernels: t = (launch^p + (bytes / (bw * eff))^p)^(1/p), a smooth maximum of the launch
@@ -37,6 +42,7 @@ struct StreamParams {
   double launch_s = 6e-6;
   double memory_efficiency = 0.7;
   double smoothness = 2;
+  double cache_speedup = 0;
 };
 // The kinds, in the order profiles list them.
 inline const std::vector<std::string>& StreamKinds() {
@@ -64,21 +70,27 @@ struct AllReduceParams {
 // Host time per iteration (scheduling, sampling, launches, worker synchronisation):
 //   iteration_overhead + per_sequence * sequences + per_rank * tensor_parallel
 //   (+ prefill_overhead when the iteration has prompt work).
-// Sustained compute: an iteration with a lot of tensor-core work holds the GPU at its power limit, where
-// clocks drop, while short bursts and memory-bound decode do not. The compute peak is scaled by
-//   s(T) = throttle_floor + (1 - throttle_floor) / (1 + T / throttle_tokens),  T = tokens computed,
-// so small iterations run at the microbenchmarked (boost-clock) throughput and very large ones approach
-// throttle_floor of it. throttle_floor 1 = no throttling.
+// Sustained compute: an iteration with a lot of tensor-core work holds the GPUs at their power limit,
+// where clocks drop and wander, while short bursts and memory-bound decode do not. Tensor-parallel ranks
+// meet at every all-reduce, so each waits for the slowest of its peers: the loss grows with their number.
+// The compute time is multiplied by
+//   1 + H(T) * (throttle_slowdown + peer_slowdown * (r - 1)),  H(T) = x^q / (1 + x^q),  x = T / throttle_tokens,
+// with T the tokens computed, r the tensor-parallel degree and q throttle_sharpness, so small iterations
+// run at the microbenchmarked (boost-clock) throughput. Zero slowdowns = no throttling.
 struct FrameworkParams {
   double iteration_overhead_s = 4e-3;
   double per_sequence_s = 0;
   double per_rank_s = 0;
   double prefill_overhead_s = 0;
-  double throttle_floor = 1.0;
+  double throttle_slowdown = 0;
+  double peer_slowdown = 0;
   double throttle_tokens = 4096;
+  double throttle_sharpness = 1;
 
-  double ComputeScale(double tokens) const {
-    return throttle_floor + (1.0 - throttle_floor) / (1.0 + tokens / throttle_tokens);
+  // The factor on the compute peak (1 / the time multiplier above).
+  double ComputeScale(double tokens, int ranks) const {
+    const double x = std::pow(tokens / throttle_tokens, throttle_sharpness);
+    return 1.0 / (1.0 + x / (1.0 + x) * (throttle_slowdown + peer_slowdown * (ranks - 1)));
   }
 };
 

@@ -10,13 +10,16 @@ OperatorModel::OperatorModel(const GpuProfile& profile, const GpuSpec& gpu, doub
     : profile_(profile),
       peak_flops_(gpu.fp16_tflops * 1e12 * clock_scale),
       hbm_bytes_per_s_(gpu.hbm_gbps * 1e9),
+      cache_bytes_(gpu.cache_mb * 1e6),
       link_bytes_per_s_(std::max(link_gbps, 1.0) * 1e9) {}
 
 double OperatorModel::Gemm(double m, double n, double k, double compute_scale) const {
   const GemmParams& g = profile_.gemm;
   const double fill = (m / (m + g.m_half)) * (n / (n + g.n_half));
   const double tc = 2.0 * m * n * k / (peak_flops_ * compute_scale * g.compute_efficiency * fill);
-  const double tm = 2.0 * (m * k + k * n + m * n) / (hbm_bytes_per_s_ * g.memory_efficiency);
+  const double bytes = 2.0 * (m * k + k * n + m * n);
+  const double tm =
+      bytes / (hbm_bytes_per_s_ * g.memory_efficiency * (1.0 + g.cache_speedup * CacheResidency(bytes, cache_bytes_)));
   const double p = g.smoothness;
   // Smooth maximum: equals the larger term far from the ridge point, adds up to 2^(1/p) at it.
   const double hi = std::max(tc, tm), lo = std::min(tc, tm);
@@ -24,11 +27,18 @@ double OperatorModel::Gemm(double m, double n, double k, double compute_scale) c
 }
 
 double OperatorModel::Stream(const std::string& kind, double bytes) const {
-  return StreamTime(profile_.stream.at(kind), bytes, hbm_bytes_per_s_);
+  return StreamTime(profile_.stream.at(kind), bytes, hbm_bytes_per_s_, cache_bytes_);
 }
 
-double StreamTime(const StreamParams& s, double bytes, double hbm_bytes_per_s) {
-  const double stream = bytes / (hbm_bytes_per_s * s.memory_efficiency);
+double CacheResidency(double bytes, double cache_bytes) {
+  if (cache_bytes <= 0) return 0;
+  const double x = bytes / cache_bytes;
+  return 1.0 / (1.0 + x * x * x * x);
+}
+
+double StreamTime(const StreamParams& s, double bytes, double hbm_bytes_per_s, double cache_bytes) {
+  const double stream =
+      bytes / (hbm_bytes_per_s * s.memory_efficiency * (1.0 + s.cache_speedup * CacheResidency(bytes, cache_bytes)));
   const double hi = std::max(stream, s.launch_s), lo = std::min(stream, s.launch_s);
   return hi * std::pow(1.0 + std::pow(lo / hi, s.smoothness), 1.0 / s.smoothness);
 }

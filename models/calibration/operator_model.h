@@ -9,8 +9,10 @@
 
 namespace gpufleet {
 
+// The share of a working set of `bytes` served from a last-level cache of `cache_bytes` (0: no cache).
+double CacheResidency(double bytes, double cache_bytes);
 // The memory-bound kernel equation alone (shared by the model and its fitting).
-double StreamTime(const StreamParams& s, double bytes, double hbm_bytes_per_s);
+double StreamTime(const StreamParams& s, double bytes, double hbm_bytes_per_s, double cache_bytes);
 
 class OperatorModel {
  public:
@@ -34,6 +36,7 @@ class OperatorModel {
   GpuProfile profile_;
   double peak_flops_;
   double hbm_bytes_per_s_;
+  double cache_bytes_;
   double link_bytes_per_s_;
 };
 

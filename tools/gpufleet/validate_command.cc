@@ -82,6 +82,12 @@ std::function<int()> AddValidateCommand(CLI::App& app) {
                           {"cross_validated", ErrorJson(g.cross_validated)}});
       }
       j["groups"] = groups;
+      nlohmann::ordered_json excluded = nlohmann::ordered_json::array();
+      for (const auto& e : report->excluded) {
+        excluded.push_back({{"file", e.row.origin.file}, {"row", e.row.origin.row}, {"hardware", e.row.hardware},
+                            {"tensor_parallel", e.row.tensor_parallel}, {"reason", e.reason}});
+      }
+      j["excluded"] = excluded;
       j["notes"] = report->notes;
       std::cout << j.dump(2) << "\n";
       return 0;
@@ -98,6 +104,11 @@ std::function<int()> AddValidateCommand(CLI::App& app) {
     for (const auto& g : report->groups) out += ErrorRow(g.name + (g.headline ? "" : " *"), g.profile);
     out += ErrorRow("overall", report->overall_profile);
     for (const auto& n : report->notes) out += "\nnote: " + n + "\n";
+    if (!report->excluded.empty()) out += "\nexcluded rows (inconsistent measurements):\n";
+    for (const auto& e : report->excluded) {
+      out += fmt::format("  {}:{}: {} tp{}: {}\n", e.row.origin.file, e.row.origin.row, e.row.hardware,
+                         e.row.tensor_parallel, e.reason);
+    }
     std::fputs(out.c_str(), stdout);
     return 0;
   };
