@@ -79,8 +79,13 @@ IterationBreakdown CalibratedPerfModel::Breakdown(std::span<const SeqWork> batch
   if (s_.tp > 1) b.allreduce_s = s_.layers * 2 * ops_.AllReduce(tokens * s_.hidden * s_.dtype_bytes, s_.tp);
 
   b.lm_head_s = ops_.Gemm(static_cast<double>(batch.size()), s_.vocab, s_.hidden, cs);
-  b.framework_s = f.iteration_overhead_s + f.per_sequence_s * static_cast<double>(batch.size()) + f.per_rank_s * s_.tp +
-                  (any_prefill ? f.prefill_overhead_s : 0.0);
+  b.framework_s = f.iteration_overhead_s + f.per_sequence_s * static_cast<double>(batch.size()) + f.per_rank_s * s_.tp;
+  if (any_prefill && f.prefill_launch_s > 0) {
+    // Eager launch overlaps the GPU's work: the host adds what the smooth maximum adds to the GPU time.
+    const double gpu = b.gpu_s(), p = f.launch_overlap;
+    const double hi = std::max(gpu, f.prefill_launch_s), lo = std::min(gpu, f.prefill_launch_s);
+    b.framework_s += hi * std::pow(1.0 + std::pow(lo / hi, p), 1.0 / p) - gpu;
+  }
   return b;
 }
 

@@ -146,7 +146,10 @@ absl::StatusOr<SplitwiseHardware> ResolveSplitwiseHardware(const std::string& na
 
 EndToEndPrediction PredictEndToEnd(const EndToEndSample& s, const GpuProfile& profile, const SplitwiseHardware& hw,
                                    const LlmSpec& llm) {
-  const CalibratedPerfModel model(profile, ReplicaHardware{&llm, hw.gpu, hw.node, s.tensor_parallel});
+  return PredictEndToEnd(s, CalibratedPerfModel(profile, ReplicaHardware{&llm, hw.gpu, hw.node, s.tensor_parallel}));
+}
+
+EndToEndPrediction PredictEndToEnd(const EndToEndSample& s, const CalibratedPerfModel& model) {
   std::vector<SeqWork> prefill(static_cast<size_t>(s.batch), SeqWork{static_cast<uint32_t>(s.prompt_tokens), 0});
   // A decode step's context grows from the prompt to prompt + output: its mean is half-way.
   const uint32_t context = static_cast<uint32_t>(s.prompt_tokens + s.output_tokens / 2);
@@ -236,7 +239,8 @@ GpuProfile WithEndToEndParams(GpuProfile p, const std::vector<double>& x) {
   p.framework.throttle_tokens = std::exp(x[6]);
   p.framework.throttle_sharpness = 0.25 + 7.75 / (1 + std::exp(-x[7]));
   p.framework.per_rank_s = std::exp(x[4]);
-  p.framework.prefill_overhead_s = std::exp(x[5]);
+  p.framework.prefill_launch_s = std::exp(x[5]);
+  p.framework.launch_overlap = 1.0 + 63.0 / (1 + std::exp(-x[9]));
   return p;
 }
 
@@ -244,9 +248,15 @@ GpuProfile FitEndToEnd(const std::vector<EndToEndSample>& rows, const GpuProfile
                        const LlmSpec& llm) {
   auto loss = [&](const std::vector<double>& x) {
     const GpuProfile p = WithEndToEndParams(base, x);
+    // One model per TP degree for the whole pass: building one copies the profile.
+    std::map<int, CalibratedPerfModel> models;
     double sum = 0;
     for (const auto& s : rows) {
-      const EndToEndPrediction e = PredictEndToEnd(s, p, hw, llm);
+      auto it = models.find(s.tensor_parallel);
+      if (it == models.end()) {
+        it = models.emplace(s.tensor_parallel, CalibratedPerfModel(p, ReplicaHardware{&llm, hw.gpu, hw.node, s.tensor_parallel})).first;
+      }
+      const EndToEndPrediction e = PredictEndToEnd(s, it->second);
       const double a = std::log(e.prefill_s / s.prefill_s), b = std::log(e.decode_iteration_s / s.decode_iteration_s);
       sum += RobustLoss(a) + RobustLoss(b);
     }
@@ -257,7 +267,7 @@ GpuProfile FitEndToEnd(const std::vector<EndToEndSample>& rows, const GpuProfile
     return std::log(u / (1 - u));
   };
   MinimizeOptions options;
-  options.max_evaluations = 1500;
+  options.max_evaluations = 4000;
   // The loss has separate basins (slow attention vs. throttled compute explain long prompts alike):
   // start from several throttle floors and keep the best.
   MinimizeResult best;
@@ -268,8 +278,8 @@ GpuProfile FitEndToEnd(const std::vector<EndToEndSample>& rows, const GpuProfile
                                     logit(base.attention.prefill_efficiency, 0.05, AttentionCeiling(base)),
                                     std::log(1.0 / floor - 1.0 + 1e-3),
                                     std::log(std::max(base.framework.per_rank_s, 1e-5)),
-                                    std::log(std::max(base.framework.prefill_overhead_s, 1e-4)),
-                                    std::log(2048.0), logit(1.0, 0.25, 8.0), std::log(0.05)};
+                                    std::log(std::max(base.framework.prefill_launch_s, 1e-3)),
+                                    std::log(2048.0), logit(1.0, 0.25, 8.0), std::log(0.05), logit(4.0, 1.0, 64.0)};
     MinimizeResult r = NelderMead(loss, x0, options);
     if (r.value < best.value) best = r;
   }

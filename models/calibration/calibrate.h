@@ -20,6 +20,8 @@
 
 namespace gpufleet {
 
+class CalibratedPerfModel;
+
 struct VidurCalibrationInput {
   std::string compute_dir;        // e.g. vidur-profiles/compute/h100
   std::string network_file;       // optional: vidur-profiles/network/h100_dgx/all_reduce.csv
@@ -94,5 +96,7 @@ struct EndToEndPrediction {
 };
 EndToEndPrediction PredictEndToEnd(const EndToEndSample& s, const GpuProfile& profile, const SplitwiseHardware& hw,
                                    const LlmSpec& llm);
+// The same with a model built for the row's hardware and TP (for loops over many rows).
+EndToEndPrediction PredictEndToEnd(const EndToEndSample& s, const CalibratedPerfModel& model);
 
 }  // namespace gpufleet

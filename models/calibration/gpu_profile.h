@@ -68,8 +68,13 @@ struct AllReduceParams {
 
 // What a serving stack does to its isolated kernel times.
 // Host time per iteration (scheduling, sampling, launches, worker synchronisation):
-//   iteration_overhead + per_sequence * sequences + per_rank * tensor_parallel
-//   (+ prefill_overhead when the iteration has prompt work).
+//   iteration_overhead + per_sequence * sequences + per_rank * tensor_parallel,
+// plus, for iterations with prompt work (run eagerly: no CUDA graph), the time the host takes to launch
+// the forward pass kernel by kernel. The GPU runs those kernels while later ones are being launched, so
+// launching and GPU work overlap: the iteration takes the smooth maximum
+//   (prefill_launch^p + gpu^p)^(1/p),  p = launch_overlap,
+// of the two rather than their sum (small prefills are launch-bound: Splitwise's H100 TP8 prefills of
+// 128, 256 and 512 tokens all take ~55 ms).
 // Sustained compute: an iteration with a lot of tensor-core work holds the GPUs at their power limit,
 // where clocks drop and wander, while short bursts and memory-bound decode do not. Tensor-parallel ranks
 // meet at every all-reduce, so each waits for the slowest of its peers: the loss grows with their number.
@@ -81,7 +86,8 @@ struct FrameworkParams {
   double iteration_overhead_s = 4e-3;
   double per_sequence_s = 0;
   double per_rank_s = 0;
-  double prefill_overhead_s = 0;
+  double prefill_launch_s = 0;
+  double launch_overlap = 4;
   double throttle_slowdown = 0;
   double peer_slowdown = 0;
   double throttle_tokens = 4096;
