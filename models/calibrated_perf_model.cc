@@ -70,11 +70,12 @@ IterationBreakdown CalibratedPerfModel::Breakdown(std::span<const SeqWork> batch
   // Two norms, rotary on q and k, the MLP activation, two residual adds: bytes read + written.
   const double active_ffn = s_.ffn * std::min(s_.experts_per_token, s_.num_experts);
   const double act_bytes = (s_.gated ? 3.0 : 2.0) * tokens * active_ffn * s_.dtype_bytes;
-  const double stream = 2 * ops_.Stream("norm", 2.0 * tokens * s_.hidden * s_.dtype_bytes) +
-                        ops_.Stream("rope", 2.0 * tokens * (s_.heads + s_.kv_heads) * s_.head_dim * s_.dtype_bytes) +
-                        ops_.Stream("activation", act_bytes) +
-                        2 * ops_.Stream("residual_add", 3.0 * tokens * s_.hidden * s_.dtype_bytes);
-  b.stream_s = s_.layers * stream + ops_.Stream("embedding", 2.0 * tokens * s_.hidden * s_.dtype_bytes);
+  const double stream =
+      2 * ops_.Stream("norm", tokens, 2.0 * tokens * s_.hidden * s_.dtype_bytes) +
+      ops_.Stream("rope", tokens, 2.0 * tokens * (s_.heads + s_.kv_heads) * s_.head_dim * s_.dtype_bytes) +
+      ops_.Stream("activation", tokens, act_bytes) +
+      2 * ops_.Stream("residual_add", tokens, 3.0 * tokens * s_.hidden * s_.dtype_bytes);
+  b.stream_s = s_.layers * stream + ops_.Stream("embedding", tokens, 2.0 * tokens * s_.hidden * s_.dtype_bytes);
 
   if (s_.tp > 1) b.allreduce_s = s_.layers * 2 * ops_.AllReduce(tokens * s_.hidden * s_.dtype_bytes, s_.tp);
 

@@ -22,6 +22,7 @@ struct GpuSpec {
   double hbm_gb = 0;           // device memory, GB (1e9 bytes)
   double hbm_gbps = 0;         // memory bandwidth, GB/s
   double cache_mb = 0;         // last-level on-chip cache (NVIDIA L2, AMD Infinity Cache), MB (1e6 bytes)
+  int sm_count = 0;            // streaming multiprocessors (AMD: compute units)
   double tdp_w = 0;            // board power (TDP / TGP), W
   double idle_w = 0;           // idle power, W
   double min_power_w = 0;      // lowest settable power limit, W

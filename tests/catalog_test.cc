@@ -101,6 +101,7 @@ TEST(CatalogData, SpotChecksAgainstDatasheets) {
   EXPECT_DOUBLE_EQ(h100->fp8_tflops, 1978.9);
   EXPECT_DOUBLE_EQ(h100->hbm_gbps, 3350);
   EXPECT_DOUBLE_EQ(h100->cache_mb, 50);  // L2
+  EXPECT_EQ(h100->sm_count, 132);
   EXPECT_DOUBLE_EQ(h100->nvlink_gbps, 450);  // 900 GB/s bidirectional
   EXPECT_DOUBLE_EQ(h100->tdp_w, 700);
   EXPECT_DOUBLE_EQ(h100->min_power_w, 200);
@@ -216,6 +217,7 @@ constexpr char kGpus[] = R"(gpus:
     price_usd_per_hour: 10
     sources: ["test datasheet, 2024-01"]
     cache_mb: 50
+    sm_count: 132
 )";
 
 constexpr char kNodes[] = R"(nodes:
@@ -341,9 +343,9 @@ TEST_F(CatalogErrors, NodeWithAbbreviatedGpuGetsFullNameSuggested) {
 
 TEST_F(CatalogErrors, DuplicateName) {
   std::string gpus = kGpus;
-  gpus += std::string(kGpus).substr(std::string("gpus:\n").size());  // the same entry again, lines 18-33
+  gpus += std::string(kGpus).substr(std::string("gpus:\n").size());  // the same entry again, lines 19-35
   const std::string err = Load(gpus);
-  EXPECT_NE(err.find("gpus.yaml:18:11: duplicate GPU name 'G1' (first defined at line 2)"), std::string::npos)
+  EXPECT_NE(err.find("gpus.yaml:19:11: duplicate GPU name 'G1' (first defined at line 2)"), std::string::npos)
       << err;
 }
 

@@ -67,7 +67,7 @@ double PredictGemm(const GemmParams& p, const GpuSpec& gpu, const GemmSample& s)
 }
 
 double PredictStream(const StreamParams& p, const GpuSpec& gpu, const ElementwiseSample& s) {
-  return StreamTime(p, s.bytes, gpu.hbm_gbps * 1e9, gpu.cache_mb * 1e6);
+  return StreamTime(p, static_cast<double>(s.tokens), s.bytes, gpu);
 }
 
 double PredictAllReduce(const AllReduceParams& p, const GpuSpec& gpu, double link_gbps, const CollectiveSample& s) {
@@ -93,7 +93,8 @@ StreamParams FitStream(const std::vector<ElementwiseSample>& samples, const GpuS
   auto from_x = [](const std::vector<double>& x) {
     // Efficiencies above 1 are allowed: the byte counts are a model of what each kernel moves, and a
     // kernel that fuses or caches does better than it.
-    return StreamParams{std::exp(x[0]), ToBounded(x[1], 0.01, 4.0), ToBounded(x[2], 0.5, 20.0), ToBounded(x[3], 0.0, 4.0)};
+    return StreamParams{std::exp(x[0]), ToBounded(x[1], 0.01, 4.0), ToBounded(x[2], 0.5, 20.0), ToBounded(x[3], 0.0, 4.0),
+                        ToBounded(x[4], 0.01, 64.0)};
   };
   auto loss = [&](const std::vector<double>& x) {
     const StreamParams p = from_x(x);
@@ -101,7 +102,8 @@ StreamParams FitStream(const std::vector<ElementwiseSample>& samples, const GpuS
   };
   return from_x(NelderMead(loss, {std::log(start.launch_s), FromBounded(start.memory_efficiency, 0.01, 4.0),
                                   FromBounded(start.smoothness, 0.5, 20.0),
-                                  FromBounded(std::max(start.cache_speedup, 0.1), 0.0, 4.0)})
+                                  FromBounded(std::max(start.cache_speedup, 0.1), 0.0, 4.0),
+                                  FromBounded(start.wave_rows_per_sm, 0.01, 64.0)})
                     .x);
 }
 

@@ -103,7 +103,8 @@ absl::StatusOr<GpuProfile> LoadGpuProfile(const std::string& path) {
       GF_RETURN_IF_ERROR(ReadSection(streams, kind.c_str(), {{"launch_s", &sp.launch_s, 0, 1e-2},
                                                              {"memory_efficiency", &sp.memory_efficiency, 1e-3, 5},
                                                              {"smoothness", &sp.smoothness, 0.2, 50},
-                                                             {"cache_speedup", &sp.cache_speedup, 0, 10}}));
+                                                             {"cache_speedup", &sp.cache_speedup, 0, 10},
+                                                             {"wave_rows_per_sm", &sp.wave_rows_per_sm, 0, 1000}}));
     }
     GF_RETURN_IF_ERROR(streams.Finish());
   }
@@ -157,6 +158,7 @@ absl::Status WriteGpuProfile(const GpuProfile& p, const std::string& path) {
     out << YAML::Key << "memory_efficiency" << YAML::Value << absl::StrFormat("%.6g", sp.memory_efficiency);
     out << YAML::Key << "smoothness" << YAML::Value << absl::StrFormat("%.6g", sp.smoothness);
     out << YAML::Key << "cache_speedup" << YAML::Value << absl::StrFormat("%.6g", sp.cache_speedup);
+    out << YAML::Key << "wave_rows_per_sm" << YAML::Value << absl::StrFormat("%.6g", sp.wave_rows_per_sm);
     out << YAML::EndMap;
   }
   out << YAML::EndMap;

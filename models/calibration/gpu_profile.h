@@ -34,15 +34,18 @@ struct GemmParams {
   double cache_speedup = 0;
 };
 
-// Memory-bound kernels: t = (launch^p + (bytes / (bw * eff))^p)^(1/p), a smooth maximum of the launch
-// floor and the streaming time (small kernels sit on the floor until one wave of blocks is full), one
-// parameter set per kind of kernel, since a norm's reduction, rotary's trigonometry and an embedding
-// gather reach different shares of bandwidth.
+// Memory-bound kernels over `rows` tokens: t = launch + bytes * (rows' / rows) / (bw * eff * cache), where
+// rows' = (rows^p + R^p)^(1/p) is the smooth maximum of the rows and one wave of them, R = wave_rows_per_sm
+// * the GPU's SM count: these kernels give each SM a row (or a few) at a time, so fewer rows than a wave
+// still take a wave's time, and that floor grows with the row's width (a 4096-wide RMSNorm bottoms out at
+// 4 us on an H100, an 8192-wide one at 6 us). One parameter set per kind of kernel, since a norm's
+// reduction, rotary's trigonometry and an embedding gather reach different shares of bandwidth.
 struct StreamParams {
-  double launch_s = 6e-6;
+  double launch_s = 2e-6;
   double memory_efficiency = 0.7;
-  double smoothness = 2;
+  double smoothness = 2;  // p
   double cache_speedup = 0;
+  double wave_rows_per_sm = 1;
 };
 // The kinds, in the order profiles list them.
 inline const std::vector<std::string>& StreamKinds() {

@@ -11,8 +11,9 @@ namespace gpufleet {
 
 // The share of a working set of `bytes` served from a last-level cache of `cache_bytes` (0: no cache).
 double CacheResidency(double bytes, double cache_bytes);
-// The memory-bound kernel equation alone (shared by the model and its fitting).
-double StreamTime(const StreamParams& s, double bytes, double hbm_bytes_per_s, double cache_bytes);
+// The memory-bound kernel equation alone (shared by the model and its fitting). `rows` 0: a flat stream
+// with no wave floor (a copy kernel).
+double StreamTime(const StreamParams& s, double rows, double bytes, const GpuSpec& gpu);
 
 class OperatorModel {
  public:
@@ -21,8 +22,8 @@ class OperatorModel {
   // fp16/bf16 GEMM C[m x n] = A[m x k] B[k x n]. `compute_scale` multiplies the compute peak for this
   // call (sustained-load clocks), on top of the constructor's clock scale.
   double Gemm(double m, double n, double k, double compute_scale = 1.0) const;
-  // A memory-bound kernel of `kind` (one of StreamKinds()) moving `bytes`.
-  double Stream(const std::string& kind, double bytes) const;
+  // A memory-bound kernel of `kind` (one of StreamKinds()) over `rows` tokens, moving `bytes`.
+  double Stream(const std::string& kind, double rows, double bytes) const;
   // Flash-attention prefill: `flops` of QK^T and PV, reading `kv_bytes` of keys and values.
   double AttentionPrefill(double flops, double kv_bytes, double compute_scale = 1.0) const;
   // Paged decode attention reading `kv_bytes`.
@@ -34,6 +35,7 @@ class OperatorModel {
 
  private:
   GpuProfile profile_;
+  GpuSpec gpu_;
   double peak_flops_;
   double hbm_bytes_per_s_;
   double cache_bytes_;
