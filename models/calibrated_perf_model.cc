@@ -81,10 +81,11 @@ IterationBreakdown CalibratedPerfModel::Breakdown(std::span<const SeqWork> batch
 
   b.lm_head_s = ops_.Gemm(static_cast<double>(batch.size()), s_.vocab, s_.hidden, cs);
   b.framework_s = f.iteration_overhead_s + f.per_sequence_s * static_cast<double>(batch.size()) + f.per_rank_s * s_.tp;
-  if (any_prefill && f.prefill_launch_s > 0) {
+  const double launch = f.prefill_launch_per_layer_s * s_.layers;
+  if (any_prefill && launch > 0) {
     // Eager launch overlaps the GPU's work: the host adds what the smooth maximum adds to the GPU time.
     const double gpu = b.gpu_s(), p = f.launch_overlap;
-    const double hi = std::max(gpu, f.prefill_launch_s), lo = std::min(gpu, f.prefill_launch_s);
+    const double hi = std::max(gpu, launch), lo = std::min(gpu, launch);
     b.framework_s += hi * std::pow(1.0 + std::pow(lo / hi, p), 1.0 / p) - gpu;
   }
   return b;

@@ -239,7 +239,7 @@ GpuProfile WithEndToEndParams(GpuProfile p, const std::vector<double>& x) {
   p.framework.throttle_tokens = std::exp(x[6]);
   p.framework.throttle_sharpness = 0.25 + 7.75 / (1 + std::exp(-x[7]));
   p.framework.per_rank_s = std::exp(x[4]);
-  p.framework.prefill_launch_s = std::exp(x[5]);
+  p.framework.prefill_launch_per_layer_s = std::exp(x[5]);
   p.framework.launch_overlap = 1.0 + 63.0 / (1 + std::exp(-x[9]));
   return p;
 }
@@ -278,7 +278,7 @@ GpuProfile FitEndToEnd(const std::vector<EndToEndSample>& rows, const GpuProfile
                                     logit(base.attention.prefill_efficiency, 0.05, AttentionCeiling(base)),
                                     std::log(1.0 / floor - 1.0 + 1e-3),
                                     std::log(std::max(base.framework.per_rank_s, 1e-5)),
-                                    std::log(std::max(base.framework.prefill_launch_s, 1e-3)),
+                                    std::log(std::max(base.framework.prefill_launch_per_layer_s, 1e-4)),
                                     std::log(2048.0), logit(1.0, 0.25, 8.0), std::log(0.05), logit(4.0, 1.0, 64.0)};
     MinimizeResult r = NelderMead(loss, x0, options);
     if (r.value < best.value) best = r;

@@ -67,7 +67,7 @@ double PredictGemm(const GemmParams& p, const GpuSpec& gpu, const GemmSample& s)
 }
 
 double PredictStream(const StreamParams& p, const GpuSpec& gpu, const ElementwiseSample& s) {
-  return StreamTime(p, static_cast<double>(s.tokens), s.bytes, gpu);
+  return StreamTime(p, static_cast<double>(s.tokens), s.bytes, gpu.hbm_gbps * 1e9, gpu.cache_mb * 1e6, gpu.sm_count);
 }
 
 double PredictAllReduce(const AllReduceParams& p, const GpuSpec& gpu, double link_gbps, const CollectiveSample& s) {

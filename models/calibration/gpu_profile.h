@@ -75,7 +75,7 @@ struct AllReduceParams {
 // plus, for iterations with prompt work (run eagerly: no CUDA graph), the time the host takes to launch
 // the forward pass kernel by kernel. The GPU runs those kernels while later ones are being launched, so
 // launching and GPU work overlap: the iteration takes the smooth maximum
-//   (prefill_launch^p + gpu^p)^(1/p),  p = launch_overlap,
+//   (launch^p + gpu^p)^(1/p),  launch = prefill_launch_per_layer * layers,  p = launch_overlap,
 // of the two rather than their sum (small prefills are launch-bound: Splitwise's H100 TP8 prefills of
 // 128, 256 and 512 tokens all take ~55 ms).
 // Sustained compute: an iteration with a lot of tensor-core work holds the GPUs at their power limit,
@@ -89,7 +89,7 @@ struct FrameworkParams {
   double iteration_overhead_s = 4e-3;
   double per_sequence_s = 0;
   double per_rank_s = 0;
-  double prefill_launch_s = 0;
+  double prefill_launch_per_layer_s = 0;  // a layer's kernels are launched one by one
   double launch_overlap = 4;
   double throttle_slowdown = 0;
   double peer_slowdown = 0;

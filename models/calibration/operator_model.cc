@@ -8,10 +8,10 @@ namespace gpufleet {
 
 OperatorModel::OperatorModel(const GpuProfile& profile, const GpuSpec& gpu, double link_gbps, double clock_scale)
     : profile_(profile),
-      gpu_(gpu),
       peak_flops_(gpu.fp16_tflops * 1e12 * clock_scale),
       hbm_bytes_per_s_(gpu.hbm_gbps * 1e9),
       cache_bytes_(gpu.cache_mb * 1e6),
+      sm_count_(gpu.sm_count),
       link_bytes_per_s_(std::max(link_gbps, 1.0) * 1e9) {}
 
 double OperatorModel::Gemm(double m, double n, double k, double compute_scale) const {
@@ -28,7 +28,7 @@ double OperatorModel::Gemm(double m, double n, double k, double compute_scale) c
 }
 
 double OperatorModel::Stream(const std::string& kind, double rows, double bytes) const {
-  return StreamTime(profile_.stream.at(kind), rows, bytes, gpu_);
+  return StreamTime(profile_.stream.at(kind), rows, bytes, hbm_bytes_per_s_, cache_bytes_, sm_count_);
 }
 
 double CacheResidency(double bytes, double cache_bytes) {
@@ -37,15 +37,15 @@ double CacheResidency(double bytes, double cache_bytes) {
   return 1.0 / (1.0 + x * x * x * x);
 }
 
-double StreamTime(const StreamParams& s, double rows, double bytes, const GpuSpec& gpu) {
+double StreamTime(const StreamParams& s, double rows, double bytes, double hbm_bytes_per_s, double cache_bytes,
+                  int sm_count) {
   double wave_scale = 1;
-  if (rows > 0 && gpu.sm_count > 0) {
-    const double wave = s.wave_rows_per_sm * gpu.sm_count;
+  if (rows > 0 && sm_count > 0) {
+    const double wave = s.wave_rows_per_sm * sm_count;
     const double hi = std::max(rows, wave), lo = std::min(rows, wave);
     wave_scale = hi * std::pow(1.0 + std::pow(lo / hi, s.smoothness), 1.0 / s.smoothness) / rows;
   }
-  const double bw = gpu.hbm_gbps * 1e9 * s.memory_efficiency *
-                    (1.0 + s.cache_speedup * CacheResidency(bytes, gpu.cache_mb * 1e6));
+  const double bw = hbm_bytes_per_s * s.memory_efficiency * (1.0 + s.cache_speedup * CacheResidency(bytes, cache_bytes));
   return s.launch_s + bytes * wave_scale / bw;
 }
 

@@ -13,7 +13,8 @@ namespace gpufleet {
 double CacheResidency(double bytes, double cache_bytes);
 // The memory-bound kernel equation alone (shared by the model and its fitting). `rows` 0: a flat stream
 // with no wave floor (a copy kernel).
-double StreamTime(const StreamParams& s, double rows, double bytes, const GpuSpec& gpu);
+double StreamTime(const StreamParams& s, double rows, double bytes, double hbm_bytes_per_s, double cache_bytes,
+                  int sm_count);
 
 class OperatorModel {
  public:
@@ -35,10 +36,10 @@ class OperatorModel {
 
  private:
   GpuProfile profile_;
-  GpuSpec gpu_;
   double peak_flops_;
   double hbm_bytes_per_s_;
   double cache_bytes_;
+  int sm_count_;
   double link_bytes_per_s_;
 };
 
