@@ -73,6 +73,47 @@ TEST(CalibrationOperatorModel, CacheResidentWorkingSetsReadFaster) {
   EXPECT_NEAR(no_cache.Stream("residual_add", 1e5, 1e9) / ops.Stream("residual_add", 1e5, 1e9), 1.0, 1e-3);
 }
 
+TEST(CalibrationOperatorModel, MemoryBoundKernelsCostAtLeastOneWave) {
+  GpuProfile p;
+  StreamParams& norm = p.stream["norm"];
+  norm.launch_s = 1e-6;
+  norm.wave_rows_per_sm = 2;  // a wave is 264 rows on the H100's 132 SMs
+  norm.smoothness = 16;       // close to a plain maximum
+  const OperatorModel ops(p, H100(), 450);
+  auto t = [&](double rows, double width) { return ops.Stream("norm", rows, 2 * rows * width * 2); };
+  // Below a wave the time hardly moves; far above it, it grows with the rows.
+  EXPECT_NEAR(t(8, 8192) / t(128, 8192), 1.0, 0.01);
+  EXPECT_NEAR((t(8192, 8192) - norm.launch_s) / (t(4096, 8192) - norm.launch_s), 2.0, 0.01);
+  // The one-wave floor scales with the row's width (launch aside).
+  EXPECT_NEAR((t(8, 8192) - norm.launch_s) / (t(8, 4096) - norm.launch_s), 2.0, 0.01);
+  // No row count (a copy kernel): plain streaming.
+  EXPECT_NEAR(ops.Stream("norm", 0, 1e9), norm.launch_s + 1e9 / (H100().hbm_gbps * 1e9 * norm.memory_efficiency), 1e-9);
+}
+
+TEST(CalibrationPerfModel, ShortPrefillsAreLaunchBoundAndDecodeIsNot) {
+  // The shipped H100 profile on Llama-2-70B at TP8 (Splitwise: prefills of 128 to 512 tokens all ~55 ms).
+  auto profile = LoadGpuProfile(DefaultProfileDir() + "/H100-SXM-80GB.yaml");
+  ASSERT_TRUE(profile.ok()) << profile.status();
+  ASSERT_GT(profile->framework.prefill_launch_per_layer_s, 0);
+  const ReplicaHardware hw{RealCatalog().FindLlm("Llama-2-70B"), &H100(), RealCatalog().FindNode("DGX-H100"), 8};
+  const CalibratedPerfModel model(*profile, hw);
+  auto prefill = [&](uint32_t tokens) {
+    const SeqWork s{tokens, 0};
+    return model.IterationTime(std::span<const SeqWork>(&s, 1));
+  };
+  const double launch = profile->framework.prefill_launch_per_layer_s * 80;
+  EXPECT_GE(prefill(128), launch);
+  EXPECT_LT(prefill(256) / prefill(128), 1.15);   // launch-bound: twice the tokens, about the same time
+  EXPECT_GT(prefill(4096) / prefill(2048), 1.8);  // compute-bound
+  // A decode step (CUDA graph) pays no launch time: it is well under a short prefill.
+  const std::vector<SeqWork> decode(1, SeqWork{1, 512});
+  EXPECT_LT(model.IterationTime(decode), 0.8 * prefill(128));
+  // The breakdown still adds up to the total.
+  const IterationBreakdown b = model.Breakdown(std::vector<SeqWork>(1, SeqWork{128, 0}));
+  EXPECT_NEAR(b.total(), prefill(128), 1e-12);
+  EXPECT_GT(b.framework_s, launch - b.gpu_s());
+}
+
 TEST(CalibrationFit, RecoversTheTimesOfKnownParameters) {
   GemmParams truth;
   truth.launch_s = 5e-6;
