@@ -2,9 +2,12 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <filesystem>
+#include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
 
 #include "models/calibrated_perf_model.h"
 #include "models/calibration/calibrate.h"
@@ -275,6 +278,39 @@ TEST(CalibrationCli, ValidateJsonHasTheOverallEntry) {
   EXPECT_TRUE(j["profile_fitted_on_these_measurements"].get<bool>());
   EXPECT_EQ(j["overall"]["method"], "leave-one-model-out");
   EXPECT_GE(j["groups"].size(), 9u);
+}
+
+TEST(CalibrationCli, ValidatePointsListsEveryPointWithItsPredictions) {
+  if (!testing::HasSharedData()) GTEST_SKIP() << "../shared/data not present";
+  const std::string dir = testing::TempDir();
+  const std::string csv = dir + "/points.csv";
+  auto r = testing::RunGpufleet("validate --source vidur " + testing::SharedData("vidur-profiles/compute/a40") +
+                                " --json --points " + csv);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const auto j = nlohmann::json::parse(r.output);
+  std::ifstream in(csv);
+  std::string line;
+  ASSERT_TRUE(std::getline(in, line));
+  EXPECT_EQ(line, "file,row,group,config,measured_s,predicted_s,cross_validated_s,ape,cross_validated_ape");
+  int64_t n = 0;
+  double ape_sum = 0;
+  while (std::getline(in, line)) {
+    ++n;
+    const std::vector<std::string> f = absl::StrSplit(line, ',');
+    ASSERT_EQ(f.size(), 9u) << line;
+    EXPECT_GT(std::stod(f[4]), 0) << line;
+    EXPECT_NEAR(std::stod(f[8]), std::fabs(std::stod(f[6]) / std::stod(f[4]) - 1), 1e-5) << line;
+    ape_sum += std::stod(f[8]);
+  }
+  // Every point is there, and their errors are the report's.
+  EXPECT_EQ(n, j["overall_cross_validated"]["n"].get<int64_t>());
+  EXPECT_NEAR(ape_sum / n, j["overall_cross_validated"]["mape"].get<double>(), 1e-5);
+  // An unwritable path: exit 2, nothing written.
+  auto bad = testing::RunGpufleet("validate --source vidur " + testing::SharedData("vidur-profiles/compute/a40") +
+                                  " --points " + dir + "/no/such/dir/p.csv", true);
+  EXPECT_EQ(bad.exit_code, 2) << bad.output;
+  EXPECT_NE(bad.output.find("no/such/dir/p.csv: cannot write"), std::string::npos) << bad.output;
+  EXPECT_FALSE(std::filesystem::exists(dir + "/no"));
 }
 
 TEST(CalibrationCli, CalibrateRejectsABadMeasurementFileWithItsRow) {

@@ -328,18 +328,64 @@ absl::StatusOr<GpuProfile> CalibrateFromSplitwise(const std::string& path, const
   return p;
 }
 
+namespace {
+
+// Groups the points by group name, and the headline figures over the groups
+// `headline` accepts.
+void Summarize(ValidationReport& report, const std::string& cv_method,
+               const std::function<bool(const std::string&)>& headline) {
+  const std::string own_method = report.in_sample ? "in-sample" : "held-out";
+  std::map<std::string, std::pair<std::vector<double>, std::vector<double>>> by_group;  // own, cross-validated
+  std::vector<double> all_own, all_cv;
+  for (const ValidationPoint& p : report.points) {
+    auto& [own, cv] = by_group[p.group];
+    own.push_back(std::fabs(p.predicted_s / p.measured_s - 1));
+    if (std::isfinite(p.cross_validated_s)) cv.push_back(std::fabs(p.cross_validated_s / p.measured_s - 1));
+  }
+  for (const auto& [name, ape] : by_group) {
+    ValidationGroup g;
+    g.name = name;
+    g.headline = headline(name);
+    g.profile = SummarizeErrors(ape.first, own_method);
+    g.cross_validated = SummarizeErrors(ape.second, cv_method);
+    if (g.headline) {
+      all_own.insert(all_own.end(), ape.first.begin(), ape.first.end());
+      all_cv.insert(all_cv.end(), ape.second.begin(), ape.second.end());
+    }
+    report.groups.push_back(g);
+  }
+  report.overall_profile = SummarizeErrors(all_own, own_method);
+  report.overall_cross_validated = SummarizeErrors(all_cv, cv_method);
+}
+
+ValidationPoint PointOf(const SampleOrigin& origin, std::string group, std::string config, double measured_s,
+                        double predicted_s) {
+  return {origin.file, origin.row, std::move(group), std::move(config), measured_s, predicted_s,
+          std::numeric_limits<double>::quiet_NaN()};
+}
+
+}  // namespace
+
 absl::StatusOr<ValidationReport> ValidateVidur(const std::string& compute_dir, const GpuProfile& profile,
                                                const GpuSpec& gpu) {
   GF_ASSIGN_OR_RETURN(VidurComputeSet set, ReadVidurComputeDir(compute_dir));
   ValidationReport report;
   report.source = compute_dir;
   report.in_sample = FittedOn(profile, compute_dir);
-  std::map<std::string, std::vector<double>> own, cv;
-  std::vector<double> all_own, all_cv;
-  for (const auto& s : set.gemms) own[s.op].push_back(std::fabs(PredictGemm(profile.gemm, gpu, s) / s.time_s - 1));
-  for (const auto& s : set.elementwise)
-    own[s.op].push_back(std::fabs(PredictStream(profile.stream, gpu, s) / s.time_s - 1));
-  // Cross-validation keeps the sample order of the fold loop; recover the op of each APE by refolding.
+  // Points: the GEMMs, then the memory-bound kernels, in file order.
+  for (const auto& s : set.gemms) {
+    report.points.push_back(PointOf(s.origin, s.op,
+                                    absl::StrFormat("model=%s tp=%d m=%d n=%d k=%d", s.origin.model,
+                                                    s.tensor_parallel, s.m, s.n, s.k),
+                                    s.time_s, PredictGemm(profile.gemm, gpu, s)));
+  }
+  for (const auto& s : set.elementwise) {
+    report.points.push_back(PointOf(s.origin, s.op,
+                                    absl::StrFormat("model=%s tp=%d tokens=%d bytes=%.0f", s.origin.model,
+                                                    s.tensor_parallel, s.tokens, s.bytes),
+                                    s.time_s, PredictStream(profile.stream, gpu, s)));
+  }
+  // Leave one model out: refit without it, predict its points.
   std::set<std::string> models;
   for (const auto& s : set.gemms) models.insert(s.origin.model);
   for (const std::string& held : models) {
@@ -352,22 +398,16 @@ absl::StatusOr<ValidationReport> ValidateVidur(const std::string& compute_dir, c
     if (train_g.empty()) continue;
     const GemmParams g = FitGemm(train_g, gpu, profile.gemm);
     const auto e = FitStreams(train_e, gpu, profile.stream);
-    for (const auto& s : set.gemms)
-      if (s.origin.model == held) cv[s.op].push_back(std::fabs(PredictGemm(g, gpu, s) / s.time_s - 1));
-    for (const auto& s : set.elementwise)
-      if (s.origin.model == held) cv[s.op].push_back(std::fabs(PredictStream(e, gpu, s) / s.time_s - 1));
+    for (size_t i = 0; i < set.gemms.size(); ++i) {
+      if (set.gemms[i].origin.model == held) report.points[i].cross_validated_s = PredictGemm(g, gpu, set.gemms[i]);
+    }
+    for (size_t i = 0; i < set.elementwise.size(); ++i) {
+      if (set.elementwise[i].origin.model == held) {
+        report.points[set.gemms.size() + i].cross_validated_s = PredictStream(e, gpu, set.elementwise[i]);
+      }
+    }
   }
-  for (auto& [op, ape] : own) {
-    ValidationGroup g;
-    g.name = op;
-    all_own.insert(all_own.end(), ape.begin(), ape.end());
-    g.profile = SummarizeErrors(ape, report.in_sample ? "in-sample" : "held-out");
-    g.cross_validated = SummarizeErrors(cv[op], "leave-one-model-out");
-    all_cv.insert(all_cv.end(), cv[op].begin(), cv[op].end());
-    report.groups.push_back(g);
-  }
-  report.overall_profile = SummarizeErrors(all_own, report.in_sample ? "in-sample" : "held-out");
-  report.overall_cross_validated = SummarizeErrors(all_cv, "leave-one-model-out");
+  Summarize(report, "leave-one-model-out", [](const std::string&) { return true; });
   if (models.size() < 2) report.notes.push_back("one model only: no cross-validation possible");
   return report;
 }
@@ -378,11 +418,8 @@ absl::StatusOr<ValidationReport> ValidateSplitwise(const std::string& path,
   GF_ASSIGN_OR_RETURN(std::vector<EndToEndSample> all, ReadSplitwise(path));
   ValidationReport report;
   report.source = path;
-  // Groups: (hardware, TP, phase).
-  std::map<std::string, std::vector<double>> own, cv;
-  std::map<std::string, bool> headline;
-  std::vector<double> all_own, all_cv;
-  std::set<std::string> hardware;
+  // Groups: (hardware, TP, phase); every kept row gives a prefill and a decode point.
+  std::set<std::string> hardware, not_headline;
   for (const auto& s : all) hardware.insert(s.hardware);
   for (const std::string& name : hardware) {
     GF_ASSIGN_OR_RETURN(SplitwiseHardware hw, ResolveSplitwiseHardware(name, catalog));
@@ -397,34 +434,26 @@ absl::StatusOr<ValidationReport> ValidateSplitwise(const std::string& path,
     report.excluded.insert(report.excluded.end(), screened.excluded.begin(), screened.excluded.end());
     const std::vector<EndToEndSample>& rows = screened.kept;
     GF_ASSIGN_OR_RETURN(const LlmSpec* llm, SplitwiseModel(rows.front(), catalog));
-    auto key = [&](const EndToEndSample& s, const char* phase) {
-      return absl::StrFormat("%s tp%d %s", name, s.tensor_parallel, phase);
+    auto group = [&](const EndToEndSample& s, const char* phase) {
+      const std::string g = absl::StrFormat("%s tp%d %s", name, s.tensor_parallel, phase);
+      if (!hw.headline) not_headline.insert(g);
+      return g;
     };
+    std::map<int64_t, size_t> point_of_row;  // file row -> its prefill point (decode follows)
     for (const auto& s : rows) {
       const EndToEndPrediction e = PredictEndToEnd(s, profile, hw, *llm);
-      own[key(s, "prefill")].push_back(std::fabs(e.prefill_s / s.prefill_s - 1));
-      own[key(s, "decode")].push_back(std::fabs(e.decode_iteration_s / s.decode_iteration_s - 1));
-      headline[key(s, "prefill")] = headline[key(s, "decode")] = hw.headline;
+      const std::string config = absl::StrFormat("prompt=%d batch=%d output=%d", s.prompt_tokens, s.batch, s.output_tokens);
+      point_of_row[s.origin.row] = report.points.size();
+      report.points.push_back(PointOf(s.origin, group(s, "prefill"), config, s.prefill_s, e.prefill_s));
+      report.points.push_back(PointOf(s.origin, group(s, "decode"), config, s.decode_iteration_s, e.decode_iteration_s));
     }
     CrossValidateEndToEnd(rows, kernel_only, hw, *llm, [&](const EndToEndSample& s, const EndToEndPrediction& e) {
-      cv[key(s, "prefill")].push_back(std::fabs(e.prefill_s / s.prefill_s - 1));
-      cv[key(s, "decode")].push_back(std::fabs(e.decode_iteration_s / s.decode_iteration_s - 1));
+      const size_t i = point_of_row.at(s.origin.row);
+      report.points[i].cross_validated_s = e.prefill_s;
+      report.points[i + 1].cross_validated_s = e.decode_iteration_s;
     });
   }
-  for (auto& [name, ape] : own) {
-    ValidationGroup g;
-    g.name = name;
-    g.headline = headline[name];
-    g.profile = SummarizeErrors(ape, report.in_sample ? "in-sample" : "held-out");
-    g.cross_validated = SummarizeErrors(cv[name], kEndToEndCv);
-    if (g.headline) {
-      all_own.insert(all_own.end(), ape.begin(), ape.end());
-      all_cv.insert(all_cv.end(), cv[name].begin(), cv[name].end());
-    }
-    report.groups.push_back(g);
-  }
-  report.overall_profile = SummarizeErrors(all_own, report.in_sample ? "in-sample" : "held-out");
-  report.overall_cross_validated = SummarizeErrors(all_cv, kEndToEndCv);
+  Summarize(report, kEndToEndCv, [&](const std::string& g) { return !not_headline.contains(g); });
   if (!report.excluded.empty()) {
     report.notes.push_back(absl::StrCat(report.excluded.size(), " rows contradict rows with less work (prefill under half as long) ",
                                         "and are left out of the fits and every figure above; see `excluded`"));

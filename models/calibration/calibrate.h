@@ -72,10 +72,21 @@ struct ValidationGroup {
   FitError cross_validated;       // refitted without the held-out fold
   bool headline = true;
 };
+// One measured point with its predictions.
+struct ValidationPoint {
+  std::string file;
+  int64_t row = 0;                // 1-based line in the file
+  std::string group;              // the report group: an operator, or "<hardware> tp<N> <phase>"
+  std::string config;             // the point's shape, e.g. "model=phi-2 tp=1 tokens=512 bytes=..."
+  double measured_s = 0;
+  double predicted_s = 0;         // by the profile
+  double cross_validated_s = 0;   // by the fit that held this point's fold out; NaN when none did
+};
 struct ValidationReport {
   std::string source;
   bool in_sample = false;         // the profile was fitted on these measurements
   std::vector<ValidationGroup> groups;
+  std::vector<ValidationPoint> points;  // every point, in file order per source
   FitError overall_profile;
   FitError overall_cross_validated;
   std::vector<ExcludedRow> excluded;  // measurement rows left out of every figure, with why

@@ -2,16 +2,15 @@
 #include "models/calibration/gpu_profile.h"
 
 #include <cmath>
-#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <limits>
 
 #include <yaml-cpp/yaml.h>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "sim/util/atomic_file.h"
 #include "sim/util/status_macros.h"
 #include "sim/util/yaml_fields.h"
 
@@ -192,17 +191,7 @@ absl::Status WriteGpuProfile(const GpuProfile& p, const std::string& path) {
     out << YAML::EndMap;
   }
   out << YAML::EndMap;
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream f(tmp);
-    if (!f) return absl::InvalidArgumentError(absl::StrCat(path, ": cannot write profile"));
-    f << out.c_str() << "\n";
-    if (!f) return absl::InternalError(absl::StrCat(tmp, ": write failed"));
-  }
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) return absl::InternalError(absl::StrCat(path, ": cannot rename from ", tmp, ": ", ec.message()));
-  return absl::OkStatus();
+  return WriteFileAtomically(path, std::string(out.c_str()) + "\n");
 }
 
 absl::StatusOr<GpuProfile> ProfileForGpu(const GpuSpec& gpu, const Catalog& catalog, const std::string& dir) {

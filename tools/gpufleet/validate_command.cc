@@ -1,5 +1,7 @@
-// `gpufleet validate --source {vidur,splitwise} PATH [--profile FILE] [--json]`: predict every measured
-// point with the current profiles and report the errors, with cross-validated figures beside them.
+// `gpufleet validate --source {vidur,splitwise} PATH [--profile FILE] [--json] [--points CSV]`: predict
+// every measured point with the current profiles and report the errors, with cross-validated figures
+// beside them; `--points` writes every point with its predictions, to see where the errors are.
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
@@ -9,6 +11,7 @@
 
 #include "models/calibration/calibrate.h"
 #include "models/catalog.h"
+#include "sim/util/atomic_file.h"
 #include "tools/gpufleet/commands.h"
 
 namespace gpufleet {
@@ -24,11 +27,32 @@ std::string ErrorRow(const std::string& name, const FitError& e) {
                      e.p90_ape * 100, e.max_ape * 100, e.n);
 }
 
+// A CSV field: quoted when it holds a comma or a quote.
+std::string CsvField(const std::string& s) {
+  if (s.find_first_of(",\"\n") == std::string::npos) return s;
+  std::string out = "\"";
+  for (char c : s) out += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return out + "\"";
+}
+
+std::string PointsCsv(const ValidationReport& report) {
+  std::string out = "file,row,group,config,measured_s,predicted_s,cross_validated_s,ape,cross_validated_ape\n";
+  for (const ValidationPoint& p : report.points) {
+    const bool cv = std::isfinite(p.cross_validated_s);
+    out += fmt::format("{},{},{},{},{:.9g},{:.9g},{},{:.6f},{}\n", CsvField(p.file), p.row, CsvField(p.group),
+                       CsvField(p.config), p.measured_s, p.predicted_s,
+                       cv ? fmt::format("{:.9g}", p.cross_validated_s) : "",
+                       std::fabs(p.predicted_s / p.measured_s - 1),
+                       cv ? fmt::format("{:.6f}", std::fabs(p.cross_validated_s / p.measured_s - 1)) : "");
+  }
+  return out;
+}
+
 }  // namespace
 
 std::function<int()> AddValidateCommand(CLI::App& app) {
   struct Flags {
-    std::string source, path, profile, gpu, catalog;
+    std::string source, path, profile, gpu, catalog, points;
     bool json = false;
   };
   auto f = std::make_shared<Flags>();
@@ -39,6 +63,8 @@ std::function<int()> AddValidateCommand(CLI::App& app) {
   cmd->add_option("--gpu", f->gpu, "vidur: catalog GPU the folder measured (default: from the folder name)");
   cmd->add_option("--catalog", f->catalog, "Catalog directory (default: the built-in models/catalog)");
   cmd->add_flag("--json", f->json, "Print one JSON object");
+  cmd->add_option("--points", f->points,
+                  "Also write every measured point with its predictions (profile and cross-validated) to this CSV");
   return [f]() -> int {
     auto catalog = Catalog::LoadFromDir(f->catalog.empty() ? Catalog::DefaultDir() : f->catalog);
     if (!catalog.ok()) return ReportError(catalog.status());
@@ -67,6 +93,9 @@ std::function<int()> AddValidateCommand(CLI::App& app) {
       report = ValidateSplitwise(f->path, profiles, *catalog);
     }
     if (!report.ok()) return ReportError(report.status());
+    if (!f->points.empty()) {
+      if (absl::Status s = WriteFileAtomically(f->points, PointsCsv(*report)); !s.ok()) return ReportError(s);
+    }
     // The headline is the cross-validated error whenever the profile was fitted on these measurements.
     const FitError& headline = report->in_sample ? report->overall_cross_validated : report->overall_profile;
     if (f->json) {
