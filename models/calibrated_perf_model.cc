@@ -22,8 +22,11 @@ CalibratedPerfModel::CalibratedPerfModel(const GpuProfile& profile, const Replic
 
 std::string CalibratedPerfModel::Label() const {
   const GpuProfile& p = ops_.profile();
-  if (p.calibrated()) return absl::StrCat("calibrated operator model (", p.gpu, ": calibrated)");
-  return absl::StrCat("calibrated operator model (", p.gpu, ": UNCALIBRATED, efficiencies of ", p.derived_from, ")");
+  const std::string host =
+      p.framework_from.empty() ? "" : absl::StrCat("; serving-stack times of ", p.framework_from);
+  if (p.calibrated()) return absl::StrCat("calibrated operator model (", p.gpu, ": calibrated", host, ")");
+  return absl::StrCat("calibrated operator model (", p.gpu, ": UNCALIBRATED, efficiencies of ", p.derived_from, host,
+                      ")");
 }
 
 IterationBreakdown CalibratedPerfModel::Breakdown(std::span<const SeqWork> batch) const {

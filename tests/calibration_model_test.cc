@@ -197,6 +197,22 @@ TEST(CalibrationProfile, ShippedProfilesAndDerivations) {
   }
   EXPECT_EQ(ProfileForGpu(*RealCatalog().FindGpu("H200-SXM-141GB"), RealCatalog(), dir)->derived_from, "H100-SXM-80GB");
   EXPECT_EQ(ProfileForGpu(*RealCatalog().FindGpu("A100-SXM-40GB"), RealCatalog(), dir)->derived_from, "A100-SXM-80GB");
+  // Serving-stack parameters come from end-to-end data: the H200's with its H100 efficiencies; the A40,
+  // whose profile is kernels only, borrows the nearest GPU's that has some (the A100: same architecture).
+  const auto h100 = LoadGpuProfile(dir + "/H100-SXM-80GB.yaml");
+  const auto a100 = LoadGpuProfile(dir + "/A100-SXM-80GB.yaml");
+  ASSERT_TRUE(h100.ok() && a100.ok());
+  const auto h200 = ProfileForGpu(*RealCatalog().FindGpu("H200-SXM-141GB"), RealCatalog(), dir);
+  EXPECT_TRUE(h200->framework_from.empty());
+  EXPECT_EQ(h200->framework.per_rank_s, h100->framework.per_rank_s);
+  const auto a40 = ProfileForGpu(*RealCatalog().FindGpu("A40"), RealCatalog(), dir);
+  EXPECT_TRUE(a40->calibrated());
+  EXPECT_EQ(a40->framework_from, "A100-SXM-80GB");
+  EXPECT_EQ(a40->framework.prefill_launch_per_layer_s, a100->framework.prefill_launch_per_layer_s);
+  EXPECT_EQ(a40->gemm.compute_efficiency, LoadGpuProfile(dir + "/A40.yaml")->gemm.compute_efficiency);
+  const auto l4 = ProfileForGpu(*RealCatalog().FindGpu("L4"), RealCatalog(), dir);
+  EXPECT_EQ(l4->derived_from, "A40");
+  EXPECT_FALSE(l4->framework_from.empty());
 }
 
 TEST(CalibrationPerfModel, LabelsSayWhetherTheProfileIsCalibrated) {
@@ -208,6 +224,8 @@ TEST(CalibrationPerfModel, LabelsSayWhetherTheProfileIsCalibrated) {
   const CalibratedPerfModel b(*l4, ReplicaHardware{&llm, RealCatalog().FindGpu("L4"), RealCatalog().FindNode("aws-g6.xlarge"), 1});
   EXPECT_NE(a.Label().find("H100-SXM-80GB: calibrated"), std::string::npos) << a.Label();
   EXPECT_NE(b.Label().find("L4: UNCALIBRATED"), std::string::npos) << b.Label();
+  EXPECT_NE(b.Label().find("serving-stack times of"), std::string::npos) << b.Label();
+  EXPECT_EQ(a.Label().find("serving-stack"), std::string::npos) << a.Label();
   // The same decode batch takes longer on the L4 (less bandwidth) than on the H100.
   std::vector<SeqWork> decode(8, SeqWork{1, 1000});
   EXPECT_GT(b.IterationTime(decode), a.IterationTime(decode));

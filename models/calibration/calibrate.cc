@@ -210,6 +210,8 @@ std::vector<int> EndToEndFolds(const std::vector<EndToEndSample>& rows) {
 // their built-in values, attention prefill at the GEMMs' compute efficiency.
 GpuProfile KernelOnly(GpuProfile profile) {
   profile.framework = FrameworkParams{};
+  profile.framework_from.clear();
+  std::erase_if(profile.sources, [](const std::string& s) { return s.starts_with("serving-stack parameters"); });
   profile.attention.prefill_efficiency = profile.gemm.compute_efficiency;
   profile.fit.erase("splitwise_prefill");
   profile.fit.erase("splitwise_decode");

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
+#include <functional>
 #include <limits>
 
 #include <yaml-cpp/yaml.h>
@@ -85,6 +86,7 @@ absl::StatusOr<GpuProfile> LoadGpuProfile(const std::string& path) {
   GF_RETURN_IF_ERROR(top.Get("gpu", &p.gpu));
   GF_RETURN_IF_ERROR(top.GetEnum("status", {"calibrated", "uncalibrated"}, &p.status));
   GF_RETURN_IF_ERROR(top.Opt("derived_from", &p.derived_from));
+  GF_RETURN_IF_ERROR(top.Opt("framework_from", &p.framework_from));
   GF_RETURN_IF_ERROR(top.Get("created", &p.created));
   GF_RETURN_IF_ERROR(top.Opt("command", &p.command));
   GF_RETURN_IF_ERROR(top.Opt("sources", &p.sources));
@@ -137,6 +139,7 @@ absl::Status WriteGpuProfile(const GpuProfile& p, const std::string& path) {
   out << YAML::Key << "gpu" << YAML::Value << p.gpu;
   out << YAML::Key << "status" << YAML::Value << p.status;
   if (!p.derived_from.empty()) out << YAML::Key << "derived_from" << YAML::Value << p.derived_from;
+  if (!p.framework_from.empty()) out << YAML::Key << "framework_from" << YAML::Value << p.framework_from;
   out << YAML::Key << "created" << YAML::Value << p.created;
   if (!p.command.empty()) out << YAML::Key << "command" << YAML::Value << p.command;
   out << YAML::Key << "sources" << YAML::Value << YAML::BeginSeq;
@@ -194,40 +197,70 @@ absl::Status WriteGpuProfile(const GpuProfile& p, const std::string& path) {
   return WriteFileAtomically(path, std::string(out.c_str()) + "\n");
 }
 
-absl::StatusOr<GpuProfile> ProfileForGpu(const GpuSpec& gpu, const Catalog& catalog, const std::string& dir) {
-  const std::string own = dir + "/" + ProfileFileName(gpu.name);
-  if (std::filesystem::exists(own)) return LoadGpuProfile(own);
-  // Nearest calibrated profile: same architecture first, then closest peak flops and bandwidth.
+namespace {
+
+// The calibrated profiles in `dir` for GPUs of the catalog, in file-name order.
+absl::StatusOr<std::vector<GpuProfile>> CalibratedProfiles(const Catalog& catalog, const std::string& dir) {
+  std::vector<GpuProfile> out;
+  if (!std::filesystem::is_directory(dir)) return out;
+  std::vector<std::filesystem::path> files;
+  for (const auto& e : std::filesystem::directory_iterator(dir))
+    if (e.path().extension() == ".yaml") files.push_back(e.path());
+  std::sort(files.begin(), files.end());
+  for (const auto& f : files) {
+    GF_ASSIGN_OR_RETURN(GpuProfile p, LoadGpuProfile(f.string()));
+    if (p.calibrated() && catalog.FindGpu(p.gpu) != nullptr) out.push_back(std::move(p));
+  }
+  return out;
+}
+
+// The profile among `candidates` (accepted by `keep`) nearest to `gpu`: same architecture first, then
+// closest peak flops and bandwidth; nullptr if none.
+const GpuProfile* Nearest(const GpuSpec& gpu, const Catalog& catalog, const std::vector<GpuProfile>& candidates,
+                          const std::function<bool(const GpuProfile&)>& keep) {
   const GpuProfile* best = nullptr;
-  GpuProfile best_profile;
   double best_score = std::numeric_limits<double>::infinity();
-  if (std::filesystem::is_directory(dir)) {
-    std::vector<std::filesystem::path> files;
-    for (const auto& e : std::filesystem::directory_iterator(dir))
-      if (e.path().extension() == ".yaml") files.push_back(e.path());
-    std::sort(files.begin(), files.end());
-    for (const auto& f : files) {
-      auto p = LoadGpuProfile(f.string());
-      if (!p.ok()) return p.status();
-      const GpuSpec* other = catalog.FindGpu(p->gpu);
-      if (!p->calibrated() || other == nullptr) continue;
-      const double score = (other->architecture == gpu.architecture ? 0 : 100) + LogDistance(gpu, *other);
-      if (score < best_score) {
-        best_score = score;
-        best_profile = *p;
-        best = &best_profile;
-      }
+  for (const GpuProfile& p : candidates) {
+    if (!keep(p)) continue;
+    const GpuSpec& other = *catalog.FindGpu(p.gpu);
+    const double score = (other.architecture == gpu.architecture ? 0 : 100) + LogDistance(gpu, other);
+    if (score < best_score) {
+      best_score = score;
+      best = &p;
     }
   }
-  GpuProfile derived = best != nullptr ? *best : GpuProfile{};
-  derived.gpu = gpu.name;
-  derived.status = "uncalibrated";
-  derived.derived_from = best != nullptr ? best->gpu : "built-in defaults";
-  derived.sources = {absl::StrCat("spec sheet of ", gpu.name, " (models/catalog/gpus.yaml) with the efficiencies of ",
-                                  derived.derived_from)};
-  derived.command.clear();
-  derived.fit.clear();
-  return derived;
+  return best;
+}
+
+}  // namespace
+
+absl::StatusOr<GpuProfile> ProfileForGpu(const GpuSpec& gpu, const Catalog& catalog, const std::string& dir) {
+  const std::string own = dir + "/" + ProfileFileName(gpu.name);
+  GF_ASSIGN_OR_RETURN(const std::vector<GpuProfile> calibrated, CalibratedProfiles(catalog, dir));
+  GpuProfile p;
+  if (std::filesystem::exists(own)) {
+    GF_ASSIGN_OR_RETURN(p, LoadGpuProfile(own));
+  } else {
+    const GpuProfile* best = Nearest(gpu, catalog, calibrated, [](const GpuProfile&) { return true; });
+    p = best != nullptr ? *best : GpuProfile{};
+    p.gpu = gpu.name;
+    p.status = "uncalibrated";
+    p.derived_from = best != nullptr ? best->gpu : "built-in defaults";
+    p.sources = {absl::StrCat("spec sheet of ", gpu.name, " (models/catalog/gpus.yaml) with the efficiencies of ",
+                              p.derived_from)};
+    p.command.clear();
+    p.fit.clear();
+    if (best != nullptr && best->has_end_to_end_fit()) return p;  // its framework came along
+  }
+  if (p.has_end_to_end_fit() || !p.framework_from.empty()) return p;
+  const GpuProfile* e2e = Nearest(gpu, catalog, calibrated, [](const GpuProfile& c) { return c.has_end_to_end_fit(); });
+  if (e2e != nullptr) {
+    p.framework = e2e->framework;
+    p.framework_from = e2e->gpu;
+    p.sources.push_back(absl::StrCat("serving-stack parameters (framework) of ", e2e->gpu,
+                                     ", the nearest GPU with end-to-end measurements"));
+  }
+  return p;
 }
 
 }  // namespace gpufleet

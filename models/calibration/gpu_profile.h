@@ -119,6 +119,9 @@ struct GpuProfile {
   std::string gpu;               // catalog GPU name
   std::string status = "uncalibrated";  // "calibrated" or "uncalibrated"
   std::string derived_from;      // uncalibrated: the profile whose efficiencies it uses
+  // The profile whose end-to-end fit supplied `framework` (host times, throttling) when neither this GPU
+  // nor `derived_from` has end-to-end data; empty when they are this profile's own (or its source's).
+  std::string framework_from;
   std::string created;           // date
   std::vector<std::string> sources;   // measurement files or the derivation
   std::string command;           // how it was made
@@ -130,6 +133,8 @@ struct GpuProfile {
   std::map<std::string, FitError> fit;  // by operator family or phase
 
   bool calibrated() const { return status == "calibrated"; }
+  // Whether `framework` was fitted to end-to-end measurements of this GPU.
+  bool has_end_to_end_fit() const { return fit.contains("splitwise_prefill"); }
 };
 
 absl::StatusOr<GpuProfile> LoadGpuProfile(const std::string& path);
@@ -140,7 +145,10 @@ absl::Status WriteGpuProfile(const GpuProfile& profile, const std::string& path)
 std::string DefaultProfileDir();
 
 // The profile for `gpu` from `dir`: its own file if present, else one derived from the nearest calibrated
-// architecture (marked uncalibrated), else the built-in defaults (marked uncalibrated).
+// architecture (marked uncalibrated), else the built-in defaults (marked uncalibrated). The serving stack's
+// parameters (`framework`) come from end-to-end data: when neither the GPU's own profile nor the one it
+// derives from has any, they are taken from the nearest profile that does (`framework_from`), since host
+// times measured on some GPU are better evidence than built-in guesses.
 absl::StatusOr<GpuProfile> ProfileForGpu(const GpuSpec& gpu, const Catalog& catalog, const std::string& dir);
 
 // A file-name-safe form of a GPU name ("H100-SXM-80GB" -> "H100-SXM-80GB.yaml").

@@ -34,8 +34,8 @@ std::function<int()> AddCatalogCommand(CLI::App& app) {
                            n.network_gbps, n.price_usd_per_hour);
       }
     } else if (*what == "profiles") {
-      out += fmt::format("{:<16} {:<13} {:<16} {:>10} {:>12} {:>12}\n", "gpu", "status", "derived from", "gemm cv",
-                         "prefill cv", "decode cv");
+      out += fmt::format("{:<16} {:<13} {:<16} {:<16} {:>10} {:>12} {:>12}\n", "gpu", "status", "derived from",
+                         "host times of", "gemm cv", "prefill cv", "decode cv");
       for (const auto& [name, g] : catalog->gpus()) {
         auto p = ProfileForGpu(g, *catalog, DefaultProfileDir());
         if (!p.ok()) return ReportError(p.status());
@@ -43,9 +43,13 @@ std::function<int()> AddCatalogCommand(CLI::App& app) {
           auto it = p->fit.find(key);
           return it == p->fit.end() ? std::string("-") : fmt::format("{:.1f}%", it->second.median_ape * 100);
         };
-        out += fmt::format("{:<16} {:<13} {:<16} {:>10} {:>12} {:>12}\n", name, p->status,
-                           p->derived_from.empty() ? "-" : p->derived_from, err("gemm"), err("splitwise_prefill"),
-                           err("splitwise_decode"));
+        const std::string host = !p->framework_from.empty() ? p->framework_from
+                                 : p->has_end_to_end_fit() ? "own fit"
+                                 : !p->derived_from.empty() ? p->derived_from
+                                                            : "built-in defaults";
+        out += fmt::format("{:<16} {:<13} {:<16} {:<16} {:>10} {:>12} {:>12}\n", name, p->status,
+                           p->derived_from.empty() ? "-" : p->derived_from, host, err("gemm"),
+                           err("splitwise_prefill"), err("splitwise_decode"));
       }
       out += "(median absolute errors, cross-validated; see docs/perf-model.md)\n";
     } else {
