@@ -178,6 +178,31 @@ TEST(CalibrationProfile, MalformedProfileNamesTheLine) {
   EXPECT_NE(q.status().message().find("gemm.compute_efficiency is -3, out of range"), std::string::npos) << q.status();
 }
 
+TEST(CalibrationProfile, AnOldProfileSaysToRegenerateAndDoesNotBreakItsNeighbours) {
+  const std::string dir = testing::TempDir();
+  const std::string shipped = DefaultProfileDir();
+  std::filesystem::copy_file(shipped + "/H100-SXM-80GB.yaml", dir + "/H100-SXM-80GB.yaml");
+  // A profile from before the throttle floor was replaced (the keys of that model's framework section).
+  std::ifstream in(shipped + "/A40.yaml");
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const size_t at = text.find("  throttle_slowdown:");
+  ASSERT_NE(at, std::string::npos);
+  text.insert(at, "  throttle_floor: 1\n");
+  testing::WriteFile(dir, "A40.yaml", text);
+  auto old = LoadGpuProfile(dir + "/A40.yaml");
+  ASSERT_FALSE(old.ok());
+  EXPECT_NE(old.status().message().find("A40.yaml:"), std::string::npos) << old.status();
+  EXPECT_NE(old.status().message().find("older gpufleet"), std::string::npos) << old.status();
+  EXPECT_NE(old.status().message().find("regenerate"), std::string::npos) << old.status();
+  // The H100 has everything in its own file: the bad neighbour is never read.
+  EXPECT_TRUE(ProfileForGpu(H100(), RealCatalog(), dir).ok());
+  // A GPU that must borrow says what it was looking for.
+  auto l4 = ProfileForGpu(*RealCatalog().FindGpu("L4"), RealCatalog(), dir);
+  ASSERT_FALSE(l4.ok());
+  EXPECT_NE(l4.status().message().find("while looking for a profile to borrow from for L4"), std::string::npos)
+      << l4.status();
+}
+
 TEST(CalibrationProfile, ShippedProfilesAndDerivations) {
   const std::string dir = DefaultProfileDir();
   for (const char* gpu : {"A100-SXM-80GB", "H100-SXM-80GB", "A40"}) {

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 #include <ctime>
+#include <exception>
 #include <filesystem>
 #include <functional>
 #include <limits>
@@ -94,6 +95,7 @@ absl::StatusOr<GpuProfile> CalibrateFromVidur(const VidurCalibrationInput& input
   p.gpu = gpu.name;
   p.status = "calibrated";
   p.derived_from.clear();
+  DropBorrowedFramework(p);
   p.created = Today();
   p.sources = {absl::StrCat(input.compute_dir, " (vidur kernel times: ", set.gemms.size(), " GEMMs, ",
                             set.elementwise.size(), " memory-bound kernels)")};
@@ -158,6 +160,13 @@ EndToEndPrediction PredictEndToEnd(const EndToEndSample& s, const CalibratedPerf
   return {model.IterationTime(prefill), model.IterationTime(decode)};
 }
 
+void DropBorrowedFramework(GpuProfile& p) {
+  if (p.framework_from.empty()) return;
+  p.framework = FrameworkParams{};
+  p.framework_from.clear();
+  std::erase_if(p.sources, [](const std::string& s) { return s.starts_with(kBorrowedFrameworkSource); });
+}
+
 ScreenedRows ScreenEndToEnd(const std::vector<EndToEndSample>& rows) {
   ScreenedRows out;
   for (const EndToEndSample& a : rows) {
@@ -165,7 +174,7 @@ ScreenedRows ScreenEndToEnd(const std::vector<EndToEndSample>& rows) {
     for (const EndToEndSample& b : rows) {
       const bool more_work = a.prompt_tokens >= b.prompt_tokens && a.batch >= b.batch &&
                              int64_t{a.prompt_tokens} * a.batch > int64_t{b.prompt_tokens} * b.batch;
-      if (a.hardware == b.hardware && a.tensor_parallel == b.tensor_parallel && more_work &&
+      if (a.model == b.model && a.hardware == b.hardware && a.tensor_parallel == b.tensor_parallel && more_work &&
           a.prefill_s < 0.5 * b.prefill_s && (contradicted == nullptr || b.prefill_s > contradicted->prefill_s)) {
         contradicted = &b;
       }
@@ -209,18 +218,18 @@ std::vector<int> EndToEndFolds(const std::vector<EndToEndSample>& rows) {
 // `profile` without what end-to-end data determined: the serving stack's host time and throttling at
 // their built-in values, attention prefill at the GEMMs' compute efficiency.
 GpuProfile KernelOnly(GpuProfile profile) {
+  DropBorrowedFramework(profile);
   profile.framework = FrameworkParams{};
-  profile.framework_from.clear();
-  std::erase_if(profile.sources, [](const std::string& s) { return s.starts_with("serving-stack parameters"); });
   profile.attention.prefill_efficiency = profile.gemm.compute_efficiency;
   profile.fit.erase("splitwise_prefill");
   profile.fit.erase("splitwise_decode");
   return profile;
 }
 
-// Cauchy loss on a log error: quadratic for small errors, logarithmic for large ones, so a handful of
-// inconsistent rows (Splitwise's TP2 batch-64 prefills are 8x shorter than their batch-32 neighbours)
-// cannot drag every other prediction toward them.
+// Cauchy loss on a log error: quadratic for small errors, logarithmic for large ones, so the few
+// configurations that contradict their neighbours without failing the screen (Splitwise's A100 TP8
+// 16 x 512-token prefill is a third slower than one 8,192-token prompt) cannot drag every other
+// prediction toward them.
 double RobustLoss(double log_error) {
   constexpr double kScale = 0.15;  // errors of ~15% and below count as in least squares
   const double r = log_error / kScale;
@@ -231,8 +240,10 @@ double RobustLoss(double log_error) {
 // the tensor-core peak than the GEMMs measured on the same GPU.
 double AttentionCeiling(const GpuProfile& p) { return std::max(0.06, p.gemm.compute_efficiency); }
 
-// Parameters the end-to-end data determines: the serving stack's host times, its sustained-load clock
-// throttling, and the attention prefill efficiency (flash attention is not in the kernel measurements).
+// Parameters the end-to-end data determines (10): the serving stack's host times per iteration, sequence
+// and TP rank, the eager prefill launch time and its overlap with GPU work, the sustained-load slowdown
+// (own and per peer, midpoint and sharpness), and the attention prefill efficiency (flash attention is
+// not in the kernel measurements).
 GpuProfile WithEndToEndParams(GpuProfile p, const std::vector<double>& x) {
   p.framework.iteration_overhead_s = std::exp(x[0]);
   p.framework.per_sequence_s = std::exp(x[1]);
@@ -271,15 +282,15 @@ GpuProfile FitEndToEnd(const std::vector<EndToEndSample>& rows, const GpuProfile
   };
   MinimizeOptions options;
   options.max_evaluations = 4000;
-  // The loss has separate basins (slow attention vs. throttled compute explain long prompts alike):
-  // start from several throttle floors and keep the best.
+  // The loss has separate basins (slow attention vs. slowed compute explain long prompts alike): start
+  // with large iterations' compute at 100%, 60% and 35% of the microbenchmarked speed; keep the best.
   MinimizeResult best;
   best.value = std::numeric_limits<double>::infinity();
-  for (double floor : {1.0, 0.6, 0.35}) {
+  for (double sustained : {1.0, 0.6, 0.35}) {
     const std::vector<double> x0 = {std::log(std::max(base.framework.iteration_overhead_s, 1e-4)),
                                     std::log(std::max(base.framework.per_sequence_s, 1e-6)),
                                     logit(base.attention.prefill_efficiency, 0.05, AttentionCeiling(base)),
-                                    std::log(1.0 / floor - 1.0 + 1e-3),
+                                    std::log(1.0 / sustained - 1.0 + 1e-3),
                                     std::log(std::max(base.framework.per_rank_s, 1e-5)),
                                     std::log(std::max(base.framework.prefill_launch_per_layer_s, 1e-4)),
                                     std::log(2048.0), logit(1.0, 0.25, 8.0), std::log(0.05), logit(4.0, 1.0, 64.0)};
@@ -299,17 +310,25 @@ void CrossValidateEndToEnd(const std::vector<EndToEndSample>& rows, const GpuPro
   // visit the predictions in fold order, so the result is the same as one after the other.
   std::vector<std::vector<EndToEndSample>> tests(kEndToEndFolds);
   std::vector<std::vector<EndToEndPrediction>> predictions(kEndToEndFolds);
-  std::vector<std::thread> workers;
-  for (int held = 0; held < kEndToEndFolds; ++held) {
-    std::vector<EndToEndSample> train;
-    for (size_t i = 0; i < rows.size(); ++i) (fold[i] == held ? tests[held] : train).push_back(rows[i]);
-    if (train.empty() || tests[held].empty()) continue;
-    workers.emplace_back([&, held, train = std::move(train)] {
-      const GpuProfile fitted = FitEndToEnd(train, kernel_only, hw, llm);
-      for (const auto& s : tests[held]) predictions[held].push_back(PredictEndToEnd(s, fitted, hw, llm));
-    });
+  std::vector<std::exception_ptr> failures(kEndToEndFolds);
+  {
+    std::vector<std::jthread> workers;  // joined when the block ends, also if one fails to start
+    for (int held = 0; held < kEndToEndFolds; ++held) {
+      std::vector<EndToEndSample> train;
+      for (size_t i = 0; i < rows.size(); ++i) (fold[i] == held ? tests[held] : train).push_back(rows[i]);
+      if (train.empty() || tests[held].empty()) continue;
+      workers.emplace_back([&, held, train = std::move(train)] {
+        try {
+          const GpuProfile fitted = FitEndToEnd(train, kernel_only, hw, llm);
+          for (const auto& s : tests[held]) predictions[held].push_back(PredictEndToEnd(s, fitted, hw, llm));
+        } catch (...) {
+          failures[held] = std::current_exception();
+        }
+      });
+    }
   }
-  for (std::thread& w : workers) w.join();
+  for (const std::exception_ptr& f : failures)
+    if (f) std::rethrow_exception(f);
   for (int held = 0; held < kEndToEndFolds; ++held) {
     for (size_t i = 0; i < predictions[held].size(); ++i) visit(tests[held][i], predictions[held][i]);
   }
@@ -410,8 +429,11 @@ absl::StatusOr<ValidationReport> ValidateVidur(const std::string& compute_dir, c
     for (const auto& s : set.elementwise)
       if (s.origin.model != held) train_e.push_back(s);
     if (train_g.empty()) continue;
-    const GemmParams g = FitGemm(train_g, gpu, profile.gemm);
-    const auto e = FitStreams(train_e, gpu, profile.stream);
+    // From the built-in starting values, as `calibrate` fits: starting from the profile would carry the
+    // held-out model's data in through the start point (parameters fitted onto a bound stay there).
+    const GpuProfile defaults;
+    const GemmParams g = FitGemm(train_g, gpu, defaults.gemm);
+    const auto e = FitStreams(train_e, gpu, defaults.stream);
     for (size_t i = 0; i < set.gemms.size(); ++i) {
       if (set.gemms[i].origin.model == held) report.points[i].cross_validated_s = PredictGemm(g, gpu, set.gemms[i]);
     }

@@ -4,11 +4,13 @@
 // vidur: GEMM and memory-bound kernel parameters from per-operator kernel times, evaluated by
 //        leave-one-model-out cross-validation (so the error is that of a model the fit has not seen);
 //        optionally the all-reduce from NCCL measurements of a node.
-// splitwise: the serving stack's host time per iteration, sequence and TP rank, the prefill compute
-//        scale and the attention prefill efficiency, on top of a kernel-level profile, from end-to-end
-//        prefill and decode times; evaluated by 5-fold cross-validation over configurations.
+// splitwise: the serving stack's parameters (host time per iteration, sequence and TP rank, eager
+//        prefill launch, sustained-load slowdown) and the attention prefill efficiency, on top of a
+//        kernel-level profile, from end-to-end prefill and decode times (after ScreenEndToEnd);
+//        evaluated by 5-fold cross-validation over configurations.
 #pragma once
 
+#include <limits>
 #include <map>
 #include <string>
 #include <vector>
@@ -27,6 +29,10 @@ struct VidurCalibrationInput {
   std::string network_file;       // optional: vidur-profiles/network/h100_dgx/all_reduce.csv
   const NodeSpec* network_node = nullptr;  // the node type the network file was measured on
 };
+
+// Resets serving-stack parameters that `profile` borrowed from another GPU (ProfileForGpu) to the
+// built-in values, so a fitted profile never stores another GPU's numbers as its own.
+void DropBorrowedFramework(GpuProfile& p);
 
 absl::StatusOr<GpuProfile> CalibrateFromVidur(const VidurCalibrationInput& input, const GpuSpec& gpu,
                                               const GpuProfile& start);
@@ -60,8 +66,8 @@ struct ScreenedRows {
 // Compares rows of the same hardware and TP only.
 ScreenedRows ScreenEndToEnd(const std::vector<EndToEndSample>& rows);
 
-// Fits framework overhead and attention prefill efficiency for the rows of `hardware` on top of `base`
-// (after ScreenEndToEnd).
+// Fits the serving-stack parameters and attention prefill efficiency for the rows of `hardware` on top
+// of `base` (after ScreenEndToEnd).
 absl::StatusOr<GpuProfile> CalibrateFromSplitwise(const std::string& path, const std::string& hardware,
                                                   const GpuProfile& base, const Catalog& catalog);
 
@@ -80,7 +86,8 @@ struct ValidationPoint {
   std::string config;             // the point's shape, e.g. "model=phi-2 tp=1 tokens=512 bytes=..."
   double measured_s = 0;
   double predicted_s = 0;         // by the profile
-  double cross_validated_s = 0;   // by the fit that held this point's fold out; NaN when none did
+  double cross_validated_s = std::numeric_limits<double>::quiet_NaN();  // by the fit that held this
+                                                                        // point's fold out; NaN if none
 };
 struct ValidationReport {
   std::string source;

@@ -82,6 +82,12 @@ std::string DefaultProfileDir() {
 absl::StatusOr<GpuProfile> LoadGpuProfile(const std::string& path) {
   GF_ASSIGN_OR_RETURN(YAML::Node root, LoadYamlFile(path));
   GF_ASSIGN_OR_RETURN(MapReader top, MapReader::Make(path, root, "profile"));
+  if (const YAML::Node fw = root["framework"]; fw.IsMap() && fw["throttle_floor"]) {
+    // Keys change with the model; say so rather than list missing keys one run at a time.
+    GF_ASSIGN_OR_RETURN(MapReader old, MapReader::Make(path, top.Raw("framework"), "framework"));
+    return old.ErrorAt("throttle_floor", "this profile was written by an older gpufleet (its model had a throttle floor)",
+                       "a profile from the current `gpufleet calibrate`: regenerate it (models/calibration/README.md)");
+  }
   GpuProfile p;
   GF_RETURN_IF_ERROR(top.Get("gpu", &p.gpu));
   GF_RETURN_IF_ERROR(top.GetEnum("status", {"calibrated", "uncalibrated"}, &p.status));
@@ -236,29 +242,38 @@ const GpuProfile* Nearest(const GpuSpec& gpu, const Catalog& catalog, const std:
 
 absl::StatusOr<GpuProfile> ProfileForGpu(const GpuSpec& gpu, const Catalog& catalog, const std::string& dir) {
   const std::string own = dir + "/" + ProfileFileName(gpu.name);
-  GF_ASSIGN_OR_RETURN(const std::vector<GpuProfile> calibrated, CalibratedProfiles(catalog, dir));
   GpuProfile p;
-  if (std::filesystem::exists(own)) {
+  const bool has_own = std::filesystem::exists(own);
+  if (has_own) {
     GF_ASSIGN_OR_RETURN(p, LoadGpuProfile(own));
-  } else {
-    const GpuProfile* best = Nearest(gpu, catalog, calibrated, [](const GpuProfile&) { return true; });
+    if (p.has_end_to_end_fit() || !p.framework_from.empty()) return p;
+  }
+  // Something has to be borrowed: read the other profiles (a bad one is named, with what was looked for).
+  absl::StatusOr<std::vector<GpuProfile>> calibrated = CalibratedProfiles(catalog, dir);
+  if (!calibrated.ok()) {
+    return absl::Status(calibrated.status().code(),
+                        absl::StrCat(calibrated.status().message(), " (while looking for a profile to borrow from for ",
+                                     gpu.name, ")"));
+  }
+  if (!has_own) {
+    const GpuProfile* best = Nearest(gpu, catalog, *calibrated, [](const GpuProfile&) { return true; });
     p = best != nullptr ? *best : GpuProfile{};
     p.gpu = gpu.name;
     p.status = "uncalibrated";
     p.derived_from = best != nullptr ? best->gpu : "built-in defaults";
+    p.framework_from.clear();
     p.sources = {absl::StrCat("spec sheet of ", gpu.name, " (models/catalog/gpus.yaml) with the efficiencies of ",
                               p.derived_from)};
     p.command.clear();
     p.fit.clear();
     if (best != nullptr && best->has_end_to_end_fit()) return p;  // its framework came along
   }
-  if (p.has_end_to_end_fit() || !p.framework_from.empty()) return p;
-  const GpuProfile* e2e = Nearest(gpu, catalog, calibrated, [](const GpuProfile& c) { return c.has_end_to_end_fit(); });
+  const GpuProfile* e2e =
+      Nearest(gpu, catalog, *calibrated, [](const GpuProfile& c) { return c.has_end_to_end_fit(); });
   if (e2e != nullptr) {
     p.framework = e2e->framework;
     p.framework_from = e2e->gpu;
-    p.sources.push_back(absl::StrCat("serving-stack parameters (framework) of ", e2e->gpu,
-                                     ", the nearest GPU with end-to-end measurements"));
+    p.sources.push_back(absl::StrCat(kBorrowedFrameworkSource, e2e->gpu, ", the nearest GPU with end-to-end measurements"));
   }
   return p;
 }

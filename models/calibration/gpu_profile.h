@@ -137,6 +137,9 @@ struct GpuProfile {
   bool has_end_to_end_fit() const { return fit.contains("splitwise_prefill"); }
 };
 
+// How a profile's sources name borrowed serving-stack parameters (followed by the donor GPU).
+inline constexpr char kBorrowedFrameworkSource[] = "serving-stack parameters (framework) of ";
+
 absl::StatusOr<GpuProfile> LoadGpuProfile(const std::string& path);
 // Writes atomically (temporary file, then rename).
 absl::Status WriteGpuProfile(const GpuProfile& profile, const std::string& path);

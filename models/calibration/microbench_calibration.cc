@@ -106,6 +106,7 @@ absl::StatusOr<GpuProfile> CalibrateFromMicrobench(const std::string& path, cons
   p.gpu = gpu.name;
   p.status = "calibrated";
   p.derived_from.clear();
+  DropBorrowedFramework(p);
   p.fit.clear();
   p.sources = {absl::StrFormat("%s (gpufleet-microbench on %s, driver %s, CUDA %s; %d rows at %g W)", path,
                                all.front().gpu_name, all.front().driver_version, all.front().cuda_version,
@@ -123,8 +124,15 @@ absl::StatusOr<GpuProfile> CalibrateFromMicrobench(const std::string& path, cons
           [](const GemmSample& s) { return s.time_s; }),
       "leave-one-shape-out");
   if (!streams.empty()) {
+    // Copy kernels have no rows: they set each kind's launch floor, bandwidth and cache speedup, and
+    // leave the wave parameters (not seen by this data) as they were.
     const StreamParams hbm = FitStream(streams, gpu, start.stream.at("norm"));
-    for (const std::string& kind : StreamKinds()) p.stream[kind] = hbm;
+    for (const std::string& kind : StreamKinds()) {
+      StreamParams& k = p.stream[kind];
+      k.launch_s = hbm.launch_s;
+      k.memory_efficiency = hbm.memory_efficiency;
+      k.cache_speedup = hbm.cache_speedup;
+    }
   }
   if (!attention.empty()) p.attention = FitAttention(attention, p, gpu);
   if (!allreduce.empty()) p.allreduce = FitAllReduce(allreduce, gpu, link_gbps, start.allreduce);

@@ -6,19 +6,22 @@
 #include <filesystem>
 #include <fstream>
 
+#include <unistd.h>
+
 #include "absl/strings/str_cat.h"
 
 namespace gpufleet {
 
 absl::Status WriteFileAtomically(const std::string& path, std::string_view text) {
-  const std::string tmp = path + ".tmp";
+  // The writer's pid in the temporary name: two writers of one path never share a temporary.
+  const std::string tmp = absl::StrCat(path, ".tmp.", ::getpid());
   std::error_code ec;
   {
     std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
     if (!out) return absl::InvalidArgumentError(absl::StrCat(path, ": cannot write: ", std::strerror(errno)));
     out.write(text.data(), static_cast<std::streamsize>(text.size()));
-    out.flush();
-    if (!out) {
+    out.close();
+    if (out.fail()) {
       std::filesystem::remove(tmp, ec);
       return absl::InvalidArgumentError(absl::StrCat(path, ": write failed (disk full?)"));
     }

@@ -1,5 +1,5 @@
-// Writing a whole output file so that readers never see half of it: the text goes to `path`.tmp, which
-// is renamed over `path` only once complete (a failed write leaves `path` as it was and no temporary).
+// Writing a whole output file so that readers never see half of it: the text goes to a temporary beside
+// `path`, renamed over `path` only once complete (a failed write leaves `path` as it was, no temporary).
 #pragma once
 
 #include <string>
