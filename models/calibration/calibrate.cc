@@ -363,8 +363,7 @@ absl::StatusOr<GpuProfile> CalibrateFromSplitwise(const std::string& path, const
 
 namespace {
 
-// Groups the points by group name, and the headline figures over the groups
-// `headline` accepts.
+// Each group's errors (points grouped by name), and the overall errors over the groups `headline` accepts.
 void Summarize(ValidationReport& report, const std::string& cv_method,
                const std::function<bool(const std::string&)>& headline) {
   const std::string own_method = report.in_sample ? "in-sample" : "held-out";
