@@ -74,6 +74,11 @@ TEST(CalibrationOperatorModel, CacheResidentWorkingSetsReadFaster) {
   // A 10 MB add fits the H100's 50 MB L2: about twice as fast; a 1 GB one streams from HBM either way.
   EXPECT_NEAR(no_cache.Stream("residual_add", 1e5, 10e6) / ops.Stream("residual_add", 1e5, 10e6), 2.0, 0.05);
   EXPECT_NEAR(no_cache.Stream("residual_add", 1e5, 1e9) / ops.Stream("residual_add", 1e5, 1e9), 1.0, 1e-3);
+  // A kind that gets half the cache: a 40 MB working set fits the H100's 50 MB L2 less well than before.
+  GpuProfile half = p;
+  half.stream["residual_add"].cache_fraction = 0.5;
+  const OperatorModel halved(half, H100(), 450);
+  EXPECT_GT(halved.Stream("residual_add", 1e5, 40e6), 1.5 * ops.Stream("residual_add", 1e5, 40e6));
 }
 
 TEST(CalibrationOperatorModel, MemoryBoundKernelsCostAtLeastOneWave) {

@@ -282,17 +282,20 @@ GpuProfile FitEndToEnd(const std::vector<EndToEndSample>& rows, const GpuProfile
   };
   MinimizeOptions options;
   options.max_evaluations = 4000;
-  // The loss has separate basins (slow attention vs. slowed compute explain long prompts alike): start
-  // with large iterations' compute at 100%, 60% and 35% of the microbenchmarked speed; keep the best.
+  // The loss has separate basins (slow attention vs. slowed compute explain long prompts alike, host
+  // time per rank vs. launch time explain short prefills alike): start with large iterations' compute at
+  // 100%, 60% and 35% of the microbenchmarked speed, each with and without a launch-bound prefill; keep
+  // the best.
   MinimizeResult best;
   best.value = std::numeric_limits<double>::infinity();
-  for (double sustained : {1.0, 0.6, 0.35}) {
+  for (const auto [sustained, launch_per_layer] : {std::pair{1.0, 1e-4}, std::pair{0.6, 1e-4}, std::pair{0.35, 1e-4},
+                                                   std::pair{1.0, 5e-4}, std::pair{0.6, 5e-4}, std::pair{0.35, 5e-4}}) {
     const std::vector<double> x0 = {std::log(std::max(base.framework.iteration_overhead_s, 1e-4)),
                                     std::log(std::max(base.framework.per_sequence_s, 1e-6)),
                                     logit(base.attention.prefill_efficiency, 0.05, AttentionCeiling(base)),
                                     std::log(1.0 / sustained - 1.0 + 1e-3),
                                     std::log(std::max(base.framework.per_rank_s, 1e-5)),
-                                    std::log(std::max(base.framework.prefill_launch_per_layer_s, 1e-4)),
+                                    std::log(std::max(base.framework.prefill_launch_per_layer_s, launch_per_layer)),
                                     std::log(2048.0), logit(1.0, 0.25, 8.0), std::log(0.05), logit(4.0, 1.0, 64.0)};
     MinimizeResult r = NelderMead(loss, x0, options);
     if (r.value < best.value) best = r;

@@ -94,7 +94,7 @@ StreamParams FitStream(const std::vector<ElementwiseSample>& samples, const GpuS
     // Efficiencies above 1 are allowed: the byte counts are a model of what each kernel moves, and a
     // kernel that fuses or caches does better than it.
     return StreamParams{std::exp(x[0]), ToBounded(x[1], 0.01, 4.0), ToBounded(x[2], 0.5, 20.0), ToBounded(x[3], 0.0, 4.0),
-                        ToBounded(x[4], 0.01, 64.0)};
+                        ToBounded(x[4], 0.01, 64.0), ToBounded(x[5], 0.05, 2.0)};
   };
   auto loss = [&](const std::vector<double>& x) {
     const StreamParams p = from_x(x);
@@ -103,7 +103,8 @@ StreamParams FitStream(const std::vector<ElementwiseSample>& samples, const GpuS
   return from_x(NelderMead(loss, {std::log(start.launch_s), FromBounded(start.memory_efficiency, 0.01, 4.0),
                                   FromBounded(start.smoothness, 0.5, 20.0),
                                   FromBounded(std::max(start.cache_speedup, 0.1), 0.0, 4.0),
-                                  FromBounded(start.wave_rows_per_sm, 0.01, 64.0)})
+                                  FromBounded(start.wave_rows_per_sm, 0.01, 64.0),
+                                  FromBounded(start.cache_fraction, 0.05, 2.0)})
                     .x);
 }
 

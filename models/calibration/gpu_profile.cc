@@ -111,7 +111,8 @@ absl::StatusOr<GpuProfile> LoadGpuProfile(const std::string& path) {
                                                              {"memory_efficiency", &sp.memory_efficiency, 1e-3, 5},
                                                              {"smoothness", &sp.smoothness, 0.2, 50},
                                                              {"cache_speedup", &sp.cache_speedup, 0, 10},
-                                                             {"wave_rows_per_sm", &sp.wave_rows_per_sm, 0, 1000}}));
+                                                             {"wave_rows_per_sm", &sp.wave_rows_per_sm, 0, 1000},
+                                                             {"cache_fraction", &sp.cache_fraction, 0, 100}}));
     }
     GF_RETURN_IF_ERROR(streams.Finish());
   }
@@ -167,6 +168,7 @@ absl::Status WriteGpuProfile(const GpuProfile& p, const std::string& path) {
     out << YAML::Key << "smoothness" << YAML::Value << absl::StrFormat("%.6g", sp.smoothness);
     out << YAML::Key << "cache_speedup" << YAML::Value << absl::StrFormat("%.6g", sp.cache_speedup);
     out << YAML::Key << "wave_rows_per_sm" << YAML::Value << absl::StrFormat("%.6g", sp.wave_rows_per_sm);
+    out << YAML::Key << "cache_fraction" << YAML::Value << absl::StrFormat("%.6g", sp.cache_fraction);
     out << YAML::EndMap;
   }
   out << YAML::EndMap;

@@ -46,6 +46,10 @@ struct StreamParams {
   double smoothness = 2;  // p
   double cache_speedup = 0;
   double wave_rows_per_sm = 1;
+  // The share of the cache this kind's working set gets (1 = all of catalog cache_mb): the residency is
+  // R(bytes / (cache * cache_fraction)). Reduction kernels keep partial results and an L2 split into
+  // partitions serves each SM from its near half, so their fitted share is below 1 (A100 RMSNorm ~0.7).
+  double cache_fraction = 1;
 };
 // The kinds, in the order profiles list them.
 inline const std::vector<std::string>& StreamKinds() {

@@ -45,7 +45,8 @@ double StreamTime(const StreamParams& s, double rows, double bytes, double hbm_b
     const double hi = std::max(rows, wave), lo = std::min(rows, wave);
     wave_scale = hi * std::pow(1.0 + std::pow(lo / hi, s.smoothness), 1.0 / s.smoothness) / rows;
   }
-  const double bw = hbm_bytes_per_s * s.memory_efficiency * (1.0 + s.cache_speedup * CacheResidency(bytes, cache_bytes));
+  const double bw = hbm_bytes_per_s * s.memory_efficiency *
+                    (1.0 + s.cache_speedup * CacheResidency(bytes, cache_bytes * s.cache_fraction));
   return s.launch_s + bytes * wave_scale / bw;
 }
 
