@@ -56,8 +56,12 @@ absl::Status ReadFit(MapReader& top, GpuProfile* p) {
   return fit.Finish();
 }
 
-void EmitSection(YAML::Emitter& out, const char* name, const std::vector<std::pair<const char*, double>>& values) {
-  out << YAML::Key << name << YAML::Value << YAML::BeginMap;
+// One parameter block; `flow` puts it on one line (the stream kinds).
+void EmitSection(YAML::Emitter& out, const std::string& name, const std::vector<std::pair<const char*, double>>& values,
+                 bool flow = false) {
+  out << YAML::Key << name << YAML::Value;
+  if (flow) out << YAML::Flow;
+  out << YAML::BeginMap;
   for (const auto& [k, v] : values) out << YAML::Key << k << YAML::Value << absl::StrFormat("%.6g", v);
   out << YAML::EndMap;
 }
@@ -162,14 +166,14 @@ absl::Status WriteGpuProfile(const GpuProfile& p, const std::string& path) {
   out << YAML::Key << "stream" << YAML::Value << YAML::BeginMap;
   for (const std::string& kind : StreamKinds()) {
     const StreamParams& sp = p.stream.at(kind);
-    out << YAML::Key << kind << YAML::Value << YAML::Flow << YAML::BeginMap;
-    out << YAML::Key << "launch_s" << YAML::Value << absl::StrFormat("%.6g", sp.launch_s);
-    out << YAML::Key << "memory_efficiency" << YAML::Value << absl::StrFormat("%.6g", sp.memory_efficiency);
-    out << YAML::Key << "smoothness" << YAML::Value << absl::StrFormat("%.6g", sp.smoothness);
-    out << YAML::Key << "cache_speedup" << YAML::Value << absl::StrFormat("%.6g", sp.cache_speedup);
-    out << YAML::Key << "wave_rows_per_sm" << YAML::Value << absl::StrFormat("%.6g", sp.wave_rows_per_sm);
-    out << YAML::Key << "cache_fraction" << YAML::Value << absl::StrFormat("%.6g", sp.cache_fraction);
-    out << YAML::EndMap;
+    EmitSection(out, kind,
+                {{"launch_s", sp.launch_s},
+                 {"memory_efficiency", sp.memory_efficiency},
+                 {"smoothness", sp.smoothness},
+                 {"cache_speedup", sp.cache_speedup},
+                 {"wave_rows_per_sm", sp.wave_rows_per_sm},
+                 {"cache_fraction", sp.cache_fraction}},
+                /*flow=*/true);
   }
   out << YAML::EndMap;
   EmitSection(out, "attention", {{"launch_s", p.attention.launch_s},
