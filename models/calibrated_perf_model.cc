@@ -49,17 +49,19 @@ IterationBreakdown CalibratedPerfModel::Breakdown(std::span<const SeqWork> batch
   const double cs = f.ComputeScale(tokens, s_.tp);  // sustained-load clocks for this much tensor-core work
   IterationBreakdown b;
 
-  double gemm = ops_.Gemm(tokens, (s_.heads + 2 * s_.kv_heads) * s_.head_dim, s_.hidden, cs) +
-                ops_.Gemm(tokens, s_.hidden, s_.heads * s_.head_dim, cs);
+  double gemm = ops_.Gemm(GemmKind::kQkv, tokens, (s_.heads + 2 * s_.kv_heads) * s_.head_dim, s_.hidden, cs) +
+                ops_.Gemm(GemmKind::kAttnOut, tokens, s_.hidden, s_.heads * s_.head_dim, cs);
   const double up_n = (s_.gated ? 2.0 : 1.0) * s_.ffn;
   if (s_.num_experts > 1) {
     // The experts the batch activates (expected distinct count), each on its share of the tokens.
     const double active = s_.num_experts * (1.0 - std::pow(1.0 - s_.experts_per_token / s_.num_experts, tokens));
     const double rows = tokens * s_.experts_per_token / std::max(active, 1.0);
-    gemm += active * (ops_.Gemm(rows, up_n, s_.hidden, cs) + ops_.Gemm(rows, s_.hidden, s_.ffn, cs));
-    gemm += ops_.Gemm(tokens, s_.num_experts, s_.hidden, cs);
+    gemm += active * (ops_.Gemm(GemmKind::kMlpUp, rows, up_n, s_.hidden, cs) +
+                      ops_.Gemm(GemmKind::kMlpDown, rows, s_.hidden, s_.ffn, cs));
+    gemm += ops_.Gemm(GemmKind::kOther, tokens, s_.num_experts, s_.hidden, cs);
   } else {
-    gemm += ops_.Gemm(tokens, up_n, s_.hidden, cs) + ops_.Gemm(tokens, s_.hidden, s_.ffn, cs);
+    gemm += ops_.Gemm(GemmKind::kMlpUp, tokens, up_n, s_.hidden, cs) +
+            ops_.Gemm(GemmKind::kMlpDown, tokens, s_.hidden, s_.ffn, cs);
   }
   b.gemm_s = s_.layers * gemm;
 
@@ -82,7 +84,7 @@ IterationBreakdown CalibratedPerfModel::Breakdown(std::span<const SeqWork> batch
 
   if (s_.tp > 1) b.allreduce_s = s_.layers * 2 * ops_.AllReduce(tokens * s_.hidden * s_.dtype_bytes, s_.tp);
 
-  b.lm_head_s = ops_.Gemm(static_cast<double>(batch.size()), s_.vocab, s_.hidden, cs);
+  b.lm_head_s = ops_.Gemm(GemmKind::kOther, static_cast<double>(batch.size()), s_.vocab, s_.hidden, cs);
   b.framework_s = f.iteration_overhead_s + f.per_sequence_s * static_cast<double>(batch.size()) + f.per_rank_s * s_.tp;
   const double launch = f.prefill_launch_per_layer_s * s_.layers;
   if (any_prefill && launch > 0) {

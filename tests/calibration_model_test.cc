@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <tuple>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -43,21 +44,43 @@ TEST(CalibrationOperatorModel, GemmIsMemoryBoundSmallAndComputeBoundLarge) {
   const OperatorModel ops(p, H100(), 450);
   const double n = 8192, k = 8192;
   const double weights_time = 2 * n * k / (H100().hbm_gbps * 1e9 * p.gemm.memory_efficiency);
-  EXPECT_NEAR(ops.Gemm(1, n, k), weights_time + p.gemm.launch_s, 0.05 * weights_time);
+  EXPECT_NEAR(ops.Gemm(GemmKind::kOther, 1, n, k), weights_time + p.gemm.launch_s, 0.05 * weights_time);
   const double m = 16384;
   const double fill = m / (m + p.gemm.m_half) * n / (n + p.gemm.n_half);
   const double compute_time = 2 * m * n * k / (H100().fp16_tflops * 1e12 * p.gemm.compute_efficiency * fill);
-  EXPECT_NEAR(ops.Gemm(m, n, k), compute_time, 0.03 * compute_time);
+  EXPECT_NEAR(ops.Gemm(GemmKind::kOther, m, n, k), compute_time, 0.03 * compute_time);
   double last = 0;
   for (double mm : {1.0, 8.0, 64.0, 512.0, 4096.0, 32768.0}) {
-    const double t = ops.Gemm(mm, n, k);
+    const double t = ops.Gemm(GemmKind::kOther, mm, n, k);
     EXPECT_GT(t, last) << mm;
     last = t;
   }
   // Half the clock: compute-bound time doubles, memory-bound time barely moves.
   const OperatorModel slow(p, H100(), 450, 0.5);
-  EXPECT_NEAR(slow.Gemm(m, n, k) / ops.Gemm(m, n, k), 2.0, 0.05);
-  EXPECT_LT(slow.Gemm(1, n, k) / ops.Gemm(1, n, k), 1.2);
+  EXPECT_NEAR(slow.Gemm(GemmKind::kOther, m, n, k) / ops.Gemm(GemmKind::kOther, m, n, k), 2.0, 0.05);
+  EXPECT_LT(slow.Gemm(GemmKind::kOther, 1, n, k) / ops.Gemm(GemmKind::kOther, 1, n, k), 1.2);
+}
+
+TEST(CalibrationOperatorModel, ProjectionFactorsAndSustainedSlowdownActOnComputeOnly) {
+  GpuProfile p;
+  p.gemm.mlp_down_factor = 1.25;
+  const OperatorModel ops(p, H100(), 450);
+  const double m = 16384, n = 8192, k = 8192;
+  // A compute-bound down projection runs 1.25x closer to peak; other GEMMs are untouched.
+  EXPECT_NEAR(ops.Gemm(GemmKind::kOther, m, n, k) / ops.Gemm(GemmKind::kMlpDown, m, n, k), 1.25, 0.02);
+  EXPECT_DOUBLE_EQ(ops.Gemm(GemmKind::kOther, m, n, k), ops.Gemm(GemmKind::kQkv, m, n, k));
+  // A one-token GEMM is weight-bound: the factor barely moves it.
+  EXPECT_NEAR(ops.Gemm(GemmKind::kMlpDown, 1, n, k) / ops.Gemm(GemmKind::kOther, 1, n, k), 1.0, 0.01);
+
+  GpuProfile hot;
+  hot.gemm.sustained_slowdown = 0.2;
+  hot.gemm.sustained_s = 1e-3;
+  const OperatorModel throttled(hot, H100(), 450);
+  const OperatorModel plain(GpuProfile{}, H100(), 450);
+  // Far longer than sustained_s: the full 20%; far shorter: almost none.
+  EXPECT_NEAR(throttled.Gemm(GemmKind::kOther, 8 * m, n, k) / plain.Gemm(GemmKind::kOther, 8 * m, n, k), 1.2, 0.01);
+  EXPECT_NEAR(throttled.Gemm(GemmKind::kOther, 64, 1024, 1024) / plain.Gemm(GemmKind::kOther, 64, 1024, 1024), 1.0,
+              0.01);
 }
 
 TEST(CalibrationOperatorModel, CacheResidentWorkingSetsReadFaster) {
@@ -130,16 +153,35 @@ TEST(CalibrationFit, RecoversTheTimesOfKnownParameters) {
   truth.n_half = 300;
   truth.memory_efficiency = 0.85;
   truth.smoothness = 4;
+  truth.attn_out_factor = 0.9;
+  truth.mlp_down_factor = 1 / 0.9;
+  truth.sustained_slowdown = 0.15;
+  truth.sustained_s = 5e-4;
   std::vector<GemmSample> samples;
   for (int64_t m : {1, 4, 16, 64, 256, 1024, 4096, 16384})
-    for (auto [n, k] : std::vector<std::pair<int64_t, int64_t>>{{8192, 8192}, {1280, 8192}, {8192, 3584}, {57344, 8192}}) {
+    for (auto [op, n, k] : std::vector<std::tuple<std::string, int64_t, int64_t>>{{"attn_post_proj", 8192, 8192},
+                                                                                  {"attn_pre_proj", 1280, 8192},
+                                                                                  {"mlp_down_proj", 8192, 3584},
+                                                                                  {"mlp_up_proj", 57344, 8192},
+                                                                                  {"mlp_down_proj", 4096, 11008}}) {
       GemmSample s;
+      s.op = op;
       s.m = m, s.n = n, s.k = k;
       s.time_s = PredictGemm(truth, H100(), s);
       samples.push_back(s);
     }
   const GemmParams fitted = FitGemm(samples, H100(), GemmParams{});
-  for (const auto& s : samples) EXPECT_NEAR(PredictGemm(fitted, H100(), s) / s.time_s, 1.0, 0.02) << s.m << "x" << s.n;
+  for (const auto& s : samples) EXPECT_NEAR(PredictGemm(fitted, H100(), s) / s.time_s, 1.0, 0.03) << s.m << "x" << s.n;
+  // The factors keep a geometric mean of 1.
+  EXPECT_NEAR(fitted.qkv_factor * fitted.attn_out_factor * fitted.mlp_up_factor * fitted.mlp_down_factor, 1.0, 1e-9);
+
+  // GEMMs of no projection (a microbenchmark's shapes) leave the factors where they started.
+  for (auto& s : samples) s.op.clear();
+  GemmParams start;
+  start.mlp_up_factor = 1.1;
+  const GemmParams plain = FitGemm(samples, H100(), start);
+  EXPECT_DOUBLE_EQ(plain.mlp_up_factor, 1.1);
+  EXPECT_DOUBLE_EQ(plain.qkv_factor, 1.0);
 }
 
 TEST(CalibrationProfile, RoundTripsThroughYaml) {
@@ -187,12 +229,12 @@ TEST(CalibrationProfile, AnOldProfileSaysToRegenerateAndDoesNotBreakItsNeighbour
   const std::string dir = testing::TempDir();
   const std::string shipped = DefaultProfileDir();
   std::filesystem::copy_file(shipped + "/H100-SXM-80GB.yaml", dir + "/H100-SXM-80GB.yaml");
-  // A profile from before the throttle floor was replaced (the keys of that model's framework section).
+  // A profile from before revisions were written (it has no model_revision line).
   std::ifstream in(shipped + "/A40.yaml");
   std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  const size_t at = text.find("  throttle_slowdown:");
+  const size_t at = text.find("model_revision:");
   ASSERT_NE(at, std::string::npos);
-  text.insert(at, "  throttle_floor: 1\n");
+  text.erase(at, text.find('\n', at) + 1 - at);
   testing::WriteFile(dir, "A40.yaml", text);
   auto old = LoadGpuProfile(dir + "/A40.yaml");
   ASSERT_FALSE(old.ok());

@@ -18,6 +18,9 @@ double FromBounded(double v, double lo, double hi) {
   return std::log(u / (1 - u));
 }
 
+// x: launch, efficiency, m_half, n_half, memory efficiency, smoothness, cache speedup, then the log
+// factors of qkv, attention output and MLP up (MLP down's makes their geometric mean 1), then the
+// sustained slowdown and its time scale.
 GemmParams GemmFromX(const std::vector<double>& x) {
   GemmParams g;
   g.launch_s = std::exp(x[0]);
@@ -27,13 +30,25 @@ GemmParams GemmFromX(const std::vector<double>& x) {
   g.memory_efficiency = ToBounded(x[4], 0.01, 1.0);
   g.smoothness = ToBounded(x[5], 0.5, 20.0);
   g.cache_speedup = ToBounded(x[6], 0.0, 4.0);
+  const double a = ToBounded(x[7], -1, 1), b = ToBounded(x[8], -1, 1), c = ToBounded(x[9], -1, 1);
+  g.qkv_factor = std::exp(a);
+  g.attn_out_factor = std::exp(b);
+  g.mlp_up_factor = std::exp(c);
+  g.mlp_down_factor = std::exp(-(a + b + c));
+  g.sustained_slowdown = ToBounded(x[10], 0.0, 1.0);
+  g.sustained_s = std::exp(ToBounded(x[11], std::log(1e-6), 0.0));  // 1 us .. 1 s
   return g;
 }
 
 std::vector<double> GemmToX(const GemmParams& g) {
   return {std::log(g.launch_s), FromBounded(g.compute_efficiency, 0.01, 1.0), std::log(std::max(g.m_half, 1e-3)),
           std::log(std::max(g.n_half, 1e-3)), FromBounded(g.memory_efficiency, 0.01, 1.0),
-          FromBounded(g.smoothness, 0.5, 20.0), FromBounded(std::max(g.cache_speedup, 0.1), 0.0, 4.0)};
+          FromBounded(g.smoothness, 0.5, 20.0), FromBounded(std::max(g.cache_speedup, 0.1), 0.0, 4.0),
+          FromBounded(std::log(g.qkv_factor), -1, 1), FromBounded(std::log(g.attn_out_factor), -1, 1),
+          FromBounded(std::log(g.mlp_up_factor), -1, 1),
+          // Started off zero so the search sees the slowdown's slope.
+          FromBounded(std::max(g.sustained_slowdown, 0.05), 0.0, 1.0),
+          FromBounded(std::log(g.sustained_s), std::log(1e-6), 0.0)};
 }
 
 // Pseudo-Huber loss on the log error: quadratic below kKernelLossScale (5%), linear above. Kernel
@@ -62,8 +77,17 @@ GpuProfile WithGemm(const GemmParams& g) {
 
 }  // namespace
 
+GemmKind GemmKindOf(const std::string& op) {
+  if (op == "attn_pre_proj") return GemmKind::kQkv;
+  if (op == "attn_post_proj") return GemmKind::kAttnOut;
+  if (op == "mlp_up_proj") return GemmKind::kMlpUp;
+  if (op == "mlp_down_proj") return GemmKind::kMlpDown;
+  return GemmKind::kOther;
+}
+
 double PredictGemm(const GemmParams& p, const GpuSpec& gpu, const GemmSample& s) {
-  return OperatorModel(WithGemm(p), gpu, 0).Gemm(static_cast<double>(s.m), static_cast<double>(s.n), static_cast<double>(s.k));
+  return OperatorModel(WithGemm(p), gpu, 0)
+      .Gemm(GemmKindOf(s.op), static_cast<double>(s.m), static_cast<double>(s.n), static_cast<double>(s.k));
 }
 
 double PredictStream(const StreamParams& p, const GpuSpec& gpu, const ElementwiseSample& s) {
@@ -77,16 +101,35 @@ double PredictAllReduce(const AllReduceParams& p, const GpuSpec& gpu, double lin
 }
 
 GemmParams FitGemm(const std::vector<GemmSample>& samples, const GpuSpec& gpu, const GemmParams& start) {
+  std::vector<GemmKind> kinds;
+  bool projections = false;
+  for (const GemmSample& s : samples) {
+    kinds.push_back(GemmKindOf(s.op));
+    projections |= kinds.back() != GemmKind::kOther;
+  }
   auto loss = [&](const std::vector<double>& x) {
     const GemmParams g = GemmFromX(x);
     const OperatorModel model(WithGemm(g), gpu, 0);
-    return MeanRobustLogLoss(samples, [&](const GemmSample& s) {
-      return model.Gemm(static_cast<double>(s.m), static_cast<double>(s.n), static_cast<double>(s.k));
-    });
+    double sum = 0;
+    for (size_t i = 0; i < samples.size(); ++i) {
+      const GemmSample& s = samples[i];
+      const double t =
+          model.Gemm(kinds[i], static_cast<double>(s.m), static_cast<double>(s.n), static_cast<double>(s.k));
+      sum += RobustLogLoss(std::log(t / s.time_s));
+    }
+    return samples.empty() ? 0 : sum / static_cast<double>(samples.size());
   };
   MinimizeOptions options;
   options.max_evaluations = 6000;
-  return GemmFromX(NelderMead(loss, GemmToX(start), options).x);
+  GemmParams fitted = GemmFromX(NelderMead(loss, GemmToX(start), options).x);
+  if (!projections) {
+    // Nothing constrains the projection factors (microbenchmark shapes): keep the starting ones.
+    fitted.qkv_factor = start.qkv_factor;
+    fitted.attn_out_factor = start.attn_out_factor;
+    fitted.mlp_up_factor = start.mlp_up_factor;
+    fitted.mlp_down_factor = start.mlp_down_factor;
+  }
+  return fitted;
 }
 
 StreamParams FitStream(const std::vector<ElementwiseSample>& samples, const GpuSpec& gpu, const StreamParams& start) {

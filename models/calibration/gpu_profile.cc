@@ -86,11 +86,16 @@ std::string DefaultProfileDir() {
 absl::StatusOr<GpuProfile> LoadGpuProfile(const std::string& path) {
   GF_ASSIGN_OR_RETURN(YAML::Node root, LoadYamlFile(path));
   GF_ASSIGN_OR_RETURN(MapReader top, MapReader::Make(path, root, "profile"));
-  if (const YAML::Node fw = root["framework"]; fw.IsMap() && fw["throttle_floor"]) {
-    // Keys change with the model; say so rather than list missing keys one run at a time.
-    GF_ASSIGN_OR_RETURN(MapReader old, MapReader::Make(path, top.Raw("framework"), "framework"));
-    return old.ErrorAt("throttle_floor", "this profile was written by an older gpufleet (its model had a throttle floor)",
-                       "a profile from the current `gpufleet calibrate`: regenerate it (models/calibration/README.md)");
+  // Keys change with the model's equations; say so rather than list missing keys one run at a time.
+  int64_t revision = 0;
+  GF_RETURN_IF_ERROR(top.Opt("model_revision", &revision));
+  if (revision != kProfileModelRevision) {
+    const std::string what = absl::StrCat("this profile was written by ",
+                                          revision < kProfileModelRevision ? "an older" : "a newer",
+                                          " gpufleet (operator model revision ", revision, ", this one reads ",
+                                          kProfileModelRevision, ")");
+    const std::string expected = "a profile from this `gpufleet calibrate`: regenerate it (models/calibration/README.md)";
+    return top.ErrorAt(root["model_revision"] ? "model_revision" : "gpu", what, expected);
   }
   GpuProfile p;
   GF_RETURN_IF_ERROR(top.Get("gpu", &p.gpu));
@@ -106,7 +111,13 @@ absl::StatusOr<GpuProfile> LoadGpuProfile(const std::string& path) {
                                                {"n_half", &p.gemm.n_half, 0, 1e7},
                                                {"memory_efficiency", &p.gemm.memory_efficiency, 1e-3, 1.5},
                                                {"smoothness", &p.gemm.smoothness, 0.2, 50},
-                                               {"cache_speedup", &p.gemm.cache_speedup, 0, 10}}));
+                                               {"cache_speedup", &p.gemm.cache_speedup, 0, 10},
+                                               {"qkv_factor", &p.gemm.qkv_factor, 0.2, 5},
+                                               {"attn_out_factor", &p.gemm.attn_out_factor, 0.2, 5},
+                                               {"mlp_up_factor", &p.gemm.mlp_up_factor, 0.2, 5},
+                                               {"mlp_down_factor", &p.gemm.mlp_down_factor, 0.2, 5},
+                                               {"sustained_slowdown", &p.gemm.sustained_slowdown, 0, 2},
+                                               {"sustained_s", &p.gemm.sustained_s, 1e-7, 10}}));
   {
     GF_ASSIGN_OR_RETURN(MapReader streams, MapReader::Make(path, top.Raw("stream"), "stream"));
     for (const std::string& kind : StreamKinds()) {
@@ -149,6 +160,7 @@ absl::Status WriteGpuProfile(const GpuProfile& p, const std::string& path) {
   out << YAML::BeginMap;
   out << YAML::Key << "gpu" << YAML::Value << p.gpu;
   out << YAML::Key << "status" << YAML::Value << p.status;
+  out << YAML::Key << "model_revision" << YAML::Value << kProfileModelRevision;
   if (!p.derived_from.empty()) out << YAML::Key << "derived_from" << YAML::Value << p.derived_from;
   if (!p.framework_from.empty()) out << YAML::Key << "framework_from" << YAML::Value << p.framework_from;
   out << YAML::Key << "created" << YAML::Value << p.created;
@@ -162,7 +174,13 @@ absl::Status WriteGpuProfile(const GpuProfile& p, const std::string& path) {
                             {"n_half", p.gemm.n_half},
                             {"memory_efficiency", p.gemm.memory_efficiency},
                             {"smoothness", p.gemm.smoothness},
-                            {"cache_speedup", p.gemm.cache_speedup}});
+                            {"cache_speedup", p.gemm.cache_speedup},
+                            {"qkv_factor", p.gemm.qkv_factor},
+                            {"attn_out_factor", p.gemm.attn_out_factor},
+                            {"mlp_up_factor", p.gemm.mlp_up_factor},
+                            {"mlp_down_factor", p.gemm.mlp_down_factor},
+                            {"sustained_slowdown", p.gemm.sustained_slowdown},
+                            {"sustained_s", p.gemm.sustained_s}});
   out << YAML::Key << "stream" << YAML::Value << YAML::BeginMap;
   for (const std::string& kind : StreamKinds()) {
     const StreamParams& sp = p.stream.at(kind);

@@ -18,12 +18,22 @@
 namespace gpufleet {
 
 // GEMM: t = launch + (tc^p + tm^p)^(1/p), the smooth maximum of
-//   tc = 2mnk / (peak_fp16 * compute_efficiency * m/(m + m_half) * n/(n + n_half))
+//   tc = 2mnk / (peak_fp16 * compute_efficiency * factor(kind) * m/(m + m_half) * n/(n + n_half)) * S(tc)
 //   tm = 2 bytes * (mk + kn + mn) / (hbm_bandwidth * memory_efficiency).
 // m_half and n_half are the sizes at which tiles are half filled: small matrices waste the tensor cores.
 // A working set that fits the GPU's last-level cache (catalog cache_mb) reads faster: the bandwidth is
 // multiplied by 1 + cache_speedup * R(bytes), R(w) = 1 / (1 + (w / cache)^4) (1 when it fits, 0 when far
 // larger), for GEMMs and memory-bound kernels alike.
+// factor(kind): each transformer projection is a family of shapes (qkv: wide n over the hidden size;
+// attention output: k only hidden/TP; MLP up: the widest n; MLP down: the longest k), and the BLAS
+// library's kernel choice gives each family a systematically different share of peak (A100 and H100
+// alike: the attention output lowest, the MLP down projection highest). The four factors have geometric
+// mean 1; a GEMM of no projection (LM head, router, a microbenchmark) uses 1.
+// S(tc) = 1 + sustained_slowdown * u / (1 + u), u = tc / sustained_s: a kernel that keeps the tensor cores
+// busy for milliseconds meets the power limit and loses clock (an H100 at 700 W), a short one runs at
+// boost clock; zero slowdown turns it off (the A100's fit does).
+enum class GemmKind { kQkv, kAttnOut, kMlpUp, kMlpDown, kOther };
+
 struct GemmParams {
   double launch_s = 8e-6;
   double compute_efficiency = 0.75;
@@ -32,6 +42,20 @@ struct GemmParams {
   double memory_efficiency = 0.8;
   double smoothness = 3;  // p
   double cache_speedup = 0;
+  double qkv_factor = 1, attn_out_factor = 1, mlp_up_factor = 1, mlp_down_factor = 1;
+  double sustained_slowdown = 0;
+  double sustained_s = 1e-3;
+
+  double Factor(GemmKind kind) const {
+    switch (kind) {
+      case GemmKind::kQkv: return qkv_factor;
+      case GemmKind::kAttnOut: return attn_out_factor;
+      case GemmKind::kMlpUp: return mlp_up_factor;
+      case GemmKind::kMlpDown: return mlp_down_factor;
+      case GemmKind::kOther: break;
+    }
+    return 1;
+  }
 };
 
 // Memory-bound kernels over `rows` tokens: t = launch + bytes * (rows' / rows) / (bw * eff * cache), where
@@ -140,6 +164,11 @@ struct GpuProfile {
   // Whether `framework` was fitted to end-to-end measurements of this GPU.
   bool has_end_to_end_fit() const { return fit.contains("splitwise_prefill"); }
 };
+
+// The revision of the equations a profile's parameters belong to, written into every profile; a profile
+// of another revision is refused with a "regenerate it" error. 3: GEMM projection factors and sustained
+// slowdown (2: cache and wave terms, 1: the first fitted model).
+inline constexpr int kProfileModelRevision = 3;
 
 // How a profile's sources name borrowed serving-stack parameters (followed by the donor GPU).
 inline constexpr char kBorrowedFrameworkSource[] = "serving-stack parameters (framework) of ";

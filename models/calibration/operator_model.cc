@@ -14,10 +14,12 @@ OperatorModel::OperatorModel(const GpuProfile& profile, const GpuSpec& gpu, doub
       sm_count_(gpu.sm_count),
       link_bytes_per_s_(std::max(link_gbps, 1.0) * 1e9) {}
 
-double OperatorModel::Gemm(double m, double n, double k, double compute_scale) const {
+double OperatorModel::Gemm(GemmKind kind, double m, double n, double k, double compute_scale) const {
   const GemmParams& g = profile_.gemm;
   const double fill = (m / (m + g.m_half)) * (n / (n + g.n_half));
-  const double tc = 2.0 * m * n * k / (peak_flops_ * compute_scale * g.compute_efficiency * fill);
+  double tc = 2.0 * m * n * k / (peak_flops_ * compute_scale * g.compute_efficiency * g.Factor(kind) * fill);
+  const double u = tc / g.sustained_s;
+  tc *= 1.0 + g.sustained_slowdown * u / (1.0 + u);
   const double bytes = 2.0 * (m * k + k * n + m * n);
   const double tm =
       bytes / (hbm_bytes_per_s_ * g.memory_efficiency * (1.0 + g.cache_speedup * CacheResidency(bytes, cache_bytes_)));

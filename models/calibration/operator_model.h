@@ -20,9 +20,9 @@ class OperatorModel {
  public:
   OperatorModel(const GpuProfile& profile, const GpuSpec& gpu, double link_gbps, double clock_scale = 1.0);
 
-  // fp16/bf16 GEMM C[m x n] = A[m x k] B[k x n]. `compute_scale` multiplies the compute peak for this
-  // call (sustained-load clocks), on top of the constructor's clock scale.
-  double Gemm(double m, double n, double k, double compute_scale = 1.0) const;
+  // fp16/bf16 GEMM C[m x n] = A[m x k] B[k x n] of projection `kind`. `compute_scale` multiplies the
+  // compute peak for this call (sustained-load clocks), on top of the constructor's clock scale.
+  double Gemm(GemmKind kind, double m, double n, double k, double compute_scale = 1.0) const;
   // A memory-bound kernel of `kind` (one of StreamKinds()) over `rows` tokens, moving `bytes`.
   double Stream(const std::string& kind, double rows, double bytes) const;
   // Flash-attention prefill: `flops` of QK^T and PV, reading `kv_bytes` of keys and values.
