@@ -25,6 +25,67 @@ struct Param {
   double min, max;
 };
 
+// Each section's parameters with their ranges: the reader checks and fills them, the writer emits them
+// in the same order, so a key added to the model is added in one place.
+std::vector<Param> GemmFields(GemmParams& x) {
+  return {
+      {"launch_s", &x.launch_s, 0, 1e-2},
+      {"compute_efficiency", &x.compute_efficiency, 1e-3, 1.5},
+      {"m_half", &x.m_half, 0, 1e6},
+      {"n_half", &x.n_half, 0, 1e7},
+      {"memory_efficiency", &x.memory_efficiency, 1e-3, 1.5},
+      {"smoothness", &x.smoothness, 0.2, 50},
+      {"cache_speedup", &x.cache_speedup, 0, 10},
+      {"qkv_factor", &x.qkv_factor, 0.2, 5},
+      {"attn_out_factor", &x.attn_out_factor, 0.2, 5},
+      {"mlp_up_factor", &x.mlp_up_factor, 0.2, 5},
+      {"mlp_down_factor", &x.mlp_down_factor, 0.2, 5},
+      {"sustained_slowdown", &x.sustained_slowdown, 0, 2},
+      {"sustained_s", &x.sustained_s, 1e-7, 10},
+  };
+}
+
+std::vector<Param> StreamFields(StreamParams& x) {
+  return {
+      {"launch_s", &x.launch_s, 0, 1e-2},
+      {"memory_efficiency", &x.memory_efficiency, 1e-3, 5},
+      {"smoothness", &x.smoothness, 0.2, 50},
+      {"cache_speedup", &x.cache_speedup, 0, 10},
+      {"wave_rows_per_sm", &x.wave_rows_per_sm, 0, 1000},
+      {"cache_fraction", &x.cache_fraction, 0, 100},
+  };
+}
+
+std::vector<Param> AttentionFields(AttentionParams& x) {
+  return {
+      {"launch_s", &x.launch_s, 0, 1e-2},
+      {"prefill_efficiency", &x.prefill_efficiency, 1e-3, 1.5},
+      {"decode_memory_efficiency", &x.decode_memory_efficiency, 1e-3, 1.5},
+  };
+}
+
+std::vector<Param> AllReduceFields(AllReduceParams& x) {
+  return {
+      {"launch_s", &x.launch_s, 0, 1e-2},
+      {"step_latency_s", &x.step_latency_s, 0, 1e-2},
+      {"bandwidth_efficiency", &x.bandwidth_efficiency, 1e-3, 1.5},
+  };
+}
+
+std::vector<Param> FrameworkFields(FrameworkParams& x) {
+  return {
+      {"iteration_overhead_s", &x.iteration_overhead_s, 0, 10},
+      {"per_sequence_s", &x.per_sequence_s, 0, 1},
+      {"per_rank_s", &x.per_rank_s, 0, 1},
+      {"prefill_launch_per_layer_s", &x.prefill_launch_per_layer_s, 0, 1},
+      {"launch_overlap", &x.launch_overlap, 1, 64},
+      {"throttle_slowdown", &x.throttle_slowdown, 0, 20},
+      {"peer_slowdown", &x.peer_slowdown, 0, 20},
+      {"throttle_tokens", &x.throttle_tokens, 1, 1e9},
+      {"throttle_sharpness", &x.throttle_sharpness, 0.25, 16},
+  };
+}
+
 absl::Status ReadSection(MapReader& top, const char* name, std::vector<Param> params) {
   GF_ASSIGN_OR_RETURN(MapReader m, MapReader::Make(top.file(), top.Raw(name),
                                                    top.what() == "profile" ? name : absl::StrCat(top.what(), ".", name)));
@@ -57,12 +118,11 @@ absl::Status ReadFit(MapReader& top, GpuProfile* p) {
 }
 
 // One parameter block; `flow` puts it on one line (the stream kinds).
-void EmitSection(YAML::Emitter& out, const std::string& name, const std::vector<std::pair<const char*, double>>& values,
-                 bool flow = false) {
+void EmitSection(YAML::Emitter& out, const std::string& name, const std::vector<Param>& values, bool flow = false) {
   out << YAML::Key << name << YAML::Value;
   if (flow) out << YAML::Flow;
   out << YAML::BeginMap;
-  for (const auto& [k, v] : values) out << YAML::Key << k << YAML::Value << absl::StrFormat("%.6g", v);
+  for (const Param& v : values) out << YAML::Key << v.key << YAML::Value << absl::StrFormat("%.6g", *v.value);
   out << YAML::EndMap;
 }
 
@@ -105,49 +165,18 @@ absl::StatusOr<GpuProfile> LoadGpuProfile(const std::string& path) {
   GF_RETURN_IF_ERROR(top.Get("created", &p.created));
   GF_RETURN_IF_ERROR(top.Opt("command", &p.command));
   GF_RETURN_IF_ERROR(top.Opt("sources", &p.sources));
-  GF_RETURN_IF_ERROR(ReadSection(top, "gemm", {{"launch_s", &p.gemm.launch_s, 0, 1e-2},
-                                               {"compute_efficiency", &p.gemm.compute_efficiency, 1e-3, 1.5},
-                                               {"m_half", &p.gemm.m_half, 0, 1e6},
-                                               {"n_half", &p.gemm.n_half, 0, 1e7},
-                                               {"memory_efficiency", &p.gemm.memory_efficiency, 1e-3, 1.5},
-                                               {"smoothness", &p.gemm.smoothness, 0.2, 50},
-                                               {"cache_speedup", &p.gemm.cache_speedup, 0, 10},
-                                               {"qkv_factor", &p.gemm.qkv_factor, 0.2, 5},
-                                               {"attn_out_factor", &p.gemm.attn_out_factor, 0.2, 5},
-                                               {"mlp_up_factor", &p.gemm.mlp_up_factor, 0.2, 5},
-                                               {"mlp_down_factor", &p.gemm.mlp_down_factor, 0.2, 5},
-                                               {"sustained_slowdown", &p.gemm.sustained_slowdown, 0, 2},
-                                               {"sustained_s", &p.gemm.sustained_s, 1e-7, 10}}));
+  GF_RETURN_IF_ERROR(ReadSection(top, "gemm", GemmFields(p.gemm)));
   {
     GF_ASSIGN_OR_RETURN(MapReader streams, MapReader::Make(path, top.Raw("stream"), "stream"));
     for (const std::string& kind : StreamKinds()) {
       StreamParams& sp = p.stream[kind];
-      GF_RETURN_IF_ERROR(ReadSection(streams, kind.c_str(), {{"launch_s", &sp.launch_s, 0, 1e-2},
-                                                             {"memory_efficiency", &sp.memory_efficiency, 1e-3, 5},
-                                                             {"smoothness", &sp.smoothness, 0.2, 50},
-                                                             {"cache_speedup", &sp.cache_speedup, 0, 10},
-                                                             {"wave_rows_per_sm", &sp.wave_rows_per_sm, 0, 1000},
-                                                             {"cache_fraction", &sp.cache_fraction, 0, 100}}));
+      GF_RETURN_IF_ERROR(ReadSection(streams, kind.c_str(), StreamFields(sp)));
     }
     GF_RETURN_IF_ERROR(streams.Finish());
   }
-  GF_RETURN_IF_ERROR(ReadSection(top, "attention",
-                                 {{"launch_s", &p.attention.launch_s, 0, 1e-2},
-                                  {"prefill_efficiency", &p.attention.prefill_efficiency, 1e-3, 1.5},
-                                  {"decode_memory_efficiency", &p.attention.decode_memory_efficiency, 1e-3, 1.5}}));
-  GF_RETURN_IF_ERROR(ReadSection(top, "allreduce",
-                                 {{"launch_s", &p.allreduce.launch_s, 0, 1e-2},
-                                  {"step_latency_s", &p.allreduce.step_latency_s, 0, 1e-2},
-                                  {"bandwidth_efficiency", &p.allreduce.bandwidth_efficiency, 1e-3, 1.5}}));
-  GF_RETURN_IF_ERROR(ReadSection(top, "framework", {{"iteration_overhead_s", &p.framework.iteration_overhead_s, 0, 10},
-                                                    {"per_sequence_s", &p.framework.per_sequence_s, 0, 1},
-                                                    {"per_rank_s", &p.framework.per_rank_s, 0, 1},
-                                                    {"prefill_launch_per_layer_s", &p.framework.prefill_launch_per_layer_s, 0, 1},
-                                                    {"launch_overlap", &p.framework.launch_overlap, 1, 64},
-                                                    {"throttle_slowdown", &p.framework.throttle_slowdown, 0, 20},
-                                                    {"peer_slowdown", &p.framework.peer_slowdown, 0, 20},
-                                                    {"throttle_tokens", &p.framework.throttle_tokens, 1, 1e9},
-                                                    {"throttle_sharpness", &p.framework.throttle_sharpness, 0.25, 16}}));
+  GF_RETURN_IF_ERROR(ReadSection(top, "attention", AttentionFields(p.attention)));
+  GF_RETURN_IF_ERROR(ReadSection(top, "allreduce", AllReduceFields(p.allreduce)));
+  GF_RETURN_IF_ERROR(ReadSection(top, "framework", FrameworkFields(p.framework)));
   GF_RETURN_IF_ERROR(ReadFit(top, &p));
   GF_RETURN_IF_ERROR(top.Finish());
   return p;
@@ -168,47 +197,16 @@ absl::Status WriteGpuProfile(const GpuProfile& p, const std::string& path) {
   out << YAML::Key << "sources" << YAML::Value << YAML::BeginSeq;
   for (const auto& s : p.sources) out << s;
   out << YAML::EndSeq;
-  EmitSection(out, "gemm", {{"launch_s", p.gemm.launch_s},
-                            {"compute_efficiency", p.gemm.compute_efficiency},
-                            {"m_half", p.gemm.m_half},
-                            {"n_half", p.gemm.n_half},
-                            {"memory_efficiency", p.gemm.memory_efficiency},
-                            {"smoothness", p.gemm.smoothness},
-                            {"cache_speedup", p.gemm.cache_speedup},
-                            {"qkv_factor", p.gemm.qkv_factor},
-                            {"attn_out_factor", p.gemm.attn_out_factor},
-                            {"mlp_up_factor", p.gemm.mlp_up_factor},
-                            {"mlp_down_factor", p.gemm.mlp_down_factor},
-                            {"sustained_slowdown", p.gemm.sustained_slowdown},
-                            {"sustained_s", p.gemm.sustained_s}});
+  GpuProfile q = p;  // the field tables take non-const references
+  EmitSection(out, "gemm", GemmFields(q.gemm));
   out << YAML::Key << "stream" << YAML::Value << YAML::BeginMap;
   for (const std::string& kind : StreamKinds()) {
-    const StreamParams& sp = p.stream.at(kind);
-    EmitSection(out, kind,
-                {{"launch_s", sp.launch_s},
-                 {"memory_efficiency", sp.memory_efficiency},
-                 {"smoothness", sp.smoothness},
-                 {"cache_speedup", sp.cache_speedup},
-                 {"wave_rows_per_sm", sp.wave_rows_per_sm},
-                 {"cache_fraction", sp.cache_fraction}},
-                /*flow=*/true);
+    EmitSection(out, kind, StreamFields(q.stream.at(kind)), /*flow=*/true);
   }
   out << YAML::EndMap;
-  EmitSection(out, "attention", {{"launch_s", p.attention.launch_s},
-                                 {"prefill_efficiency", p.attention.prefill_efficiency},
-                                 {"decode_memory_efficiency", p.attention.decode_memory_efficiency}});
-  EmitSection(out, "allreduce", {{"launch_s", p.allreduce.launch_s},
-                                 {"step_latency_s", p.allreduce.step_latency_s},
-                                 {"bandwidth_efficiency", p.allreduce.bandwidth_efficiency}});
-  EmitSection(out, "framework", {{"iteration_overhead_s", p.framework.iteration_overhead_s},
-                                 {"per_sequence_s", p.framework.per_sequence_s},
-                                 {"per_rank_s", p.framework.per_rank_s},
-                                 {"prefill_launch_per_layer_s", p.framework.prefill_launch_per_layer_s},
-                                 {"launch_overlap", p.framework.launch_overlap},
-                                 {"throttle_slowdown", p.framework.throttle_slowdown},
-                                 {"peer_slowdown", p.framework.peer_slowdown},
-                                 {"throttle_tokens", p.framework.throttle_tokens},
-                                 {"throttle_sharpness", p.framework.throttle_sharpness}});
+  EmitSection(out, "attention", AttentionFields(q.attention));
+  EmitSection(out, "allreduce", AllReduceFields(q.allreduce));
+  EmitSection(out, "framework", FrameworkFields(q.framework));
   if (!p.fit.empty()) {
     out << YAML::Key << "fit" << YAML::Value << YAML::BeginMap;
     for (const auto& [name, e] : p.fit) {
