@@ -92,6 +92,11 @@ TEST(MicrobenchPlan, LayerShapesOfMoeAndUngatedModels) {
   EXPECT_EQ(s[2].n, 2 * 14336 / 2);
   EXPECT_EQ(s[3].role, "expert_down");
   EXPECT_EQ(s[3].m, 128);
+  ASSERT_EQ(s.size(), 5u);  // and the router: every token against the 8 experts
+  EXPECT_EQ(s[4].role, "router");
+  EXPECT_EQ(s[4].m, 512);
+  EXPECT_EQ(s[4].n, 8);
+  EXPECT_EQ(s[4].k, 4096);
   EXPECT_EQ(LayerGemmShapes(mix, 1, 1)[2].m, 1);  // at least one token
   EXPECT_EQ(LayerGemmShapes(mix, 1, 5)[2].m, 2);  // ceil(10 / 8)
   // Phi-2: two-matrix GELU MLP, multi-head attention, head_dim 80.

@@ -28,6 +28,9 @@ struct VidurCalibrationInput {
   std::string compute_dir;        // e.g. vidur-profiles/compute/h100
   std::string network_file;       // optional: vidur-profiles/network/h100_dgx/all_reduce.csv
   const NodeSpec* network_node = nullptr;  // the node type the network file was measured on
+  // Keep the measured GEMM shapes (GemmShapeCorrection) in the profile. They describe the library build
+  // that was measured; vidur's do not carry over to Splitwise's serving runs (docs/perf-model.md).
+  bool shape_corrections = false;
 };
 
 // Resets serving-stack parameters that `profile` borrowed from another GPU (ProfileForGpu) to the
@@ -40,7 +43,15 @@ absl::StatusOr<GpuProfile> CalibrateFromVidur(const VidurCalibrationInput& input
 // From the project's microbenchmark CSV (docs/microbench-csv.md); `link_gbps` is the per-GPU intra-node
 // bandwidth of the machine it ran on (for the all-reduce fit).
 absl::StatusOr<GpuProfile> CalibrateFromMicrobench(const std::string& path, const GpuSpec& gpu,
-                                                   const GpuProfile& start, double link_gbps);
+                                                   const GpuProfile& start, double link_gbps,
+                                                   bool shape_corrections = true);
+
+// How well measured-shape corrections predict a measured shape at sizes between its measurements: per
+// (n, k), every other measured m is held out, the GEMM parameters and corrections are fitted on the rest,
+// and the held-out ones are predicted. Returns their APE.
+std::vector<double> ShapeInterpolationApe(const std::vector<GemmSample>& gemms, const GpuSpec& gpu,
+                                          const GemmParams& start);
+inline constexpr char kShapeInterpolationMethod[] = "every other token count held out";
 
 // Maps Splitwise's hardware names to catalog GPUs and nodes.
 struct SplitwiseHardware {

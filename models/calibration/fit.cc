@@ -69,14 +69,7 @@ double MeanRobustLogLoss(const std::vector<Sample>& samples, Predict predict) {
   return samples.empty() ? 0 : sum / static_cast<double>(samples.size());
 }
 
-GpuProfile WithGemm(const GemmParams& g) {
-  GpuProfile p;
-  p.gemm = g;
-  return p;
-}
-
-}  // namespace
-
+// The projection a vidur operator computes.
 GemmKind GemmKindOf(const std::string& op) {
   if (op == "attn_pre_proj") return GemmKind::kQkv;
   if (op == "attn_post_proj") return GemmKind::kAttnOut;
@@ -85,9 +78,20 @@ GemmKind GemmKindOf(const std::string& op) {
   return GemmKind::kOther;
 }
 
+GpuProfile WithGemm(const GemmParams& g) {
+  GpuProfile p;
+  p.gemm = g;
+  return p;
+}
+
+}  // namespace
+
 double PredictGemm(const GemmParams& p, const GpuSpec& gpu, const GemmSample& s) {
-  return OperatorModel(WithGemm(p), gpu, 0)
-      .Gemm(GemmKindOf(s.op), static_cast<double>(s.m), static_cast<double>(s.n), static_cast<double>(s.k));
+  return PredictGemm(OperatorModel(WithGemm(p), gpu, 0), s);
+}
+
+double PredictGemm(const OperatorModel& model, const GemmSample& s) {
+  return model.Gemm(GemmKindOf(s.op), static_cast<double>(s.m), static_cast<double>(s.n), static_cast<double>(s.k));
 }
 
 double PredictStream(const StreamParams& p, const GpuSpec& gpu, const ElementwiseSample& s) {

@@ -12,6 +12,7 @@
 
 #include "models/calibration/gpu_profile.h"
 #include "models/calibration/measurements.h"
+#include "models/calibration/operator_model.h"
 #include "models/catalog.h"
 
 namespace gpufleet {
@@ -28,6 +29,8 @@ AllReduceParams FitAllReduce(const std::vector<CollectiveSample>& samples, const
                              const AllReduceParams& start);
 
 double PredictGemm(const GemmParams& p, const GpuSpec& gpu, const GemmSample& s);
+// With a whole profile's model (its measured shape corrections included).
+double PredictGemm(const OperatorModel& model, const GemmSample& s);
 double PredictStream(const StreamParams& p, const GpuSpec& gpu, const ElementwiseSample& s);
 double PredictStream(const std::map<std::string, StreamParams>& p, const GpuSpec& gpu, const ElementwiseSample& s);
 double PredictAllReduce(const AllReduceParams& p, const GpuSpec& gpu, double link_gbps, const CollectiveSample& s);

@@ -1,10 +1,12 @@
 // Calibration profile files: loading, writing, and derivation for GPUs without measurements.
 #include "models/calibration/gpu_profile.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
 #include <functional>
+#include <utility>
 #include <limits>
 
 #include <yaml-cpp/yaml.h>
@@ -117,6 +119,66 @@ absl::Status ReadFit(MapReader& top, GpuProfile* p) {
   return fit.Finish();
 }
 
+// The measured GEMM shapes: a list of {n, k, m: [...], factor: [...]} with m increasing, at most one
+// entry per (n, k).
+absl::Status ReadGemmShapes(MapReader& top, GpuProfile* p) {
+  if (!top.Has("gemm_shapes")) {
+    top.Raw("gemm_shapes");
+    return absl::OkStatus();
+  }
+  const YAML::Node list = top.Raw("gemm_shapes");
+  if (!list.IsSequence()) {
+    return YamlError(top.file(), list, "gemm_shapes is not a list", "a list of {n, k, m: [...], factor: [...]}");
+  }
+  for (size_t i = 0; i < list.size(); ++i) {
+    GF_ASSIGN_OR_RETURN(MapReader e, MapReader::Make(top.file(), list[i], absl::StrCat("gemm_shapes[", i, "]")));
+    GemmShapeCorrection c;
+    GF_RETURN_IF_ERROR(e.Get("n", &c.n, 1));
+    GF_RETURN_IF_ERROR(e.Get("k", &c.k, 1));
+    GF_RETURN_IF_ERROR(e.Get("m", &c.m, 1e-3, 1e9));
+    GF_RETURN_IF_ERROR(e.Get("factor", &c.factor, 0.05, 20));
+    GF_RETURN_IF_ERROR(e.Finish());
+    if (c.m.empty() || c.m.size() != c.factor.size()) {
+      return e.ErrorAt("factor", absl::StrCat(e.what(), " has ", c.m.size(), " m values and ", c.factor.size(), " factors"),
+                       "one factor per m, at least one");
+    }
+    for (size_t j = 1; j < c.m.size(); ++j) {
+      if (c.m[j] <= c.m[j - 1]) {
+        return e.ErrorAt("m", absl::StrCat(e.what(), ".m is not increasing at position ", j + 1, " (", c.m[j - 1],
+                                           " then ", c.m[j], ")"),
+                         "m values in increasing order");
+      }
+    }
+    for (const GemmShapeCorrection& other : p->gemm_shapes) {
+      if (other.n == c.n && other.k == c.k) {
+        return e.Error(absl::StrCat(e.what(), " repeats the shape n ", c.n, ", k ", c.k), "one entry per (n, k)");
+      }
+    }
+    p->gemm_shapes.push_back(std::move(c));
+  }
+  std::sort(p->gemm_shapes.begin(), p->gemm_shapes.end(),
+            [](const auto& a, const auto& b) { return std::pair{a.n, a.k} < std::pair{b.n, b.k}; });
+  return absl::OkStatus();
+}
+
+// One entry per line: a shape's knots read across.
+void EmitGemmShapes(YAML::Emitter& out, const std::vector<GemmShapeCorrection>& shapes) {
+  if (shapes.empty()) return;
+  out << YAML::Key << "gemm_shapes" << YAML::Value << YAML::BeginSeq;
+  for (const GemmShapeCorrection& c : shapes) {
+    out << YAML::Flow << YAML::BeginMap;
+    out << YAML::Key << "n" << YAML::Value << c.n << YAML::Key << "k" << YAML::Value << c.k;
+    out << YAML::Key << "m" << YAML::Value << YAML::Flow << YAML::BeginSeq;
+    for (double m : c.m) out << absl::StrFormat("%.6g", m);
+    out << YAML::EndSeq;
+    out << YAML::Key << "factor" << YAML::Value << YAML::Flow << YAML::BeginSeq;
+    for (double f : c.factor) out << absl::StrFormat("%.4g", f);
+    out << YAML::EndSeq;
+    out << YAML::EndMap;
+  }
+  out << YAML::EndSeq;
+}
+
 // One parameter block; `flow` puts it on one line (the stream kinds).
 void EmitSection(YAML::Emitter& out, const std::string& name, const std::vector<Param>& values, bool flow = false) {
   out << YAML::Key << name << YAML::Value;
@@ -149,11 +211,11 @@ absl::StatusOr<GpuProfile> LoadGpuProfile(const std::string& path) {
   // Keys change with the model's equations; say so rather than list missing keys one run at a time.
   int64_t revision = 0;
   GF_RETURN_IF_ERROR(top.Opt("model_revision", &revision));
-  if (revision != kProfileModelRevision) {
+  if (revision < kOldestReadableProfileRevision || revision > kProfileModelRevision) {
     const std::string what = absl::StrCat("this profile was written by ",
                                           revision < kProfileModelRevision ? "an older" : "a newer",
                                           " gpufleet (operator model revision ", revision, ", this one reads ",
-                                          kProfileModelRevision, ")");
+                                          kOldestReadableProfileRevision, " to ", kProfileModelRevision, ")");
     const std::string expected = "a profile from this `gpufleet calibrate`: regenerate it (models/calibration/README.md)";
     return top.ErrorAt(root["model_revision"] ? "model_revision" : "gpu", what, expected);
   }
@@ -177,6 +239,7 @@ absl::StatusOr<GpuProfile> LoadGpuProfile(const std::string& path) {
   GF_RETURN_IF_ERROR(ReadSection(top, "attention", AttentionFields(p.attention)));
   GF_RETURN_IF_ERROR(ReadSection(top, "allreduce", AllReduceFields(p.allreduce)));
   GF_RETURN_IF_ERROR(ReadSection(top, "framework", FrameworkFields(p.framework)));
+  GF_RETURN_IF_ERROR(ReadGemmShapes(top, &p));
   GF_RETURN_IF_ERROR(ReadFit(top, &p));
   GF_RETURN_IF_ERROR(top.Finish());
   return p;
@@ -221,6 +284,7 @@ absl::Status WriteGpuProfile(const GpuProfile& p, const std::string& path) {
     }
     out << YAML::EndMap;
   }
+  EmitGemmShapes(out, p.gemm_shapes);
   out << YAML::EndMap;
   return WriteFileAtomically(path, std::string(out.c_str()) + "\n");
 }
@@ -288,6 +352,7 @@ absl::StatusOr<GpuProfile> ProfileForGpu(const GpuSpec& gpu, const Catalog& cata
                               p.derived_from)};
     p.command.clear();
     p.fit.clear();
+    p.gemm_shapes.clear();  // another GPU's kernel choices
     if (best != nullptr && best->has_end_to_end_fit()) return p;  // its framework came along
   }
   const GpuProfile* e2e =

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cmath>
+#include <cstdint>
 #include <map>
 #include <string>
 #include <vector>
@@ -131,6 +132,19 @@ struct FrameworkParams {
   }
 };
 
+// A GEMM shape measured on this GPU. The BLAS library picks a kernel per (m, n, k) and its choice jumps
+// between neighbouring sizes (H100, n 8192 x k 28672: 269 us at m 512, 750 us at 520, 498 us at 656),
+// which no smooth curve in (m, n, k) follows. For a measured (n, k) the time is the equation's for a GEMM
+// of no projection times `factor` (measured / modelled), interpolated linearly in log m between the
+// knots and held at the end values beyond them; the knots are the measured m where the ratio turns, so
+// that interpolation stays within 1% of every measured ratio. A shape that was not measured gets the
+// equation alone. Power caps still act through the equation (the factor is a ratio).
+struct GemmShapeCorrection {
+  int64_t n = 0, k = 0;
+  std::vector<double> m;       // increasing
+  std::vector<double> factor;  // at each m
+};
+
 struct FitError {
   std::string method;    // e.g. "leave-one-model-out", "5-fold"
   double median_ape = 0, mape = 0, p90_ape = 0, max_ape = 0;
@@ -158,6 +172,7 @@ struct GpuProfile {
   AttentionParams attention;
   AllReduceParams allreduce;
   FrameworkParams framework;
+  std::vector<GemmShapeCorrection> gemm_shapes;  // sorted by (n, k); empty: the equations alone
   std::map<std::string, FitError> fit;  // by operator family or phase
 
   bool calibrated() const { return status == "calibrated"; }
@@ -166,9 +181,11 @@ struct GpuProfile {
 };
 
 // The revision of the equations a profile's parameters belong to, written into every profile; a profile
-// of another revision is refused with a "regenerate it" error. 3: GEMM projection factors and sustained
-// slowdown (2: cache and wave terms, 1: the first fitted model).
-inline constexpr int kProfileModelRevision = 3;
+// of a revision this gpufleet cannot read is refused with a "regenerate it" error. 4: measured GEMM shape
+// corrections (optional; a revision-3 profile is a revision-4 profile without them), 3: GEMM projection
+// factors and sustained slowdown (2: cache and wave terms, 1: the first fitted model).
+inline constexpr int kProfileModelRevision = 4;
+inline constexpr int kOldestReadableProfileRevision = 3;
 
 // How a profile's sources name borrowed serving-stack parameters (followed by the donor GPU).
 inline constexpr char kBorrowedFrameworkSource[] = "serving-stack parameters (framework) of ";

@@ -1,7 +1,8 @@
 // Calibration from the project's own CUDA microbenchmark CSV (tools/microbench, docs/microbench-csv.md).
 //
 // GEMM rows fit the GEMM parameters (evaluated leave-one-shape-out: each (n, k) weight shape predicted by
-// a fit that never saw it); HBM copy and triad fit the memory-bound kernels' floor and bandwidth (the same
+// a fit that never saw it) and, unless turned off, become measured-shape corrections (evaluated on every
+// other token count held out); HBM copy and triad fit the memory-bound kernels' floor and bandwidth (the same
 // for every kind: the suite measures pure streaming, not each fused kernel); attention rows fit the
 // attention parameters; intra-node all_reduce rows fit the collective. Only rows at the highest power
 // limit in the file are used, so a power-limit sweep does not bias the base profile.
@@ -13,6 +14,7 @@
 #include "absl/strings/str_format.h"
 #include "models/calibration/calibrate.h"
 #include "models/calibration/fit.h"
+#include "models/calibration/gemm_shapes.h"
 #include "models/calibration/nelder_mead.h"
 #include "models/calibration/operator_model.h"
 #include "sim/util/status_macros.h"
@@ -58,7 +60,8 @@ AttentionParams FitAttention(const std::vector<AttentionSample>& rows, const Gpu
 }  // namespace
 
 absl::StatusOr<GpuProfile> CalibrateFromMicrobench(const std::string& path, const GpuSpec& gpu,
-                                                   const GpuProfile& start, double link_gbps) {
+                                                   const GpuProfile& start, double link_gbps,
+                                                   bool shape_corrections) {
   GF_ASSIGN_OR_RETURN(std::vector<MicrobenchRow> all, microbench::ReadMicrobenchCsv(path));
   if (all.empty()) return absl::InvalidArgumentError(absl::StrCat(path, ": no measurements"));
   double top_limit = 0;
@@ -123,6 +126,12 @@ absl::StatusOr<GpuProfile> CalibrateFromMicrobench(const std::string& path, cons
           },
           [](const GemmSample& s) { return s.time_s; }),
       "leave-one-shape-out");
+  // Every GEMM the suite measured is a shape of a catalog model: keep what the library does at each.
+  p.gemm_shapes.clear();
+  if (shape_corrections) {
+    p.gemm_shapes = BuildGemmShapeCorrections(gemms, gpu, p.gemm);
+    p.fit["gemm_shapes"] = SummarizeErrors(ShapeInterpolationApe(gemms, gpu, start.gemm), kShapeInterpolationMethod);
+  }
   if (!streams.empty()) {
     // Copy kernels have no rows: they set each kind's launch floor, bandwidth and cache speedup, and
     // leave the wave parameters (not seen by this data) as they were.

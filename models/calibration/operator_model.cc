@@ -3,6 +3,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <optional>
+
+#include "models/calibration/gemm_shapes.h"
 
 namespace gpufleet {
 
@@ -15,9 +18,17 @@ OperatorModel::OperatorModel(const GpuProfile& profile, const GpuSpec& gpu, doub
       link_bytes_per_s_(std::max(link_gbps, 1.0) * 1e9) {}
 
 double OperatorModel::Gemm(GemmKind kind, double m, double n, double k, double compute_scale) const {
+  // A shape measured on this GPU: the library's kernel choice for it, as a ratio to the equation.
+  if (const std::optional<double> f = GemmShapeFactor(profile_.gemm_shapes, m, n, k)) {
+    return *f * GemmEquation(1.0, m, n, k, compute_scale);
+  }
+  return GemmEquation(profile_.gemm.Factor(kind), m, n, k, compute_scale);
+}
+
+double OperatorModel::GemmEquation(double factor, double m, double n, double k, double compute_scale) const {
   const GemmParams& g = profile_.gemm;
   const double fill = (m / (m + g.m_half)) * (n / (n + g.n_half));
-  double tc = 2.0 * m * n * k / (peak_flops_ * compute_scale * g.compute_efficiency * g.Factor(kind) * fill);
+  double tc = 2.0 * m * n * k / (peak_flops_ * compute_scale * g.compute_efficiency * factor * fill);
   const double u = tc / g.sustained_s;
   tc *= 1.0 + g.sustained_slowdown * u / (1.0 + u);
   const double bytes = 2.0 * (m * k + k * n + m * n);

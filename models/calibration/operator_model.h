@@ -21,7 +21,8 @@ class OperatorModel {
   OperatorModel(const GpuProfile& profile, const GpuSpec& gpu, double link_gbps, double clock_scale = 1.0);
 
   // fp16/bf16 GEMM C[m x n] = A[m x k] B[k x n] of projection `kind`. `compute_scale` multiplies the
-  // compute peak for this call (sustained-load clocks), on top of the constructor's clock scale.
+  // compute peak for this call (sustained-load clocks), on top of the constructor's clock scale. A shape
+  // the profile has a measured correction for uses it instead of the projection factor.
   double Gemm(GemmKind kind, double m, double n, double k, double compute_scale = 1.0) const;
   // A memory-bound kernel of `kind` (one of StreamKinds()) over `rows` tokens, moving `bytes`.
   double Stream(const std::string& kind, double rows, double bytes) const;
@@ -35,6 +36,9 @@ class OperatorModel {
   const GpuProfile& profile() const { return profile_; }
 
  private:
+  // The GEMM equation with efficiency factor `factor` (a projection's, or 1).
+  double GemmEquation(double factor, double m, double n, double k, double compute_scale) const;
+
   GpuProfile profile_;
   double peak_flops_;
   double hbm_bytes_per_s_;

@@ -226,6 +226,20 @@ absl::Status MapReader::OptEnum(std::string_view key, const std::vector<std::str
   return absl::OkStatus();
 }
 
+absl::Status MapReader::Get(std::string_view key, std::vector<double>* out, double min, double max) {
+  if (!Has(key)) return Missing(key);
+  YAML::Node n = Raw(key);
+  const std::string name = absl::StrCat(what_, ".", S(key));
+  if (!n.IsSequence()) return YamlError(file_, n, absl::StrCat(name, " is ", Describe(n)), "a list of numbers");
+  out->clear();
+  for (const auto& item : n) {
+    auto v = ScalarDouble(file_, item, name, min, max);
+    if (!v.ok()) return v.status();
+    out->push_back(*v);
+  }
+  return absl::OkStatus();
+}
+
 absl::Status MapReader::Opt(std::string_view key, std::vector<std::string>* out) {
   YAML::Node n = Raw(key);
   if (!n.IsDefined() || n.IsNull()) return absl::OkStatus();

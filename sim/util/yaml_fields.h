@@ -63,6 +63,8 @@ class MapReader {
   absl::Status Opt(std::string_view key, bool* out);
   absl::Status OptEnum(std::string_view key, const std::vector<std::string>& allowed, std::string* out);
   absl::Status Opt(std::string_view key, std::vector<std::string>* out);
+  // A required list of numbers, each within [min, max].
+  absl::Status Get(std::string_view key, std::vector<double>* out, double min, double max);
 
   // Error located at this mapping's key `key` (or at the mapping itself when absent).
   absl::Status ErrorAt(std::string_view key, std::string_view what, std::string_view expected = {}) const;

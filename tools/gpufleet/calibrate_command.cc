@@ -11,6 +11,7 @@ namespace gpufleet {
 std::function<int()> AddCalibrateCommand(CLI::App& app) {
   struct Flags {
     std::string source, path, gpu, out, base, network, node, hardware, catalog;
+    bool shapes = false;
   };
   auto f = std::make_shared<Flags>();
   CLI::App* cmd = app.add_subcommand("calibrate", "Fit a GPU's performance-model profile to measurements");
@@ -29,7 +30,18 @@ std::function<int()> AddCalibrateCommand(CLI::App& app) {
                   "Catalog node type the collectives were measured on (vidur --network; microbench: default the GPU's NVLink)");
   cmd->add_option("--hardware", f->hardware, "splitwise: which hardware's rows to fit (a100-80gb, h100-80gb)");
   cmd->add_option("--catalog", f->catalog, "Catalog directory (default: the built-in models/catalog)");
-  return [f]() -> int {
+  CLI::Option* shapes_flag = cmd->add_flag(
+      "--shape-corrections,!--no-shape-corrections", f->shapes,
+      "vidur, microbench: also keep every measured GEMM shape's measured/modelled ratio per token count (the BLAS "
+      "library's kernel choice on the measured software stack), used for that shape. Default: on for microbench "
+      "(your own stack), off for vidur (another stack's; see docs/perf-model.md)");
+  return [f, shapes_flag]() -> int {
+    const bool shapes = shapes_flag->count() > 0 ? f->shapes : f->source == "microbench";
+    if (shapes_flag->count() > 0 && f->source == "splitwise") {
+      return ReportError(absl::InvalidArgumentError(
+          "--shape-corrections applies to kernel measurements (--source vidur or microbench); splitwise keeps the "
+          "starting profile's"));
+    }
     auto catalog = Catalog::LoadFromDir(f->catalog.empty() ? Catalog::DefaultDir() : f->catalog);
     if (!catalog.ok()) return ReportError(catalog.status());
     const GpuSpec* gpu = catalog->FindGpu(f->gpu);
@@ -45,7 +57,7 @@ std::function<int()> AddCalibrateCommand(CLI::App& app) {
     if (!start.ok()) return ReportError(start.status());
     absl::StatusOr<GpuProfile> profile;
     if (f->source == "vidur") {
-      VidurCalibrationInput input{f->path, f->network, nullptr};
+      VidurCalibrationInput input{f->path, f->network, nullptr, shapes};
       if (!f->network.empty()) {
         input.network_node = catalog->FindNode(f->node);
         if (input.network_node == nullptr) {
@@ -63,12 +75,15 @@ std::function<int()> AddCalibrateCommand(CLI::App& app) {
         if (node == nullptr) return ReportError(absl::InvalidArgumentError("--node '" + f->node + "' is not in the node catalog"));
         link_gbps = node->intra_gbps > 0 ? node->intra_gbps : link_gbps;
       }
-      profile = CalibrateFromMicrobench(f->path, *gpu, *start, link_gbps);
+      profile = CalibrateFromMicrobench(f->path, *gpu, *start, link_gbps, shapes);
     }
     if (!profile.ok()) return ReportError(profile.status());
     // A refinement keeps the history of how the profile was made.
     const std::string step = "gpufleet calibrate --source " + f->source + " " + f->path + " --gpu " + f->gpu +
-                             (f->hardware.empty() ? "" : " --hardware " + f->hardware);
+                             (f->hardware.empty() ? "" : " --hardware " + f->hardware) +
+                             (shapes_flag->count() == 0 ? ""
+                              : shapes                   ? " --shape-corrections"
+                                                         : " --no-shape-corrections");
     // A repeated refinement replaces the earlier one.
     std::string history = start->command.substr(0, start->command.find("; then gpufleet calibrate --source splitwise"));
     profile->command = (f->source == "splitwise" && !history.empty()) ? history + "; then " + step : step;

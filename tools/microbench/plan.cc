@@ -304,6 +304,8 @@ std::vector<GemmShape> LayerGemmShapes(const LlmSpec& model, int tp, int64_t tok
   const std::string prefix = moe ? "expert_" : "";
   out.push_back({prefix + "up", mlp_tokens, (model.gated_mlp ? 2 : 1) * ffn, hidden});
   out.push_back({prefix + "down", mlp_tokens, hidden, ffn});
+  // The router scores every token against every expert (replicated on each rank).
+  if (moe) out.push_back({"router", tokens, model.num_experts, hidden});
   return out;
 }
 

@@ -75,7 +75,7 @@ struct GemmShape {
 std::vector<int> TpDegreesFor(const LlmSpec& model, const std::vector<int>& tp);
 // QKV, O, MLP up (gate+up for gated MLPs) and down of one layer for `tokens` tokens at TP degree `tp`.
 // For MoE models the MLP matrices are one expert's, with the tokens routed to one expert on average,
-// ceil(tokens * experts_per_token / num_experts).
+// ceil(tokens * experts_per_token / num_experts), plus the router (tokens x num_experts x hidden).
 std::vector<GemmShape> LayerGemmShapes(const LlmSpec& model, int tp, int64_t tokens);
 GemmShape LmHeadShape(const LlmSpec& model, int tp, int64_t batch);
 
