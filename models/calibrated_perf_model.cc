@@ -22,8 +22,8 @@ CalibratedPerfModel::CalibratedPerfModel(const GpuProfile& profile, const Replic
 
 std::string CalibratedPerfModel::Label() const {
   const GpuProfile& p = ops_.profile();
-  const std::string host =
-      p.framework_from.empty() ? "" : absl::StrCat("; serving-stack times of ", p.framework_from);
+  std::string host = p.framework_from.empty() ? "" : absl::StrCat("; serving-stack times of ", p.framework_from);
+  if (!p.gemm_shapes.empty()) absl::StrAppend(&host, "; ", p.gemm_shapes.size(), " measured GEMM shapes");
   if (p.calibrated()) return absl::StrCat("calibrated operator model (", p.gpu, ": calibrated", host, ")");
   return absl::StrCat("calibrated operator model (", p.gpu, ": UNCALIBRATED, efficiencies of ", p.derived_from, host,
                       ")");

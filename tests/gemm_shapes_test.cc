@@ -77,6 +77,9 @@ TEST(GemmShapes, MeasuredShapesFollowTheLibrarysStepsAndOthersTheEquation) {
   // An unmeasured shape gets the equation with its projection factor; a fractional shape never matches.
   EXPECT_DOUBLE_EQ(model.Gemm(GemmKind::kQkv, 512, 10240, 8192), equation.Gemm(GemmKind::kQkv, 512, 10240, 8192));
   EXPECT_FALSE(GemmShapeFactor(p.gemm_shapes, 512, 8192.5, 1024).has_value());
+  // No rows, no kernel (not a NaN from the fill terms).
+  EXPECT_EQ(model.Gemm(GemmKind::kQkv, 0, 10240, 8192), 0.0);
+  EXPECT_EQ(equation.Gemm(GemmKind::kQkv, 0, 10240, 8192), 0.0);
   // A power cap still acts through the equation.
   const OperatorModel capped(p, H100(), 0, /*clock_scale=*/0.5);
   EXPECT_GT(capped.Gemm(GemmKind::kMlpDown, 2048, 8192, 28672), 1.8 * model.Gemm(GemmKind::kMlpDown, 2048, 8192, 28672));
@@ -99,6 +102,10 @@ TEST(GemmShapes, RoundTripThroughTheProfileAndAreNotBorrowed) {
     EXPECT_EQ(q->gemm_shapes[i].m, p.gemm_shapes[i].m);
     EXPECT_EQ(q->gemm_shapes[i].factor, p.gemm_shapes[i].factor);  // 4 significant digits both ways
   }
+  // Reports say the kernel model holds measurements.
+  const ReplicaHardware hw{RealCatalog().FindLlm("Llama-2-70B"), &H100(), RealCatalog().FindNode("DGX-H100"), 8};
+  EXPECT_NE(CalibratedPerfModel(*q, hw).Label().find("; 2 measured GEMM shapes"), std::string::npos)
+      << CalibratedPerfModel(*q, hw).Label();
   // Another GPU's kernel choices are not borrowed: a derived profile has the equations only.
   auto h200 = ProfileForGpu(*RealCatalog().FindGpu("H200-SXM-141GB"), RealCatalog(), dir);
   ASSERT_TRUE(h200.ok()) << h200.status();

@@ -18,6 +18,7 @@ OperatorModel::OperatorModel(const GpuProfile& profile, const GpuSpec& gpu, doub
       link_bytes_per_s_(std::max(link_gbps, 1.0) * 1e9) {}
 
 double OperatorModel::Gemm(GemmKind kind, double m, double n, double k, double compute_scale) const {
+  if (!(m > 0 && n > 0 && k > 0)) return 0;  // no rows (an empty batch), no kernel
   // A shape measured on this GPU: the library's kernel choice for it, as a ratio to the equation.
   if (const std::optional<double> f = GemmShapeFactor(profile_.gemm_shapes, m, n, k)) {
     return *f * GemmEquation(1.0, m, n, k, compute_scale);

@@ -13,13 +13,19 @@
 namespace gpufleet {
 
 absl::Status WriteFileAtomically(const std::string& path, std::string_view text) {
+  return WriteFileAtomically(path, [text](std::ostream& out) {
+    out.write(text.data(), static_cast<std::streamsize>(text.size()));
+  });
+}
+
+absl::Status WriteFileAtomically(const std::string& path, const std::function<void(std::ostream&)>& write) {
   // The writer's pid in the temporary name: two writers of one path never share a temporary.
   const std::string tmp = absl::StrCat(path, ".tmp.", ::getpid());
   std::error_code ec;
   {
     std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
     if (!out) return absl::InvalidArgumentError(absl::StrCat(path, ": cannot write: ", std::strerror(errno)));
-    out.write(text.data(), static_cast<std::streamsize>(text.size()));
+    write(out);
     out.close();
     if (out.fail()) {
       std::filesystem::remove(tmp, ec);

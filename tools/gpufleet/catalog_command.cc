@@ -34,8 +34,8 @@ std::function<int()> AddCatalogCommand(CLI::App& app) {
                            n.network_gbps, n.price_usd_per_hour);
       }
     } else if (*what == "profiles") {
-      out += fmt::format("{:<16} {:<13} {:<16} {:<18} {:>10} {:>12} {:>12}\n", "gpu", "status", "derived from",
-                         "serving stack of", "gemm cv", "prefill cv", "decode cv");
+      out += fmt::format("{:<16} {:<13} {:<16} {:<18} {:>10} {:>12} {:>12} {:>12}\n", "gpu", "status", "derived from",
+                         "serving stack of", "gemm cv", "prefill cv", "decode cv", "gemm shapes");
       for (const auto& [name, g] : catalog->gpus()) {
         auto p = ProfileForGpu(g, *catalog, DefaultProfileDir());
         if (!p.ok()) return ReportError(p.status());
@@ -47,11 +47,12 @@ std::function<int()> AddCatalogCommand(CLI::App& app) {
                                  : p->has_end_to_end_fit() ? "own fit"
                                  : !p->derived_from.empty() ? p->derived_from
                                                             : "built-in defaults";
-        out += fmt::format("{:<16} {:<13} {:<16} {:<18} {:>10} {:>12} {:>12}\n", name, p->status,
+        out += fmt::format("{:<16} {:<13} {:<16} {:<18} {:>10} {:>12} {:>12} {:>12}\n", name, p->status,
                            p->derived_from.empty() ? "-" : p->derived_from, host, err("gemm"),
-                           err("splitwise_prefill"), err("splitwise_decode"));
+                           err("splitwise_prefill"), err("splitwise_decode"), p->gemm_shapes.size());
       }
-      out += "(median absolute errors, cross-validated; see docs/perf-model.md)\n";
+      out += "(median absolute errors, cross-validated; gemm shapes: measured weight shapes the profile keeps; see "
+             "docs/perf-model.md)\n";
     } else {
       out += fmt::format("{:<18} {:>7} {:>7} {:>6} {:>6} {:>8} {:>8} {:>9} {:>10}\n", "model", "layers", "hidden", "heads",
                          "kv", "ffn", "experts", "params B", "KV KB/tok");

@@ -5,13 +5,13 @@
 #include <charconv>
 #include <cmath>
 #include <cstring>
-#include <filesystem>
 #include <fstream>
 #include <sstream>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "sim/util/atomic_file.h"
 
 namespace gpufleet::microbench {
 namespace {
@@ -253,18 +253,7 @@ absl::Status WriteMicrobenchCsv(const std::string& path, const std::vector<Micro
                                 const std::vector<std::string>& comments) {
   absl::StatusOr<std::string> text = FormatMicrobenchCsv(rows, comments);
   if (!text.ok()) return absl::InvalidArgumentError(absl::StrCat(path, ": ", text.status().message()));
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out) return absl::InvalidArgumentError(absl::StrCat(path, ": cannot write: ", std::strerror(errno)));
-    out << *text;
-    out.flush();
-    if (!out) return absl::InvalidArgumentError(absl::StrCat(path, ": write failed: ", std::strerror(errno)));
-  }
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) return absl::InvalidArgumentError(absl::StrCat(path, ": cannot rename ", tmp, ": ", ec.message()));
-  return absl::OkStatus();
+  return WriteFileAtomically(path, *text);
 }
 
 absl::StatusOr<std::vector<MicrobenchRow>> ParseMicrobenchCsv(const std::string& text, const std::string& path) {
