@@ -118,13 +118,13 @@ bool SameMeasurementSet(const std::string& source_entry, const std::string& path
   return tail(source_path) == tail(path);
 }
 
+}  // namespace
+
 bool FittedOn(const GpuProfile& profile, const std::string& path) {
   for (const auto& s : profile.sources)
     if (SameMeasurementSet(s, path)) return true;
   return false;
 }
-
-}  // namespace
 
 absl::StatusOr<GpuProfile> CalibrateFromVidur(const VidurCalibrationInput& input, const GpuSpec& gpu,
                                               const GpuProfile& start) {
@@ -414,9 +414,6 @@ absl::StatusOr<GpuProfile> CalibrateFromSplitwise(const std::string& path, const
   return p;
 }
 
-namespace {
-
-// Each group's errors (points grouped by name), and the overall errors over the groups `headline` accepts.
 void Summarize(ValidationReport& report, const std::string& cv_method,
                const std::function<bool(const std::string&)>& headline) {
   const std::string own_method = report.in_sample ? "in-sample" : "held-out";
@@ -448,8 +445,6 @@ ValidationPoint PointOf(const SampleOrigin& origin, std::string group, std::stri
   return {origin.file, origin.row, std::move(group), std::move(config), measured_s, predicted_s,
           std::numeric_limits<double>::quiet_NaN()};
 }
-
-}  // namespace
 
 absl::StatusOr<ValidationReport> ValidateVidur(const std::string& compute_dir, const GpuProfile& profile,
                                                const GpuSpec& gpu) {

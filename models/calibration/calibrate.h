@@ -10,6 +10,7 @@
 //        evaluated by 5-fold cross-validation over configurations.
 #pragma once
 
+#include <functional>
 #include <limits>
 #include <map>
 #include <string>
@@ -111,12 +112,26 @@ struct ValidationReport {
   std::vector<std::string> notes;
 };
 
+// Building reports: whether `profile` lists the measurement set at `path` among its sources (so its errors
+// there are in-sample); a point with no cross-validated prediction yet; each group's errors (points
+// grouped by name) and the overall errors over the groups `headline` accepts.
+bool FittedOn(const GpuProfile& profile, const std::string& path);
+ValidationPoint PointOf(const SampleOrigin& origin, std::string group, std::string config, double measured_s,
+                        double predicted_s);
+void Summarize(ValidationReport& report, const std::string& cv_method,
+               const std::function<bool(const std::string&)>& headline);
+
 absl::StatusOr<ValidationReport> ValidateVidur(const std::string& compute_dir, const GpuProfile& profile,
                                                const GpuSpec& gpu);
 // Profiles by GPU name; each Splitwise hardware is predicted with its GPU's profile.
 absl::StatusOr<ValidationReport> ValidateSplitwise(const std::string& path,
                                                    const std::map<std::string, GpuProfile>& profiles,
                                                    const Catalog& catalog);
+// The project's microbenchmark CSV, rows at its highest power limit: GEMMs (fp16/bf16), attention, HBM
+// streams (as the residual-add kind, the plainest stream) and all-reduces (over `link_gbps` per GPU), each
+// predicted by `profile`; cross-validated figures for the GEMMs only, refitted 10-fold by weight shape.
+absl::StatusOr<ValidationReport> ValidateMicrobench(const std::string& path, const GpuProfile& profile,
+                                                    const GpuSpec& gpu, double link_gbps);
 
 // Predicted prefill and decode-iteration times of a Splitwise row (Llama-2-70B at its TP).
 struct EndToEndPrediction {

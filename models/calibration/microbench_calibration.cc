@@ -1,13 +1,17 @@
-// Calibration from the project's own CUDA microbenchmark CSV (tools/microbench, docs/microbench-csv.md).
+// Calibration from, and validation against, the project's own CUDA microbenchmark CSV (tools/microbench,
+// docs/microbench-csv.md).
 //
-// GEMM rows fit the GEMM parameters (evaluated leave-one-shape-out: each (n, k) weight shape predicted by
-// a fit that never saw it) and, unless turned off, become measured-shape corrections (evaluated on every
+// GEMM rows fit the GEMM parameters (evaluated 10-fold by weight shape: each (n, k) predicted by a fit
+// that never saw it) and, unless turned off, become measured-shape corrections (evaluated on every
 // other token count held out); HBM copy and triad fit the memory-bound kernels' floor and bandwidth (the same
 // for every kind: the suite measures pure streaming, not each fused kernel); attention rows fit the
 // attention parameters; intra-node all_reduce rows fit the collective. Only rows at the highest power
 // limit in the file are used, so a power-limit sweep does not bias the base profile.
 #include <algorithm>
 #include <cmath>
+#include <fstream>
+#include <functional>
+#include <map>
 #include <set>
 
 #include "absl/strings/str_cat.h"
@@ -27,6 +31,7 @@ using microbench::MicrobenchRow;
 using microbench::Op;
 
 struct AttentionSample {
+  SampleOrigin origin;
   bool prefill = false;
   double flops = 0, kv_bytes = 0, time_s = 0;
 };
@@ -57,52 +62,119 @@ AttentionParams FitAttention(const std::vector<AttentionSample>& rows, const Gpu
   return from_x(NelderMead(loss, {std::log(1e-5), 0.0, 0.0}).x);
 }
 
+// The rows of a microbenchmark file at its highest power limit (a power-limit sweep must not bias the
+// base profile), as samples with their file lines.
+struct MicrobenchSamples {
+  double top_limit = 0;
+  std::string gpu_name, driver_version, cuda_version;
+  std::vector<GemmSample> gemms;  // fp16/bf16
+  std::vector<ElementwiseSample> streams;  // hbm_copy, hbm_triad
+  std::vector<AttentionSample> attention;
+  std::vector<CollectiveSample> allreduce;
+  int64_t other_limits = 0, fp8_gemms = 0;  // rows left out
+  size_t used() const { return gemms.size() + streams.size() + attention.size() + allreduce.size(); }
+};
+
+// The 1-based line of every data row (after comments and the header), in order.
+std::vector<int64_t> DataLines(const std::string& path) {
+  std::vector<int64_t> lines;
+  std::ifstream in(path);
+  std::string line;
+  bool header = false;
+  for (int64_t i = 1; std::getline(in, line); ++i) {
+    if (line.empty() || line[0] == '#') continue;
+    if (!header) {
+      header = true;
+      continue;
+    }
+    lines.push_back(i);
+  }
+  return lines;
+}
+
+absl::StatusOr<MicrobenchSamples> ReadSamples(const std::string& path) {
+  GF_ASSIGN_OR_RETURN(std::vector<MicrobenchRow> all, microbench::ReadMicrobenchCsv(path));
+  if (all.empty()) return absl::InvalidArgumentError(absl::StrCat(path, ": no measurements"));
+  const std::vector<int64_t> lines = DataLines(path);
+  MicrobenchSamples out;
+  out.gpu_name = all.front().gpu_name;
+  out.driver_version = all.front().driver_version;
+  out.cuda_version = all.front().cuda_version;
+  for (const auto& r : all) out.top_limit = std::max(out.top_limit, r.power_limit_w);
+  for (size_t i = 0; i < all.size(); ++i) {
+    const MicrobenchRow& r = all[i];
+    if (r.power_limit_w != out.top_limit) {
+      ++out.other_limits;
+      continue;
+    }
+    SampleOrigin origin;
+    origin.file = path;
+    origin.row = i < lines.size() ? lines[i] : 0;
+    const double t = r.time_us_median * 1e-6;
+    if (r.op == Op::kGemm && (r.dtype == microbench::Dtype::kFp16 || r.dtype == microbench::Dtype::kBf16)) {
+      GemmSample g;
+      g.origin = origin;
+      g.origin.model = absl::StrCat(r.n, "x", r.k);  // the cross-validation fold: the weight shape
+      g.m = r.m, g.n = r.n, g.k = r.k, g.time_s = t;
+      out.gemms.push_back(g);
+    } else if (r.op == Op::kGemm) {
+      ++out.fp8_gemms;
+    } else if (r.op == Op::kHbmCopy || r.op == Op::kHbmTriad) {
+      ElementwiseSample e;
+      e.origin = origin;
+      e.op = microbench::OpName(r.op);
+      e.bytes = static_cast<double>(r.bytes);
+      e.time_s = t;
+      out.streams.push_back(e);
+    } else if (r.op == Op::kAttnPrefill || r.op == Op::kAttnDecode) {
+      const double b = r.batch, q = r.q_tokens, c = r.kv_tokens, d = r.head_dim;
+      AttentionSample a;
+      a.origin = origin;
+      a.origin.model = absl::StrFormat("batch=%d q=%d kv=%d heads=%d/%d d=%d", r.batch, r.q_tokens, r.kv_tokens,
+                                       r.heads, r.kv_heads, r.head_dim);
+      a.prefill = r.op == Op::kAttnPrefill;
+      a.flops = a.prefill ? 4.0 * d * r.heads * b * (q * c + q * (q + 1) / 2) : 0;
+      a.kv_bytes = b * (c + (a.prefill ? q : 1)) * 2.0 * r.kv_heads * d * 2;
+      a.time_s = t;
+      out.attention.push_back(a);
+    } else if (r.op == Op::kAllReduce && r.ranks >= 2) {
+      CollectiveSample c;
+      c.origin = origin;
+      c.collective = "all_reduce";
+      c.ranks = static_cast<int>(r.ranks);
+      c.devices_per_node = static_cast<int>(r.ranks);
+      c.bytes = static_cast<double>(r.bytes);
+      c.time_s = t;
+      out.allreduce.push_back(c);
+    }
+  }
+  return out;
+}
+
+// Cross-validation folds for microbenchmark GEMMs: the weight shapes, sorted, dealt round-robin into
+// kShapeFolds folds, so every shape is predicted by a fit that never saw it (one fold per shape would
+// refit hundreds of times on a full sweep).
+constexpr int kShapeFolds = 10;
+constexpr char kShapeCv[] = "10-fold by weight shape";
+
+std::function<std::string(const GemmSample&)> ShapeFolds(const std::vector<GemmSample>& gemms) {
+  std::map<std::string, int> fold;
+  for (const auto& s : gemms) fold[s.origin.model] = 0;
+  int i = 0;
+  for (auto& [shape, f] : fold) f = i++ % kShapeFolds;
+  return [fold](const GemmSample& s) { return std::to_string(fold.at(s.origin.model)); };
+}
+
 }  // namespace
 
 absl::StatusOr<GpuProfile> CalibrateFromMicrobench(const std::string& path, const GpuSpec& gpu,
                                                    const GpuProfile& start, double link_gbps,
                                                    bool shape_corrections) {
-  GF_ASSIGN_OR_RETURN(std::vector<MicrobenchRow> all, microbench::ReadMicrobenchCsv(path));
-  if (all.empty()) return absl::InvalidArgumentError(absl::StrCat(path, ": no measurements"));
-  double top_limit = 0;
-  for (const auto& r : all) top_limit = std::max(top_limit, r.power_limit_w);
-  std::vector<GemmSample> gemms;
-  std::vector<ElementwiseSample> streams;
-  std::vector<AttentionSample> attention;
-  std::vector<CollectiveSample> allreduce;
-  for (const auto& r : all) {
-    if (r.power_limit_w != top_limit) continue;
-    const double t = r.time_us_median * 1e-6;
-    if (r.op == Op::kGemm && (r.dtype == microbench::Dtype::kFp16 || r.dtype == microbench::Dtype::kBf16)) {
-      GemmSample g;
-      g.origin.file = path;
-      g.origin.model = absl::StrCat(r.n, "x", r.k);
-      g.m = r.m, g.n = r.n, g.k = r.k, g.time_s = t;
-      gemms.push_back(g);
-    } else if (r.op == Op::kHbmCopy || r.op == Op::kHbmTriad) {
-      ElementwiseSample e;
-      e.op = "hbm";
-      e.bytes = static_cast<double>(r.bytes);
-      e.time_s = t;
-      streams.push_back(e);
-    } else if (r.op == Op::kAttnPrefill || r.op == Op::kAttnDecode) {
-      const double b = r.batch, q = r.q_tokens, c = r.kv_tokens, d = r.head_dim;
-      AttentionSample a;
-      a.prefill = r.op == Op::kAttnPrefill;
-      a.flops = a.prefill ? 4.0 * d * r.heads * b * (q * c + q * (q + 1) / 2) : 0;
-      a.kv_bytes = b * (c + (a.prefill ? q : 1)) * 2.0 * r.kv_heads * d * 2;
-      a.time_s = t;
-      attention.push_back(a);
-    } else if (r.op == Op::kAllReduce && r.ranks >= 2) {
-      CollectiveSample s;
-      s.collective = "all_reduce";
-      s.ranks = static_cast<int>(r.ranks);
-      s.devices_per_node = static_cast<int>(r.ranks);
-      s.bytes = static_cast<double>(r.bytes);
-      s.time_s = t;
-      allreduce.push_back(s);
-    }
-  }
+  GF_ASSIGN_OR_RETURN(MicrobenchSamples set, ReadSamples(path));
+  const std::vector<GemmSample>& gemms = set.gemms;
+  const std::vector<ElementwiseSample>& streams = set.streams;
+  const std::vector<AttentionSample>& attention = set.attention;
+  const std::vector<CollectiveSample>& allreduce = set.allreduce;
   if (gemms.empty()) return absl::InvalidArgumentError(absl::StrCat(path, ": no fp16/bf16 gemm rows to fit"));
 
   GpuProfile p = start;
@@ -112,12 +184,11 @@ absl::StatusOr<GpuProfile> CalibrateFromMicrobench(const std::string& path, cons
   DropBorrowedFramework(p);
   p.fit.clear();
   p.sources = {absl::StrFormat("%s (gpufleet-microbench on %s, driver %s, CUDA %s; %d rows at %g W)", path,
-                               all.front().gpu_name, all.front().driver_version, all.front().cuda_version,
-                               gemms.size() + streams.size() + attention.size() + allreduce.size(), top_limit)};
+                               set.gpu_name, set.driver_version, set.cuda_version, set.used(), set.top_limit)};
   p.gemm = FitGemm(gemms, gpu, start.gemm);
   p.fit["gemm"] = SummarizeErrors(
       CrossValidatedApe<GemmSample>(
-          gemms, [](const GemmSample& s) { return s.origin.model; },
+          gemms, ShapeFolds(gemms),
           [&](const std::vector<GemmSample>& train, const std::vector<GemmSample>& test) {
             const GemmParams fitted = FitGemm(train, gpu, start.gemm);
             std::vector<double> out;
@@ -125,7 +196,7 @@ absl::StatusOr<GpuProfile> CalibrateFromMicrobench(const std::string& path, cons
             return out;
           },
           [](const GemmSample& s) { return s.time_s; }),
-      "leave-one-shape-out");
+      kShapeCv);
   // Every GEMM the suite measured is a shape of a catalog model: keep what the library does at each.
   p.gemm_shapes.clear();
   if (shape_corrections) {
@@ -146,6 +217,66 @@ absl::StatusOr<GpuProfile> CalibrateFromMicrobench(const std::string& path, cons
   if (!attention.empty()) p.attention = FitAttention(attention, p, gpu);
   if (!allreduce.empty()) p.allreduce = FitAllReduce(allreduce, gpu, link_gbps, start.allreduce);
   return p;
+}
+
+absl::StatusOr<ValidationReport> ValidateMicrobench(const std::string& path, const GpuProfile& profile,
+                                                    const GpuSpec& gpu, double link_gbps) {
+  GF_ASSIGN_OR_RETURN(MicrobenchSamples set, ReadSamples(path));
+  ValidationReport report;
+  report.source = path;
+  report.in_sample = FittedOn(profile, path);
+  const OperatorModel model(profile, gpu, link_gbps);
+  for (const auto& s : set.gemms) {
+    report.points.push_back(PointOf(s.origin, "gemm", absl::StrFormat("m=%d n=%d k=%d", s.m, s.n, s.k), s.time_s,
+                                    PredictGemm(model, s)));
+  }
+  for (const auto& a : set.attention) {
+    report.points.push_back(PointOf(a.origin, a.prefill ? "attn_prefill" : "attn_decode", a.origin.model, a.time_s,
+                                    a.prefill ? model.AttentionPrefill(a.flops, a.kv_bytes)
+                                              : model.AttentionDecode(a.kv_bytes)));
+  }
+  for (const auto& e : set.streams) {
+    report.points.push_back(PointOf(e.origin, e.op, absl::StrFormat("bytes=%.0f", e.bytes), e.time_s,
+                                    model.Stream("residual_add", 0, e.bytes)));
+  }
+  for (const auto& c : set.allreduce) {
+    report.points.push_back(PointOf(c.origin, "all_reduce", absl::StrFormat("ranks=%d bytes=%.0f", c.ranks, c.bytes),
+                                    c.time_s, model.AllReduce(c.bytes, c.ranks)));
+  }
+  // GEMMs refitted without each fold of shapes (from the built-in start, as calibrate fits), with the
+  // measured shapes of the other folds when the profile keeps them: a held-out shape gets the equations.
+  const auto fold_of = ShapeFolds(set.gemms);
+  std::set<std::string> folds;
+  for (const auto& s : set.gemms) folds.insert(fold_of(s));
+  for (const std::string& held : folds) {
+    std::vector<GemmSample> train;
+    for (const auto& s : set.gemms)
+      if (fold_of(s) != held) train.push_back(s);
+    if (train.empty()) continue;
+    GpuProfile fitted;
+    fitted.gemm = FitGemm(train, gpu, GemmParams{});
+    if (!profile.gemm_shapes.empty()) fitted.gemm_shapes = BuildGemmShapeCorrections(train, gpu, fitted.gemm);
+    const OperatorModel fold_model(fitted, gpu, link_gbps);
+    for (size_t i = 0; i < set.gemms.size(); ++i) {
+      if (fold_of(set.gemms[i]) == held) report.points[i].cross_validated_s = PredictGemm(fold_model, set.gemms[i]);
+    }
+  }
+  Summarize(report, std::string(kShapeCv) + ", GEMMs only", [](const std::string&) { return true; });
+  report.notes.push_back(absl::StrFormat(
+      "%d rows at %g W (the file's highest power limit); attention, HBM streams (predicted as the residual-add "
+      "kind) and all-reduces are predicted by the profile as is, without cross-validation",
+      set.used(), set.top_limit));
+  if (set.other_limits > 0) {
+    report.notes.push_back(absl::StrFormat("%d rows at lower power limits are not validated", set.other_limits));
+  }
+  if (set.fp8_gemms > 0) {
+    report.notes.push_back(absl::StrFormat("%d fp8 GEMM rows are not validated (the model is fp16/bf16)", set.fp8_gemms));
+  }
+  if (!profile.calibrated()) {
+    report.notes.push_back(absl::StrCat("the profile of ", profile.gpu, " is UNCALIBRATED (efficiencies of ",
+                                        profile.derived_from, "): these are its errors on this GPU"));
+  }
+  return report;
 }
 
 }  // namespace gpufleet

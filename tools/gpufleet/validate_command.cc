@@ -1,4 +1,4 @@
-// `gpufleet validate --source {vidur,splitwise} PATH [--profile FILE] [--json] [--points CSV]`: predict
+// `gpufleet validate --source {vidur,splitwise,microbench} PATH [--profile FILE] [--json] [--points CSV]`: predict
 // every measured point with the current profiles and report the errors, with cross-validated figures
 // beside them; `--points` writes every point with its predictions, to see where the errors are.
 #include <cmath>
@@ -23,6 +23,7 @@ nlohmann::ordered_json ErrorJson(const FitError& e) {
 }
 
 std::string ErrorRow(const std::string& name, const FitError& e) {
+  if (e.n == 0) return fmt::format("  {:<28} {:>8} {:>8} {:>8} {:>9} {:>6}\n", name, "-", "-", "-", "-", 0);
   return fmt::format("  {:<28} {:>7.1f}% {:>7.1f}% {:>7.1f}% {:>8.1f}% {:>6}\n", name, e.median_ape * 100, e.mape * 100,
                      e.p90_ape * 100, e.max_ape * 100, e.n);
 }
@@ -52,15 +53,21 @@ std::string PointsCsv(const ValidationReport& report) {
 
 std::function<int()> AddValidateCommand(CLI::App& app) {
   struct Flags {
-    std::string source, path, profile, gpu, catalog, points;
+    std::string source, path, profile, gpu, catalog, points, node;
     bool json = false;
   };
   auto f = std::make_shared<Flags>();
   CLI::App* cmd = app.add_subcommand("validate", "Compare the performance model's predictions with measurements");
-  cmd->add_option("--source", f->source, "Measurement format")->required()->check(CLI::IsMember({"vidur", "splitwise"}));
-  cmd->add_option("path", f->path, "vidur: a compute folder (vidur-profiles/compute/h100); splitwise: the CSV")->required();
+  cmd->add_option("--source", f->source, "Measurement format")
+      ->required()
+      ->check(CLI::IsMember({"vidur", "splitwise", "microbench"}));
+  cmd->add_option("path", f->path,
+                  "vidur: a compute folder (vidur-profiles/compute/h100); splitwise: the CSV; microbench: the suite's CSV")
+      ->required();
   cmd->add_option("--profile", f->profile, "Profile to validate (default: the GPU's profile in models/calibration)");
-  cmd->add_option("--gpu", f->gpu, "vidur: catalog GPU the folder measured (default: from the folder name)");
+  cmd->add_option("--gpu", f->gpu,
+                  "vidur: catalog GPU the folder measured (default: from the folder name); microbench: required");
+  cmd->add_option("--node", f->node, "microbench: catalog node the collectives ran on (default: the GPU's NVLink)");
   cmd->add_option("--catalog", f->catalog, "Catalog directory (default: the built-in models/catalog)");
   cmd->add_flag("--json", f->json, "Print one JSON object");
   cmd->add_option("--points", f->points,
@@ -90,6 +97,21 @@ std::function<int()> AddValidateCommand(CLI::App& app) {
       auto profile = f->profile.empty() ? ProfileForGpu(*gpu, *catalog, DefaultProfileDir()) : LoadGpuProfile(f->profile);
       if (!profile.ok()) return ReportError(profile.status());
       report = ValidateVidur(f->path, *profile, *gpu);
+    } else if (f->source == "microbench") {
+      if (f->gpu.empty()) {
+        return ReportError(absl::InvalidArgumentError("--source microbench needs --gpu, the catalog GPU the CSV measured"));
+      }
+      const GpuSpec* gpu = catalog->FindGpu(f->gpu);
+      if (gpu == nullptr) return ReportError(absl::InvalidArgumentError("--gpu '" + f->gpu + "' is not in the GPU catalog"));
+      double link_gbps = gpu->nvlink_gbps > 0 ? gpu->nvlink_gbps : gpu->pcie_gbps;
+      if (!f->node.empty()) {
+        const NodeSpec* node = catalog->FindNode(f->node);
+        if (node == nullptr) return ReportError(absl::InvalidArgumentError("--node '" + f->node + "' is not in the node catalog"));
+        link_gbps = node->intra_gbps > 0 ? node->intra_gbps : link_gbps;
+      }
+      auto profile = f->profile.empty() ? ProfileForGpu(*gpu, *catalog, DefaultProfileDir()) : LoadGpuProfile(f->profile);
+      if (!profile.ok()) return ReportError(profile.status());
+      report = ValidateMicrobench(f->path, *profile, *gpu, link_gbps);
     } else {
       std::map<std::string, GpuProfile> profiles;
       for (const char* name : {"A100-SXM-80GB", "H100-SXM-80GB"}) {

@@ -1,0 +1,67 @@
+// `gpufleet validate --source microbench`: a profile against the project's own suite's measurements.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "tests/test_util.h"
+#include "tools/microbench/plan.h"
+#include "tools/microbench/synthetic.h"
+
+namespace gpufleet {
+namespace {
+
+using testing::RealCatalog;
+
+// A synthetic (roofline) suite output for `gpu`: Llama-2-7B's GEMMs and attention, the memory sweep.
+std::string SyntheticCsv(const std::string& dir, const std::string& gpu, const std::string& name) {
+  auto models = microbench::SelectModels(RealCatalog(), {"Llama-2-7B"});
+  EXPECT_TRUE(models.ok()) << models.status();
+  microbench::PlanOptions options = microbench::PlanOptions::Defaults(/*quick=*/true);
+  options.ops = {microbench::OpGroup::kGemm, microbench::OpGroup::kAttention, microbench::OpGroup::kMemory};
+  auto plan = microbench::BuildPlan(*models, options);
+  EXPECT_TRUE(plan.ok()) << plan.status();
+  const std::string path = dir + "/" + name;
+  EXPECT_TRUE(microbench::WriteSyntheticCsv(path, *plan, *RealCatalog().FindGpu(gpu)).ok());
+  return path;
+}
+
+TEST(MicrobenchValidation, ReportsEveryOpAndCrossValidatesTheGemmsOfItsOwnProfile) {
+  const std::string dir = testing::TempDir();
+  const std::string csv = SyntheticCsv(dir, "A100-SXM-80GB", "microbench-synthetic-a100.csv");
+  const std::string profile = dir + "/A100-mb.yaml";
+  auto cal = testing::RunGpufleet("calibrate --source microbench " + csv + " --gpu A100-SXM-80GB -o " + profile, true);
+  ASSERT_EQ(cal.exit_code, 0) << cal.output;
+  auto r = testing::RunGpufleet("validate --source microbench " + csv + " --gpu A100-SXM-80GB --json --profile " + profile);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const auto j = nlohmann::json::parse(r.output);
+  EXPECT_TRUE(j["profile_fitted_on_these_measurements"].get<bool>());
+  std::map<std::string, nlohmann::json> groups;
+  for (const auto& g : j["groups"]) groups[g["name"]] = g;
+  for (const char* op : {"gemm", "attn_prefill", "attn_decode", "hbm_copy", "hbm_triad"}) {
+    ASSERT_TRUE(groups.contains(op)) << op << "\n" << r.output;
+    EXPECT_GT(groups[op]["profile"]["n"].get<int>(), 0) << op;
+  }
+  // Only the GEMMs are refitted; the headline is their cross-validated error, and the roofline rows the
+  // GEMM equations contain are recovered.
+  EXPECT_GT(groups["gemm"]["cross_validated"]["n"].get<int>(), 0);
+  EXPECT_EQ(groups["attn_prefill"]["cross_validated"]["n"].get<int>(), 0);
+  EXPECT_NE(j["overall"]["method"].get<std::string>().find("by weight shape"), std::string::npos) << r.output;
+  EXPECT_LT(j["overall"]["median_ape"].get<double>(), 0.05) << r.output;
+}
+
+TEST(MicrobenchValidation, ADerivedProfileIsCheckedAgainstItsGpusMeasurements) {
+  // The H200 has no profile of its own: validate says so beside the errors of the one it derives.
+  const std::string csv = SyntheticCsv(testing::TempDir(), "H200-SXM-141GB", "microbench-synthetic-h200.csv");
+  auto r = testing::RunGpufleet("validate --source microbench " + csv + " --gpu H200-SXM-141GB");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("not fitted on these measurements"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("UNCALIBRATED (efficiencies of H100-SXM-80GB)"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("attn_decode"), std::string::npos) << r.output;
+  // Which GPU the file measured is not guessed.
+  auto bad = testing::RunGpufleet("validate --source microbench " + csv, true);
+  EXPECT_EQ(bad.exit_code, 2) << bad.output;
+  EXPECT_NE(bad.output.find("--source microbench needs --gpu"), std::string::npos) << bad.output;
+}
+
+}  // namespace
+}  // namespace gpufleet
