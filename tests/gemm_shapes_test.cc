@@ -85,6 +85,32 @@ TEST(GemmShapes, MeasuredShapesFollowTheLibrarysStepsAndOthersTheEquation) {
   EXPECT_GT(capped.Gemm(GemmKind::kMlpDown, 2048, 8192, 28672), 1.8 * model.Gemm(GemmKind::kMlpDown, 2048, 8192, 28672));
 }
 
+TEST(GemmShapes, FewSizesAreNotKeptAndRatiosStayReadable) {
+  const OperatorModel model(WithGemm(GemmParams{}), H100(), 0);
+  std::vector<GemmSample> samples;
+  auto add = [&](int64_t m, int64_t n, int64_t k, double ratio) {
+    GemmSample s;
+    s.m = m, s.n = n, s.k = k;
+    s.time_s = ratio * model.Gemm(GemmKind::kOther, m, n, k);
+    samples.push_back(s);
+  };
+  for (int64_t m : {1, 2, 4}) add(m, 1280, 8192, m == 1 ? 30.0 : 1.0);  // a wild outlier at one size
+  add(4096, 4096, 4096, 1.2);  // a square sweep's single size
+  add(8, 4096, 4096, 1.2);     // and one more: still too few
+  const std::vector<GemmShapeCorrection> shapes = BuildGemmShapeCorrections(samples, H100(), GemmParams{});
+  ASSERT_EQ(shapes.size(), 1u);
+  EXPECT_EQ(shapes[0].n, 1280);
+  EXPECT_EQ(shapes[0].factor.front(), kMaxGemmShapeFactor);  // clamped to what a profile may hold
+  GpuProfile p;
+  p.gpu = "H100-SXM-80GB";
+  p.created = "x";
+  p.gemm_shapes = shapes;
+  const std::string path = testing::TempDir() + "/clamped.yaml";
+  ASSERT_TRUE(WriteGpuProfile(p, path).ok());
+  auto q = LoadGpuProfile(path);
+  EXPECT_TRUE(q.ok()) << q.status();
+}
+
 TEST(GemmShapes, RoundTripThroughTheProfileAndAreNotBorrowed) {
   GpuProfile p;
   p.gpu = "H100-SXM-80GB";
@@ -99,6 +125,7 @@ TEST(GemmShapes, RoundTripThroughTheProfileAndAreNotBorrowed) {
   ASSERT_EQ(q->gemm_shapes.size(), p.gemm_shapes.size());
   for (size_t i = 0; i < p.gemm_shapes.size(); ++i) {
     EXPECT_EQ(q->gemm_shapes[i].n, p.gemm_shapes[i].n);
+    EXPECT_EQ(q->gemm_shapes[i].k, p.gemm_shapes[i].k);
     EXPECT_EQ(q->gemm_shapes[i].m, p.gemm_shapes[i].m);
     EXPECT_EQ(q->gemm_shapes[i].factor, p.gemm_shapes[i].factor);  // 4 significant digits both ways
   }

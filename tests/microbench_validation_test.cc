@@ -1,7 +1,13 @@
 // `gpufleet validate --source microbench`: a profile against the project's own suite's measurements.
 #include <gtest/gtest.h>
 
+#include <fstream>
+#include <string>
+#include <vector>
+
 #include <nlohmann/json.hpp>
+
+#include "absl/strings/str_split.h"
 
 #include "tests/test_util.h"
 #include "tools/microbench/plan.h"
@@ -47,6 +53,46 @@ TEST(MicrobenchValidation, ReportsEveryOpAndCrossValidatesTheGemmsOfItsOwnProfil
   EXPECT_EQ(groups["attn_prefill"]["cross_validated"]["n"].get<int>(), 0);
   EXPECT_NE(j["overall"]["method"].get<std::string>().find("by weight shape"), std::string::npos) << r.output;
   EXPECT_LT(j["overall"]["median_ape"].get<double>(), 0.05) << r.output;
+}
+
+TEST(MicrobenchValidation, PointsNameTheirLinesInFilesWithBlankLinesAndCrlf) {
+  const std::string dir = testing::TempDir();
+  const std::string csv = SyntheticCsv(dir, "A100-SXM-80GB", "microbench-synthetic-a100.csv");
+  std::ifstream in(csv);
+  std::vector<std::string> lines;
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  // Lines the reader skips: blank, whitespace-only, an indented comment; all with CRLF endings.
+  std::vector<std::string> edited = {"   ", "", "  # a comment"};
+  for (size_t i = 0; i < lines.size(); ++i) {
+    edited.push_back(lines[i]);
+    if (i % 50 == 7) edited.push_back("\t");
+  }
+  std::string text;
+  for (const auto& l : edited) text += l + "\r\n";
+  const std::string messy = testing::WriteFile(dir, "microbench-synthetic-messy.csv", text);
+  auto r = testing::RunGpufleet("validate --source microbench " + messy + " --gpu A100-SXM-80GB --points " + dir +
+                                "/points.csv");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  std::ifstream points(dir + "/points.csv");
+  std::string line;
+  std::getline(points, line);  // header
+  int checked = 0;
+  while (std::getline(points, line)) {
+    // file,row,group,config,...: the row's line holds the point's own op and shape.
+    const std::vector<std::string> f = absl::StrSplit(line, ',');
+    ASSERT_GE(f.size(), 4u);
+    const size_t row = std::stoul(f[1]);
+    ASSERT_GE(row, 1u);
+    ASSERT_LE(row, edited.size());
+    const std::vector<std::string> cols = absl::StrSplit(edited[row - 1], ',');
+    ASSERT_GE(cols.size(), 9u) << row;
+    EXPECT_EQ(cols[4], f[2]) << row << ": " << edited[row - 1];
+    if (f[2] == "gemm") {
+      EXPECT_EQ(f[3], "m=" + cols[6] + " n=" + cols[7] + " k=" + cols[8]) << row;
+      ++checked;
+    }
+  }
+  EXPECT_GT(checked, 100);
 }
 
 TEST(MicrobenchValidation, ADerivedProfileIsCheckedAgainstItsGpusMeasurements) {

@@ -76,9 +76,11 @@ std::vector<double> ShapeInterpolationApe(const std::vector<GemmSample>& gemms, 
                                           const GemmParams& start) {
   std::map<std::pair<int64_t, int64_t>, std::set<int64_t>> sizes;
   for (const auto& s : gemms) sizes[{s.n, s.k}].insert(s.m);
+  // Odd positions only, and never the largest size: every held-out size lies between two kept ones.
   auto held_out = [&](const GemmSample& s) {
     const std::set<int64_t>& ms = sizes.at({s.n, s.k});
-    return std::distance(ms.begin(), ms.find(s.m)) % 2 == 1;
+    const auto i = std::distance(ms.begin(), ms.find(s.m));
+    return i % 2 == 1 && i + 1 < static_cast<std::ptrdiff_t>(ms.size());
   };
   const std::vector<GemmSample> train = Where<GemmSample>(gemms, [&](const GemmSample& s) { return !held_out(s); });
   GpuProfile fitted;

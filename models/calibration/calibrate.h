@@ -48,8 +48,8 @@ absl::StatusOr<GpuProfile> CalibrateFromMicrobench(const std::string& path, cons
                                                    bool shape_corrections = true);
 
 // How well measured-shape corrections predict a measured shape at sizes between its measurements: per
-// (n, k), every other measured m is held out, the GEMM parameters and corrections are fitted on the rest,
-// and the held-out ones are predicted. Returns their APE.
+// (n, k), every other measured m (never the largest) is held out, the GEMM parameters and corrections are
+// fitted on the rest, and the held-out ones are predicted. Returns their APE.
 std::vector<double> ShapeInterpolationApe(const std::vector<GemmSample>& gemms, const GpuSpec& gpu,
                                           const GemmParams& start);
 inline constexpr char kShapeInterpolationMethod[] = "every other token count held out";

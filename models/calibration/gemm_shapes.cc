@@ -51,7 +51,7 @@ double Round4(double v) {
 }  // namespace
 
 std::optional<double> GemmShapeFactor(const std::vector<GemmShapeCorrection>& shapes, double m, double n, double k) {
-  if (shapes.empty() || !WholeNumber(n) || !WholeNumber(k)) return std::nullopt;
+  if (shapes.empty() || !(m > 0) || !WholeNumber(n) || !WholeNumber(k)) return std::nullopt;
   const std::pair<int64_t, int64_t> key{std::llround(n), std::llround(k)};
   auto it = std::lower_bound(shapes.begin(), shapes.end(), key, [](const GemmShapeCorrection& c, const auto& key) {
     return std::pair{c.n, c.k} < key;
@@ -83,6 +83,7 @@ std::vector<GemmShapeCorrection> BuildGemmShapeCorrections(const std::vector<Gem
   }
   std::vector<GemmShapeCorrection> out;
   for (auto& [shape, by_m] : ratios) {
+    if (by_m.size() < kMinGemmShapeSizes) continue;
     std::vector<double> x, y;
     for (auto& [m, logs] : by_m) {
       std::sort(logs.begin(), logs.end());
@@ -95,7 +96,7 @@ std::vector<GemmShapeCorrection> BuildGemmShapeCorrections(const std::vector<Gem
     c.k = shape.second;
     for (size_t i : Knots(x, y, tolerance)) {
       c.m.push_back(std::round(std::exp(x[i])));
-      c.factor.push_back(Round4(std::exp(y[i])));
+      c.factor.push_back(std::clamp(Round4(std::exp(y[i])), kMinGemmShapeFactor, kMaxGemmShapeFactor));
     }
     out.push_back(std::move(c));
   }

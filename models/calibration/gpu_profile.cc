@@ -136,7 +136,7 @@ absl::Status ReadGemmShapes(MapReader& top, GpuProfile* p) {
     GF_RETURN_IF_ERROR(e.Get("n", &c.n, 1));
     GF_RETURN_IF_ERROR(e.Get("k", &c.k, 1));
     GF_RETURN_IF_ERROR(e.Get("m", &c.m, 1e-3, 1e9));
-    GF_RETURN_IF_ERROR(e.Get("factor", &c.factor, 0.05, 20));
+    GF_RETURN_IF_ERROR(e.Get("factor", &c.factor, kMinGemmShapeFactor, kMaxGemmShapeFactor));
     GF_RETURN_IF_ERROR(e.Finish());
     if (c.m.empty() || c.m.size() != c.factor.size()) {
       return e.ErrorAt("factor", absl::StrCat(e.what(), " has ", c.m.size(), " m values and ", c.factor.size(), " factors"),
@@ -169,7 +169,7 @@ void EmitGemmShapes(YAML::Emitter& out, const std::vector<GemmShapeCorrection>& 
     out << YAML::Flow << YAML::BeginMap;
     out << YAML::Key << "n" << YAML::Value << c.n << YAML::Key << "k" << YAML::Value << c.k;
     out << YAML::Key << "m" << YAML::Value << YAML::Flow << YAML::BeginSeq;
-    for (double m : c.m) out << absl::StrFormat("%.6g", m);
+    for (double m : c.m) out << absl::StrFormat("%.17g", m);
     out << YAML::EndSeq;
     out << YAML::Key << "factor" << YAML::Value << YAML::Flow << YAML::BeginSeq;
     for (double f : c.factor) out << absl::StrFormat("%.4g", f);

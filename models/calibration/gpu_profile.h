@@ -136,14 +136,16 @@ struct FrameworkParams {
 // between neighbouring sizes (H100, n 8192 x k 28672: 269 us at m 512, 750 us at 520, 498 us at 656),
 // which no smooth curve in (m, n, k) follows. For a measured (n, k) the time is the equation's for a GEMM
 // of no projection times `factor` (measured / modelled), interpolated linearly in log m between the
-// knots and held at the end values beyond them; the knots are the measured m where the ratio turns, so
-// that interpolation stays within 1% of every measured ratio. A shape that was not measured gets the
+// knots and held at the end values beyond them; the knots are measured m chosen so that interpolation
+// stays within 1% of every measured ratio (gemm_shapes.h). A shape that was not measured gets the
 // equation alone. Power caps still act through the equation (the factor is a ratio).
 struct GemmShapeCorrection {
   int64_t n = 0, k = 0;
   std::vector<double> m;       // increasing
   std::vector<double> factor;  // at each m
 };
+// The ratios a profile may hold (the reader's range; the builder clamps to it).
+inline constexpr double kMinGemmShapeFactor = 0.05, kMaxGemmShapeFactor = 20;
 
 struct FitError {
   std::string method;    // e.g. "leave-one-model-out", "5-fold"

@@ -9,7 +9,6 @@
 // limit in the file are used, so a power-limit sweep does not bias the base profile.
 #include <algorithm>
 #include <cmath>
-#include <fstream>
 #include <functional>
 #include <map>
 #include <set>
@@ -75,27 +74,10 @@ struct MicrobenchSamples {
   size_t used() const { return gemms.size() + streams.size() + attention.size() + allreduce.size(); }
 };
 
-// The 1-based line of every data row (after comments and the header), in order.
-std::vector<int64_t> DataLines(const std::string& path) {
-  std::vector<int64_t> lines;
-  std::ifstream in(path);
-  std::string line;
-  bool header = false;
-  for (int64_t i = 1; std::getline(in, line); ++i) {
-    if (line.empty() || line[0] == '#') continue;
-    if (!header) {
-      header = true;
-      continue;
-    }
-    lines.push_back(i);
-  }
-  return lines;
-}
-
 absl::StatusOr<MicrobenchSamples> ReadSamples(const std::string& path) {
-  GF_ASSIGN_OR_RETURN(std::vector<MicrobenchRow> all, microbench::ReadMicrobenchCsv(path));
+  std::vector<int64_t> lines;
+  GF_ASSIGN_OR_RETURN(std::vector<MicrobenchRow> all, microbench::ReadMicrobenchCsv(path, &lines));
   if (all.empty()) return absl::InvalidArgumentError(absl::StrCat(path, ": no measurements"));
-  const std::vector<int64_t> lines = DataLines(path);
   MicrobenchSamples out;
   out.gpu_name = all.front().gpu_name;
   out.driver_version = all.front().driver_version;
@@ -109,7 +91,7 @@ absl::StatusOr<MicrobenchSamples> ReadSamples(const std::string& path) {
     }
     SampleOrigin origin;
     origin.file = path;
-    origin.row = i < lines.size() ? lines[i] : 0;
+    origin.row = lines[i];
     const double t = r.time_us_median * 1e-6;
     if (r.op == Op::kGemm && (r.dtype == microbench::Dtype::kFp16 || r.dtype == microbench::Dtype::kBf16)) {
       GemmSample g;

@@ -256,8 +256,10 @@ absl::Status WriteMicrobenchCsv(const std::string& path, const std::vector<Micro
   return WriteFileAtomically(path, *text);
 }
 
-absl::StatusOr<std::vector<MicrobenchRow>> ParseMicrobenchCsv(const std::string& text, const std::string& path) {
+absl::StatusOr<std::vector<MicrobenchRow>> ParseMicrobenchCsv(const std::string& text, const std::string& path,
+                                                              std::vector<int64_t>* lines) {
   std::vector<MicrobenchRow> rows;
+  if (lines != nullptr) lines->clear();
   bool have_header = false;
   int64_t first_gpu_line = 0;
   std::istringstream in(text);
@@ -305,6 +307,7 @@ absl::StatusOr<std::vector<MicrobenchRow>> ParseMicrobenchCsv(const std::string&
                            "one GPU per file"));
     }
     rows.push_back(std::move(row));
+    if (lines != nullptr) lines->push_back(line_no);
   }
   if (!have_header) {
     line_no = std::max<int64_t>(line_no, 1);
@@ -313,12 +316,12 @@ absl::StatusOr<std::vector<MicrobenchRow>> ParseMicrobenchCsv(const std::string&
   return rows;
 }
 
-absl::StatusOr<std::vector<MicrobenchRow>> ReadMicrobenchCsv(const std::string& path) {
+absl::StatusOr<std::vector<MicrobenchRow>> ReadMicrobenchCsv(const std::string& path, std::vector<int64_t>* lines) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return absl::NotFoundError(absl::StrCat(path, ": cannot open: ", std::strerror(errno)));
   std::stringstream buf;
   buf << in.rdbuf();
-  return ParseMicrobenchCsv(buf.str(), path);
+  return ParseMicrobenchCsv(buf.str(), path, lines);
 }
 
 }  // namespace gpufleet::microbench

@@ -62,9 +62,12 @@ absl::StatusOr<std::string> FormatMicrobenchCsv(const std::vector<MicrobenchRow>
 absl::Status WriteMicrobenchCsv(const std::string& path, const std::vector<MicrobenchRow>& rows,
                                 const std::vector<std::string>& comments);
 
-// Parses file text; `path` only names the file in messages.
-absl::StatusOr<std::vector<MicrobenchRow>> ParseMicrobenchCsv(const std::string& text, const std::string& path);
+// Parses file text; `path` only names the file in messages. `lines`, when given, receives each row's
+// 1-based line in the text.
+absl::StatusOr<std::vector<MicrobenchRow>> ParseMicrobenchCsv(const std::string& text, const std::string& path,
+                                                              std::vector<int64_t>* lines = nullptr);
 // Reads and checks a file: the header, every field's type and every rule of the schema.
-absl::StatusOr<std::vector<MicrobenchRow>> ReadMicrobenchCsv(const std::string& path);
+absl::StatusOr<std::vector<MicrobenchRow>> ReadMicrobenchCsv(const std::string& path,
+                                                             std::vector<int64_t>* lines = nullptr);
 
 }  // namespace gpufleet::microbench
