@@ -45,19 +45,17 @@ std::vector<CollectiveSample> IntraNodeAllReduces(const std::vector<CollectiveSa
 
 std::string ModelFold(const GemmSample& s) { return s.origin.model; }
 
-// Leave-one-model-out GEMM errors, with each fold's measured-shape corrections (a held-out model whose
-// weight shapes another model shares gets their measurements) and of the equation alone.
+// Leave-one-model-out GEMM errors of the equation alone and, with `shapes`, with each fold's measured
+// shapes (a held-out model whose weight shapes another model shares gets their measurements).
 struct GemmCv {
   std::vector<double> with_shapes, equation;
 };
-GemmCv GemmApeCv(const std::vector<GemmSample>& gemms, const GpuSpec& gpu, const GemmParams& start) {
+GemmCv GemmApeCv(const std::vector<GemmSample>& gemms, const GpuSpec& gpu, const GemmParams& start, bool shapes) {
   GemmCv cv;
   cv.with_shapes = CrossValidatedApe<GemmSample>(
       gemms, ModelFold,
       [&](const std::vector<GemmSample>& train, const std::vector<GemmSample>& test) {
-        GpuProfile fitted;
-        fitted.gemm = FitGemm(train, gpu, start);
-        fitted.gemm_shapes = BuildGemmShapeCorrections(train, gpu, fitted.gemm);
+        const GpuProfile fitted = FitGemmProfile(train, gpu, start, shapes);
         const OperatorModel model(fitted, gpu, 0);
         std::vector<double> out;
         for (const auto& s : test) {
@@ -83,10 +81,7 @@ std::vector<double> ShapeInterpolationApe(const std::vector<GemmSample>& gemms, 
     return i % 2 == 1 && i + 1 < static_cast<std::ptrdiff_t>(ms.size());
   };
   const std::vector<GemmSample> train = Where<GemmSample>(gemms, [&](const GemmSample& s) { return !held_out(s); });
-  GpuProfile fitted;
-  fitted.gemm = FitGemm(train, gpu, start);
-  fitted.gemm_shapes = BuildGemmShapeCorrections(train, gpu, fitted.gemm);
-  const OperatorModel model(fitted, gpu, 0);
+  const OperatorModel model(FitGemmProfile(train, gpu, start, /*shapes=*/true), gpu, 0);
   std::vector<double> ape;
   for (const auto& s : gemms)
     if (held_out(s)) ape.push_back(std::fabs(PredictGemm(model, s) / s.time_s - 1));
@@ -140,7 +135,7 @@ absl::StatusOr<GpuProfile> CalibrateFromVidur(const VidurCalibrationInput& input
   p.sources = {absl::StrCat(input.compute_dir, " (vidur kernel times: ", set.gemms.size(), " GEMMs, ",
                             set.elementwise.size(), " memory-bound kernels)")};
   p.gemm = FitGemm(set.gemms, gpu, start.gemm);
-  const GemmCv cv = GemmApeCv(set.gemms, gpu, start.gemm);
+  const GemmCv cv = GemmApeCv(set.gemms, gpu, start.gemm, input.shape_corrections);
   p.gemm_shapes.clear();
   p.fit.erase("gemm_equation");
   p.fit.erase("gemm_shapes");
@@ -487,9 +482,7 @@ absl::StatusOr<ValidationReport> ValidateVidur(const std::string& compute_dir, c
     // From the built-in starting values, as `calibrate` fits: starting from the profile would carry the
     // held-out model's data in through the start point (parameters fitted onto a bound stay there).
     const GpuProfile defaults;
-    GpuProfile fitted;
-    fitted.gemm = FitGemm(train_g, gpu, defaults.gemm);
-    if (shapes) fitted.gemm_shapes = BuildGemmShapeCorrections(train_g, gpu, fitted.gemm);
+    const GpuProfile fitted = FitGemmProfile(train_g, gpu, defaults.gemm, shapes);
     const OperatorModel fold_model(fitted, gpu, 0);
     const auto e = FitStreams(train_e, gpu, defaults.stream);
     for (size_t i = 0; i < set.gemms.size(); ++i) {

@@ -6,6 +6,7 @@
 #include <map>
 #include <utility>
 
+#include "models/calibration/fit.h"
 #include "models/calibration/operator_model.h"
 
 namespace gpufleet {
@@ -101,6 +102,14 @@ std::vector<GemmShapeCorrection> BuildGemmShapeCorrections(const std::vector<Gem
     out.push_back(std::move(c));
   }
   return out;
+}
+
+GpuProfile FitGemmProfile(const std::vector<GemmSample>& train, const GpuSpec& gpu, const GemmParams& start,
+                          bool shapes) {
+  GpuProfile p;
+  p.gemm = FitGemm(train, gpu, start);
+  if (shapes) p.gemm_shapes = BuildGemmShapeCorrections(train, gpu, p.gemm);
+  return p;
 }
 
 }  // namespace gpufleet

@@ -29,4 +29,9 @@ std::vector<GemmShapeCorrection> BuildGemmShapeCorrections(const std::vector<Gem
                                                            const GpuSpec& gpu, const GemmParams& gemm,
                                                            double tolerance = kGemmShapeTolerance);
 
+// The GEMM fit of `train` from `start` as a profile for OperatorModel, with `train`'s measured shapes
+// when `shapes` (how cross-validation refits a profile that keeps them).
+GpuProfile FitGemmProfile(const std::vector<GemmSample>& train, const GpuSpec& gpu, const GemmParams& start,
+                          bool shapes);
+
 }  // namespace gpufleet

@@ -235,10 +235,8 @@ absl::StatusOr<ValidationReport> ValidateMicrobench(const std::string& path, con
     for (const auto& s : set.gemms)
       if (fold_of(s) != held) train.push_back(s);
     if (train.empty()) continue;
-    GpuProfile fitted;
-    fitted.gemm = FitGemm(train, gpu, GemmParams{});
-    if (!profile.gemm_shapes.empty()) fitted.gemm_shapes = BuildGemmShapeCorrections(train, gpu, fitted.gemm);
-    const OperatorModel fold_model(fitted, gpu, link_gbps);
+    const OperatorModel fold_model(FitGemmProfile(train, gpu, GemmParams{}, !profile.gemm_shapes.empty()), gpu,
+                                   link_gbps);
     for (size_t i = 0; i < set.gemms.size(); ++i) {
       if (fold_of(set.gemms[i]) == held) report.points[i].cross_validated_s = PredictGemm(fold_model, set.gemms[i]);
     }
