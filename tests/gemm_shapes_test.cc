@@ -207,7 +207,9 @@ TEST(GemmShapes, CalibrateKeepsThemForMicrobenchAndOnRequest) {
   auto bad = testing::RunGpufleet("calibrate --source splitwise x.csv --hardware h100-80gb --gpu H100-SXM-80GB "
                                   "--shape-corrections -o " + dir + "/x.yaml", true);
   EXPECT_EQ(bad.exit_code, 2) << bad.output;
-  EXPECT_NE(bad.output.find("--shape-corrections applies to kernel measurements"), std::string::npos) << bad.output;
+  EXPECT_NE(bad.output.find("--shape-corrections and --no-shape-corrections apply to kernel measurements"),
+            std::string::npos)
+      << bad.output;
 }
 
 // The suite measures the very GEMMs the engine computes: with every planned shape at twice the equation,

@@ -39,8 +39,8 @@ std::function<int()> AddCalibrateCommand(CLI::App& app) {
     const bool shapes = shapes_flag->count() > 0 ? f->shapes : f->source == "microbench";
     if (shapes_flag->count() > 0 && f->source == "splitwise") {
       return ReportError(absl::InvalidArgumentError(
-          "--shape-corrections applies to kernel measurements (--source vidur or microbench); splitwise keeps the "
-          "starting profile's"));
+          "--shape-corrections and --no-shape-corrections apply to kernel measurements (--source vidur or "
+          "microbench); splitwise keeps the starting profile's measured shapes"));
     }
     auto catalog = Catalog::LoadFromDir(f->catalog.empty() ? Catalog::DefaultDir() : f->catalog);
     if (!catalog.ok()) return ReportError(catalog.status());
