@@ -43,7 +43,7 @@ const std::vector<std::string>& Dtypes() {
 
 const std::vector<std::string> kGpuKeys = {
     "name",        "vendor",      "architecture", "fp16_tflops", "fp8_tflops",         "hbm_gb",
-    "hbm_gbps",    "cache_mb",    "sm_count",    "tdp_w",       "idle_w",       "min_power_w", "max_power_w",        "nvlink_gbps",
+    "hbm_gbps",    "cache_mb",    "sm_count",    "boost_clock_mhz", "tdp_w",       "idle_w",       "min_power_w", "max_power_w",        "nvlink_gbps",
     "pcie_gbps",   "price_usd_per_hour",          "sources",     "notes"};
 const std::vector<std::string> kNodeKeys = {
     "name",       "gpu",          "gpus_per_node",      "intra_fabric", "intra_gbps",
@@ -156,6 +156,7 @@ absl::StatusOr<GpuSpec> ParseGpu(const std::string& file, const YAML::Node& item
   GF_RETURN_IF_ERROR(GetNumber(r, "hbm_gbps", &g.hbm_gbps, 0, true));
   GF_RETURN_IF_ERROR(GetNumber(r, "cache_mb", &g.cache_mb, 0, true));
   GF_RETURN_IF_ERROR(GetInt(r, "sm_count", &g.sm_count, 1, 100000));
+  GF_RETURN_IF_ERROR(GetNumber(r, "boost_clock_mhz", &g.boost_clock_mhz, 0, true));
   GF_RETURN_IF_ERROR(GetNumber(r, "tdp_w", &g.tdp_w, 0, true));
   GF_RETURN_IF_ERROR(GetNumber(r, "idle_w", &g.idle_w, 0, false));
   GF_RETURN_IF_ERROR(GetNumber(r, "min_power_w", &g.min_power_w, 0, true));

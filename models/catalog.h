@@ -23,6 +23,7 @@ struct GpuSpec {
   double hbm_gbps = 0;         // memory bandwidth, GB/s
   double cache_mb = 0;         // last-level on-chip cache (NVIDIA L2, AMD Infinity Cache), MB (1e6 bytes)
   int sm_count = 0;            // streaming multiprocessors (AMD: compute units)
+  double boost_clock_mhz = 0;  // the SMs' maximum clock, MHz
   double tdp_w = 0;            // board power (TDP / TGP), W
   double idle_w = 0;           // idle power, W
   double min_power_w = 0;      // lowest settable power limit, W

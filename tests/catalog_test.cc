@@ -102,6 +102,7 @@ TEST(CatalogData, SpotChecksAgainstDatasheets) {
   EXPECT_DOUBLE_EQ(h100->hbm_gbps, 3350);
   EXPECT_DOUBLE_EQ(h100->cache_mb, 50);  // L2
   EXPECT_EQ(h100->sm_count, 132);
+  EXPECT_EQ(h100->boost_clock_mhz, 1980);
   EXPECT_DOUBLE_EQ(h100->nvlink_gbps, 450);  // 900 GB/s bidirectional
   EXPECT_DOUBLE_EQ(h100->tdp_w, 700);
   EXPECT_DOUBLE_EQ(h100->min_power_w, 200);
@@ -218,6 +219,7 @@ constexpr char kGpus[] = R"(gpus:
     sources: ["test datasheet, 2024-01"]
     cache_mb: 50
     sm_count: 132
+    boost_clock_mhz: 1980
 )";
 
 constexpr char kNodes[] = R"(nodes:
@@ -343,9 +345,9 @@ TEST_F(CatalogErrors, NodeWithAbbreviatedGpuGetsFullNameSuggested) {
 
 TEST_F(CatalogErrors, DuplicateName) {
   std::string gpus = kGpus;
-  gpus += std::string(kGpus).substr(std::string("gpus:\n").size());  // the same entry again, lines 19-35
+  gpus += std::string(kGpus).substr(std::string("gpus:\n").size());  // the same entry again, lines 20-37
   const std::string err = Load(gpus);
-  EXPECT_NE(err.find("gpus.yaml:19:11: duplicate GPU name 'G1' (first defined at line 2)"), std::string::npos)
+  EXPECT_NE(err.find("gpus.yaml:20:11: duplicate GPU name 'G1' (first defined at line 2)"), std::string::npos)
       << err;
 }
 

@@ -326,6 +326,39 @@ const GpuProfile* Nearest(const GpuSpec& gpu, const Catalog& catalog, const std:
 
 }  // namespace
 
+GpuProfile DeriveProfile(const GpuSpec& gpu, const GpuProfile& donor, const GpuSpec& donor_gpu) {
+  GpuProfile p = donor;
+  p.gpu = gpu.name;
+  p.status = "uncalibrated";
+  p.derived_from = donor.gpu;
+  p.framework_from.clear();
+  p.sources = {absl::StrCat("spec sheet of ", gpu.name, " (models/catalog/gpus.yaml) with the efficiencies of ",
+                            donor.gpu, " (memory-bound kernels rescaled by SM throughput)")};
+  p.command.clear();
+  p.fit.clear();
+  p.gemm_shapes.clear();  // another GPU's kernel choices
+  // A memory-bound kernel reaches the lower of two rates: what its SMs can issue (scaling with SM count x
+  // clock) and a share of the memory bandwidth (the donor's GEMM memory efficiency, or the kind's own
+  // where the cache lifts it higher). The donor's measured efficiency e is their smooth minimum
+  // (e^-q = s^-q + c^-q, q = 4), which gives its issue rate s; on the new GPU that rate scales by SMs x
+  // clock and meets the new bandwidth. A kind at the bandwidth share (s unbounded) keeps it. Copying e
+  // instead put the A40's embedding, rotary and norm kernels 60-220% off when derived from the A100
+  // (docs/perf-model.md, derived profiles).
+  constexpr double q = 4;
+  const double issue = (gpu.sm_count * gpu.boost_clock_mhz) / (donor_gpu.sm_count * donor_gpu.boost_clock_mhz);
+  const double bandwidth = gpu.hbm_gbps / donor_gpu.hbm_gbps;
+  if (issue > 0 && bandwidth > 0) {
+    for (auto& [kind, k] : p.stream) {
+      const double e = k.memory_efficiency;
+      const double c = std::max(donor.gemm.memory_efficiency, e);
+      if (!(e > 0) || e >= c) continue;
+      const double s = std::pow(std::pow(e, -q) - std::pow(c, -q), -1 / q) * issue / bandwidth;
+      k.memory_efficiency = std::pow(std::pow(s, -q) + std::pow(c, -q), -1 / q);
+    }
+  }
+  return p;
+}
+
 absl::StatusOr<GpuProfile> ProfileForGpu(const GpuSpec& gpu, const Catalog& catalog, const std::string& dir) {
   const std::string own = dir + "/" + ProfileFileName(gpu.name);
   GpuProfile p;
@@ -343,17 +376,14 @@ absl::StatusOr<GpuProfile> ProfileForGpu(const GpuSpec& gpu, const Catalog& cata
   }
   if (!has_own) {
     const GpuProfile* best = Nearest(gpu, catalog, *calibrated, [](const GpuProfile&) { return true; });
-    p = best != nullptr ? *best : GpuProfile{};
-    p.gpu = gpu.name;
-    p.status = "uncalibrated";
-    p.derived_from = best != nullptr ? best->gpu : "built-in defaults";
-    p.framework_from.clear();
-    p.sources = {absl::StrCat("spec sheet of ", gpu.name, " (models/catalog/gpus.yaml) with the efficiencies of ",
-                              p.derived_from)};
-    p.command.clear();
-    p.fit.clear();
-    p.gemm_shapes.clear();  // another GPU's kernel choices
-    if (best != nullptr && best->has_end_to_end_fit()) return p;  // its framework came along
+    if (best != nullptr) {
+      p = DeriveProfile(gpu, *best, *catalog.FindGpu(best->gpu));
+      if (best->has_end_to_end_fit()) return p;  // its framework came along
+    } else {
+      p.gpu = gpu.name;
+      p.derived_from = "built-in defaults";
+      p.sources = {absl::StrCat("spec sheet of ", gpu.name, " (models/catalog/gpus.yaml) with the built-in efficiencies")};
+    }
   }
   const GpuProfile* e2e =
       Nearest(gpu, catalog, *calibrated, [](const GpuProfile& c) { return c.has_end_to_end_fit(); });

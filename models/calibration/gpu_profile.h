@@ -206,6 +206,12 @@ std::string DefaultProfileDir();
 // times measured on some GPU are better evidence than built-in guesses.
 absl::StatusOr<GpuProfile> ProfileForGpu(const GpuSpec& gpu, const Catalog& catalog, const std::string& dir);
 
+// `gpu`'s profile derived from another GPU's (`donor`, measured on `donor_gpu`): the donor's efficiencies
+// on `gpu`'s spec sheet, marked uncalibrated, without its measured GEMM shapes or fit errors; the
+// memory-bound kinds' efficiencies rescaled from the donor's SM throughput (SMs x clock) and bandwidth to
+// `gpu`'s. The serving-stack parameters are the donor's.
+GpuProfile DeriveProfile(const GpuSpec& gpu, const GpuProfile& donor, const GpuSpec& donor_gpu);
+
 // A file-name-safe form of a GPU name ("H100-SXM-80GB" -> "H100-SXM-80GB.yaml").
 std::string ProfileFileName(const std::string& gpu);
 

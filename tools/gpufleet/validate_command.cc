@@ -53,7 +53,7 @@ std::string PointsCsv(const ValidationReport& report) {
 
 std::function<int()> AddValidateCommand(CLI::App& app) {
   struct Flags {
-    std::string source, path, profile, gpu, catalog, points, node;
+    std::string source, path, profile, gpu, catalog, points, node, derive_from;
     bool json = false;
   };
   auto f = std::make_shared<Flags>();
@@ -68,6 +68,10 @@ std::function<int()> AddValidateCommand(CLI::App& app) {
   cmd->add_option("--gpu", f->gpu,
                   "vidur: catalog GPU the folder measured (default: from the folder name); microbench: required");
   cmd->add_option("--node", f->node, "microbench: catalog node the collectives ran on (default: the GPU's NVLink)");
+  cmd->add_option("--derive-from", f->derive_from,
+                  "vidur, microbench: validate the profile the measured GPU would get if only this GPU were calibrated "
+                  "(how far a derived, uncalibrated profile is off)")
+      ->excludes("--profile");
   cmd->add_option("--catalog", f->catalog, "Catalog directory (default: the built-in models/catalog)");
   cmd->add_flag("--json", f->json, "Print one JSON object");
   cmd->add_option("--points", f->points,
@@ -83,6 +87,24 @@ std::function<int()> AddValidateCommand(CLI::App& app) {
     }
     auto catalog = Catalog::LoadFromDir(f->catalog.empty() ? Catalog::DefaultDir() : f->catalog);
     if (!catalog.ok()) return ReportError(catalog.status());
+    // The profile to validate for the measured GPU: --profile, one derived from --derive-from's, or its own.
+    auto profile_for = [&](const GpuSpec& gpu) -> absl::StatusOr<GpuProfile> {
+      if (!f->profile.empty()) return LoadGpuProfile(f->profile);
+      if (f->derive_from.empty()) return ProfileForGpu(gpu, *catalog, DefaultProfileDir());
+      const GpuSpec* donor = catalog->FindGpu(f->derive_from);
+      if (donor == nullptr) {
+        return absl::InvalidArgumentError("--derive-from '" + f->derive_from + "' is not in the GPU catalog");
+      }
+      auto donor_profile = ProfileForGpu(*donor, *catalog, DefaultProfileDir());
+      if (!donor_profile.ok()) return donor_profile.status();
+      if (!donor_profile->calibrated()) {
+        return absl::InvalidArgumentError("--derive-from " + f->derive_from + ": that GPU has no calibrated profile");
+      }
+      return DeriveProfile(gpu, *donor_profile, *donor);
+    };
+    if (!f->derive_from.empty() && f->source == "splitwise") {
+      return ReportError(absl::InvalidArgumentError("--derive-from applies to --source vidur or microbench"));
+    }
     absl::StatusOr<ValidationReport> report;
     if (f->source == "vidur") {
       std::string gpu_name = f->gpu;
@@ -94,7 +116,7 @@ std::function<int()> AddValidateCommand(CLI::App& app) {
       }
       const GpuSpec* gpu = catalog->FindGpu(gpu_name);
       if (gpu == nullptr) return ReportError(absl::InvalidArgumentError("--gpu '" + gpu_name + "' is not in the GPU catalog"));
-      auto profile = f->profile.empty() ? ProfileForGpu(*gpu, *catalog, DefaultProfileDir()) : LoadGpuProfile(f->profile);
+      auto profile = profile_for(*gpu);
       if (!profile.ok()) return ReportError(profile.status());
       report = ValidateVidur(f->path, *profile, *gpu);
     } else if (f->source == "microbench") {
@@ -109,7 +131,7 @@ std::function<int()> AddValidateCommand(CLI::App& app) {
         if (node == nullptr) return ReportError(absl::InvalidArgumentError("--node '" + f->node + "' is not in the node catalog"));
         link_gbps = node->intra_gbps > 0 ? node->intra_gbps : link_gbps;
       }
-      auto profile = f->profile.empty() ? ProfileForGpu(*gpu, *catalog, DefaultProfileDir()) : LoadGpuProfile(f->profile);
+      auto profile = profile_for(*gpu);
       if (!profile.ok()) return ReportError(profile.status());
       report = ValidateMicrobench(f->path, *profile, *gpu, link_gbps);
     } else {
