@@ -3,7 +3,7 @@
 //
 // Vertices are the cluster core, one switch per node and one per GPU; edges carry one-direction GB/s.
 // Built from the cluster layout alone (no SimGrid engine), so the scenario loader and `gpufleet topology`
-// can use it before anything runs. It mirrors sim/platform/platform_builder's SimGrid zones.
+// can use it before anything runs. It mirrors the fabric sim/platform/platform_builder builds.
 #pragma once
 
 #include <string>
