@@ -64,7 +64,7 @@ GemmCv GemmApeCv(const std::vector<GemmSample>& gemms, const GpuSpec& gpu, const
         }
         return out;
       },
-      [](const GemmSample& s) { return s.time_s; });
+      [](const GemmSample& s) { return s.time_s; }, static_cast<size_t>(GemmParameters(gemms)));
   return cv;
 }
 
@@ -126,6 +126,24 @@ bool FittedOn(const GpuProfile& profile, const std::string& path) {
 absl::StatusOr<GpuProfile> CalibrateFromVidur(const VidurCalibrationInput& input, const GpuSpec& gpu,
                                               const GpuProfile& start) {
   GF_ASSIGN_OR_RETURN(VidurComputeSet set, ReadVidurComputeDir(input.compute_dir));
+  GF_RETURN_IF_ERROR(CheckEnoughPoints(input.compute_dir, set.gemms.size(), GemmParameters(set.gemms),
+                                       "GEMM measurements", "the GEMM model"));
+  for (const std::string& kind : StreamKinds()) {
+    const size_t n = static_cast<size_t>(std::count_if(set.elementwise.begin(), set.elementwise.end(),
+                                                       [&](const ElementwiseSample& s) { return StreamKindOf(s.op) == kind; }));
+    if (n == 0) continue;  // not measured: the kind keeps its starting parameters
+    GF_RETURN_IF_ERROR(CheckEnoughPoints(input.compute_dir, n, kStreamParameters, "'" + kind + "' kernel measurements",
+                                         "the " + kind + " stream model"));
+  }
+  // The collectives are read and checked before any fit too, so a bad file fails at once.
+  std::vector<CollectiveSample> ar;
+  if (!input.network_file.empty()) {
+    GF_ASSIGN_OR_RETURN(std::vector<CollectiveSample> net, ReadVidurNetwork(input.network_file));
+    ar = IntraNodeAllReduces(net);
+    if (ar.empty()) return absl::InvalidArgumentError(absl::StrCat(input.network_file, ": no intra-node all_reduce rows"));
+    GF_RETURN_IF_ERROR(CheckEnoughPoints(input.network_file, ar.size(), kAllReduceParameters,
+                                         "intra-node all_reduce rows", "the all-reduce model"));
+  }
   GpuProfile p = start;
   p.gpu = gpu.name;
   p.status = "calibrated";
@@ -156,9 +174,6 @@ absl::StatusOr<GpuProfile> CalibrateFromVidur(const VidurCalibrationInput& input
   p.attention.decode_memory_efficiency = p.gemm.memory_efficiency;
   p.attention.launch_s = p.stream.at("norm").launch_s;
   if (!input.network_file.empty()) {
-    GF_ASSIGN_OR_RETURN(std::vector<CollectiveSample> net, ReadVidurNetwork(input.network_file));
-    const std::vector<CollectiveSample> ar = IntraNodeAllReduces(net);
-    if (ar.empty()) return absl::InvalidArgumentError(absl::StrCat(input.network_file, ": no intra-node all_reduce rows"));
     const double link = input.network_node->intra_gbps;
     p.allreduce = FitAllReduce(ar, gpu, link, start.allreduce);
     const std::vector<double> ape = CrossValidatedApe<CollectiveSample>(
@@ -169,7 +184,7 @@ absl::StatusOr<GpuProfile> CalibrateFromVidur(const VidurCalibrationInput& input
           for (const auto& s : test) out.push_back(PredictAllReduce(fitted, gpu, link, s));
           return out;
         },
-        [](const CollectiveSample& s) { return s.time_s; });
+        [](const CollectiveSample& s) { return s.time_s; }, kAllReduceParameters);
     p.fit["allreduce"] = SummarizeErrors(ape, "leave-one-rank-count-out");
     p.sources.push_back(absl::StrCat(input.network_file, " (NCCL all_reduce on ", input.network_node->name, ", ",
                                      ar.size(), " intra-node rows)"));
@@ -291,6 +306,7 @@ double AttentionCeiling(const GpuProfile& p) { return std::max(0.06, p.gemm.comp
 // and TP rank, the eager prefill launch time and its overlap with GPU work, the sustained-load slowdown
 // (own and per peer, midpoint and sharpness), and the attention prefill efficiency (flash attention is
 // not in the kernel measurements).
+constexpr int kEndToEndParameters = 10;
 GpuProfile WithEndToEndParams(GpuProfile p, const std::vector<double>& x) {
   p.framework.iteration_overhead_s = std::exp(x[0]);
   p.framework.per_sequence_s = std::exp(x[1]);
@@ -366,7 +382,8 @@ void CrossValidateEndToEnd(const std::vector<EndToEndSample>& rows, const GpuPro
     for (int held = 0; held < kEndToEndFolds; ++held) {
       std::vector<EndToEndSample> train;
       for (size_t i = 0; i < rows.size(); ++i) (fold[i] == held ? tests[held] : train).push_back(rows[i]);
-      if (train.empty() || tests[held].empty()) continue;
+      // Each row is two points (prefill, decode): fewer than the parameters fit nothing.
+      if (2 * train.size() < static_cast<size_t>(kEndToEndParameters) || tests[held].empty()) continue;
       workers.emplace_back([&, held, train = std::move(train)] {
         try {
           const GpuProfile fitted = FitEndToEnd(train, kernel_only, hw, llm);
@@ -393,6 +410,11 @@ absl::StatusOr<GpuProfile> CalibrateFromSplitwise(const std::string& path, const
   const std::vector<EndToEndSample> rows =
       ScreenEndToEnd(Where<EndToEndSample>(all, [&](const auto& s) { return s.hardware == hardware; })).kept;
   if (rows.empty()) return absl::InvalidArgumentError(absl::StrCat(path, ": no rows for hardware '", hardware, "'"));
+  // Each row is two points, its prefill and its decode step.
+  GF_RETURN_IF_ERROR(CheckEnoughPoints(path, 2 * rows.size(), kEndToEndParameters,
+                                       absl::StrCat("points (prefill and decode of ", rows.size(), " rows of hardware '",
+                                                    hardware, "' after screening)"),
+                                       "the serving-stack model"));
   GF_ASSIGN_OR_RETURN(const LlmSpec* llm, SplitwiseModel(rows.front(), catalog));
   // The end-to-end parameters are fitted from their kernel-only starting values, not from an earlier
   // end-to-end fit, so refitting is reproducible; an earlier Splitwise provenance entry is replaced.
@@ -478,7 +500,7 @@ absl::StatusOr<ValidationReport> ValidateVidur(const std::string& compute_dir, c
       if (s.origin.model != held) train_g.push_back(s);
     for (const auto& s : set.elementwise)
       if (s.origin.model != held) train_e.push_back(s);
-    if (train_g.empty()) continue;
+    if (train_g.size() < static_cast<size_t>(GemmParameters(train_g))) continue;  // too few to refit
     // From the built-in starting values, as `calibrate` fits: starting from the profile would carry the
     // held-out model's data in through the start point (parameters fitted onto a bound stay there).
     const GpuProfile defaults;

@@ -7,6 +7,11 @@
 
 namespace gpufleet {
 
+absl::Status NoMeasurementRows(const std::string& path) {
+  return absl::InvalidArgumentError(
+      absl::StrCat(path, ": no measurement rows; expected at least one row below the header"));
+}
+
 absl::StatusOr<std::unique_ptr<CsvTable>> CsvTable::Open(const std::string& path,
                                                          std::string expected_columns) {
   absl::StatusOr<std::unique_ptr<CsvLineReader>> reader = CsvLineReader::Open(path);

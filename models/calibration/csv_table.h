@@ -15,6 +15,10 @@
 
 namespace gpufleet {
 
+// "PATH: no measurement rows; ...": every measurement reader refuses a file with a header but no rows,
+// so no fit or report is ever made from nothing.
+absl::Status NoMeasurementRows(const std::string& path);
+
 class CsvTable {
  public:
   // Opens `path` and reads its header from line 1. `expected_columns` describes the columns the caller

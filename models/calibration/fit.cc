@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "absl/strings/str_cat.h"
 #include "models/calibration/nelder_mead.h"
 #include "models/calibration/operator_model.h"
 #include "sim/metrics/percentile.h"
@@ -102,6 +103,19 @@ double PredictAllReduce(const AllReduceParams& p, const GpuSpec& gpu, double lin
   GpuProfile profile;
   profile.allreduce = p;
   return OperatorModel(profile, gpu, link_gbps).AllReduce(s.bytes, s.ranks);
+}
+
+int GemmParameters(const std::vector<GemmSample>& samples) {
+  for (const GemmSample& s : samples)
+    if (GemmKindOf(s.op) != GemmKind::kOther) return 12;
+  return 9;  // GemmFromX's 12 less the three projection factors, which FitGemm then keeps
+}
+
+absl::Status CheckEnoughPoints(const std::string& where, size_t points, int parameters, const std::string& what,
+                               const std::string& model) {
+  if (points >= static_cast<size_t>(parameters)) return absl::OkStatus();
+  return absl::InvalidArgumentError(absl::StrCat(where, ": ", points, " ", what, "; expected at least ", parameters,
+                                                 " to fit the ", parameters, " parameters of ", model));
 }
 
 GemmParams FitGemm(const std::vector<GemmSample>& samples, const GpuSpec& gpu, const GemmParams& start) {

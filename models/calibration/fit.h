@@ -10,12 +10,23 @@
 #include <string>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "models/calibration/gpu_profile.h"
 #include "models/calibration/measurements.h"
 #include "models/calibration/operator_model.h"
 #include "models/catalog.h"
 
 namespace gpufleet {
+
+// The parameters each fit determines. A fit needs at least as many measured points: with fewer the
+// parameters are not determined and the fit's errors say nothing (CheckEnoughPoints refuses it).
+// The GEMM fit's are 12, or 9 when no sample is one of vidur's projections (their factors are not fitted).
+int GemmParameters(const std::vector<GemmSample>& samples);
+inline constexpr int kStreamParameters = 6;     // per stream kind
+inline constexpr int kAllReduceParameters = 3;
+// InvalidArgument "WHERE: N WHAT; expected at least P to fit the P parameters of MODEL" when points < P.
+absl::Status CheckEnoughPoints(const std::string& where, size_t points, int parameters, const std::string& what,
+                               const std::string& model);
 
 GemmParams FitGemm(const std::vector<GemmSample>& samples, const GpuSpec& gpu, const GemmParams& start);
 // The stream kind a vidur operator belongs to ("input_layernorm" -> "norm"); empty if none.
@@ -40,12 +51,13 @@ FitError SummarizeErrors(std::vector<double> ape, const std::string& method);
 
 // K-fold cross-validation with folds given by a key (e.g. the source model: leave-one-model-out).
 // `fit_and_predict(train, test)` fits on `train` and returns the predicted times of `test`; returns the
-// APE of every sample, each predicted by the fold that held it out.
+// APE of every sample, each predicted by the fold that held it out. A fold whose training set has fewer
+// than `min_train` samples (the fit's parameter count) is not fitted, and its samples have no APE.
 template <class Sample>
 std::vector<double> CrossValidatedApe(
     const std::vector<Sample>& samples, const std::function<std::string(const Sample&)>& fold_of,
     const std::function<std::vector<double>(const std::vector<Sample>&, const std::vector<Sample>&)>& fit_and_predict,
-    const std::function<double(const Sample&)>& measured);
+    const std::function<double(const Sample&)>& measured, size_t min_train = 1);
 
 }  // namespace gpufleet
 

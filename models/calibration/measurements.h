@@ -1,8 +1,8 @@
 // Measurement sets the performance model is calibrated and validated against, as plain rows.
 //
 // Readers turn each published format into these rows, checking every field; an error names the file and
-// the 1-based row ("path:row: what; expected ..."). Shapes are per GPU (after tensor-parallel sharding)
-// and times are seconds, whatever the source's units.
+// the 1-based row ("path:row: what; expected ..."), and a file without rows is an error too. Shapes are
+// per GPU (after tensor-parallel sharding) and times are seconds, whatever the source's units.
 #pragma once
 
 #include <cstdint>

@@ -16,6 +16,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "models/calibration/calibrate.h"
+#include "models/calibration/csv_table.h"
 #include "models/calibration/fit.h"
 #include "models/calibration/gemm_shapes.h"
 #include "models/calibration/nelder_mead.h"
@@ -35,6 +36,7 @@ struct AttentionSample {
   double flops = 0, kv_bytes = 0, time_s = 0;
 };
 
+constexpr int kAttentionParameters = 3;  // launch, prefill efficiency, decode memory efficiency
 AttentionParams FitAttention(const std::vector<AttentionSample>& rows, const GpuProfile& base, const GpuSpec& gpu) {
   auto from_x = [&](const std::vector<double>& x) {
     AttentionParams a;
@@ -77,7 +79,7 @@ struct MicrobenchSamples {
 absl::StatusOr<MicrobenchSamples> ReadSamples(const std::string& path) {
   std::vector<int64_t> lines;
   GF_ASSIGN_OR_RETURN(std::vector<MicrobenchRow> all, microbench::ReadMicrobenchCsv(path, &lines));
-  if (all.empty()) return absl::InvalidArgumentError(absl::StrCat(path, ": no measurements"));
+  if (all.empty()) return NoMeasurementRows(path);
   MicrobenchSamples out;
   out.gpu_name = all.front().gpu_name;
   out.driver_version = all.front().driver_version;
@@ -158,6 +160,20 @@ absl::StatusOr<GpuProfile> CalibrateFromMicrobench(const std::string& path, cons
   const std::vector<AttentionSample>& attention = set.attention;
   const std::vector<CollectiveSample>& allreduce = set.allreduce;
   if (gemms.empty()) return absl::InvalidArgumentError(absl::StrCat(path, ": no fp16/bf16 gemm rows to fit"));
+  // Each model present is fitted: it needs at least as many rows as it has parameters.
+  GF_RETURN_IF_ERROR(CheckEnoughPoints(path, gemms.size(), GemmParameters(gemms), "fp16/bf16 gemm rows", "the GEMM model"));
+  if (!streams.empty()) {
+    GF_RETURN_IF_ERROR(CheckEnoughPoints(path, streams.size(), kStreamParameters, "hbm_copy/hbm_triad rows",
+                                         "the memory-bound kernel model"));
+  }
+  if (!attention.empty()) {
+    GF_RETURN_IF_ERROR(CheckEnoughPoints(path, attention.size(), kAttentionParameters, "attention rows",
+                                         "the attention model"));
+  }
+  if (!allreduce.empty()) {
+    GF_RETURN_IF_ERROR(CheckEnoughPoints(path, allreduce.size(), kAllReduceParameters, "all_reduce rows",
+                                         "the all-reduce model"));
+  }
 
   GpuProfile p = start;
   p.gpu = gpu.name;
@@ -177,7 +193,7 @@ absl::StatusOr<GpuProfile> CalibrateFromMicrobench(const std::string& path, cons
             for (const auto& s : test) out.push_back(PredictGemm(fitted, gpu, s));
             return out;
           },
-          [](const GemmSample& s) { return s.time_s; }),
+          [](const GemmSample& s) { return s.time_s; }, static_cast<size_t>(GemmParameters(gemms))),
       kShapeCv);
   // Every GEMM the suite measured is a shape of a catalog model: keep what the library does at each.
   p.gemm_shapes.clear();
@@ -234,7 +250,7 @@ absl::StatusOr<ValidationReport> ValidateMicrobench(const std::string& path, con
     std::vector<GemmSample> train;
     for (const auto& s : set.gemms)
       if (fold_of(s) != held) train.push_back(s);
-    if (train.empty()) continue;
+    if (train.size() < static_cast<size_t>(GemmParameters(train))) continue;  // too few to refit
     const OperatorModel fold_model(FitGemmProfile(train, gpu, GemmParams{}, !profile.gemm_shapes.empty()), gpu,
                                    link_gbps);
     for (size_t i = 0; i < set.gemms.size(); ++i) {

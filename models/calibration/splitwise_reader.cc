@@ -88,6 +88,7 @@ absl::StatusOr<std::vector<EndToEndSample>> ReadSplitwise(const std::string& pat
     e.e2e_s = e2e_ms * kMsToS;
     out.push_back(std::move(e));
   }
+  if (out.empty()) return NoMeasurementRows(path);
   return out;
 }
 

@@ -185,10 +185,12 @@ absl::StatusOr<VidurComputeSet> ReadVidurCompute(const std::string& path) {
   if (absl::Status s = FindComputeColumns(t, &c); !s.ok()) return s;
   SampleOrigin origin{path, 0, std::filesystem::path(path).parent_path().filename().string()};
   VidurComputeSet set;
+  int64_t rows = 0;
   for (;;) {
     absl::StatusOr<bool> more = t.Next();
     if (!more.ok()) return more.status();
     if (!*more) break;
+    ++rows;
     RowShape shape;
     if (absl::Status s = ParseRowShape(t, c, &shape); !s.ok()) return s;
     origin.row = t.row();
@@ -213,6 +215,7 @@ absl::StatusOr<VidurComputeSet> ReadVidurCompute(const std::string& path) {
       }
     }
   }
+  if (rows == 0) return NoMeasurementRows(path);
   return set;
 }
 
@@ -266,10 +269,12 @@ absl::StatusOr<std::vector<CollectiveSample>> ReadVidurNetwork(const std::string
   }
   const std::string node = std::filesystem::path(path).parent_path().filename().string();
   std::vector<CollectiveSample> out;
+  int64_t rows = 0;
   for (;;) {
     absl::StatusOr<bool> more = t.Next();
     if (!more.ok()) return more.status();
     if (!*more) break;
+    ++rows;
     if (t.Field(collective_col) != collective) {
       return t.RowError(absl::StrCat("collective is ", QuoteField(t.Field(collective_col)), "; expected '",
                                      collective, "' as in the header"));
@@ -298,6 +303,7 @@ absl::StatusOr<std::vector<CollectiveSample>> ReadVidurNetwork(const std::string
     c.bytes = static_cast<double>(bytes);
     c.time_s = ms * kMsToS;
   }
+  if (rows == 0) return NoMeasurementRows(path);
   return out;
 }
 

@@ -4,6 +4,7 @@
 
 #include "models/calibration/calibrate.h"
 #include "models/catalog.h"
+#include "sim/util/atomic_file.h"
 #include "tools/gpufleet/commands.h"
 
 namespace gpufleet {
@@ -36,6 +37,8 @@ std::function<int()> AddCalibrateCommand(CLI::App& app) {
       "library's kernel choice on the measured software stack), used for that shape. Default: on for microbench "
       "(your own stack), off for vidur (another stack's; see docs/perf-model.md)");
   return [f, shapes_flag]() -> int {
+    // Checked before the (long) fit, so it never ends in an output it cannot write.
+    if (absl::Status s = CheckOutputPath(f->out, "-o"); !s.ok()) return ReportError(s);
     const bool shapes = shapes_flag->count() > 0 ? f->shapes : f->source == "microbench";
     if (shapes_flag->count() > 0 && f->source == "splitwise") {
       return ReportError(absl::InvalidArgumentError(

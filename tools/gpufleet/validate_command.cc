@@ -77,13 +77,9 @@ std::function<int()> AddValidateCommand(CLI::App& app) {
   cmd->add_option("--points", f->points,
                   "Also write every measured point with its predictions (profile and cross-validated) to this CSV");
   return [f]() -> int {
+    // Checked before the (long) validation, so it never ends in an output it cannot write.
     if (!f->points.empty()) {
-      // Checked before the (long) validation: where the file is to go must exist.
-      const std::filesystem::path parent = std::filesystem::path(f->points).parent_path();
-      if (!parent.empty() && !std::filesystem::is_directory(parent)) {
-        return ReportError(absl::InvalidArgumentError(
-            f->points + ": cannot write: no such directory " + parent.string() + "; expected --points FILE in an existing directory"));
-      }
+      if (absl::Status s = CheckOutputPath(f->points, "--points"); !s.ok()) return ReportError(s);
     }
     auto catalog = Catalog::LoadFromDir(f->catalog.empty() ? Catalog::DefaultDir() : f->catalog);
     if (!catalog.ok()) return ReportError(catalog.status());
