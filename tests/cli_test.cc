@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "sim/report/sqlite_db.h"
 #include "tests/test_util.h"
 
 namespace gpufleet {
@@ -60,7 +61,7 @@ TEST(Cli, SqliteReportAppendsWholeRuns) {
 
   sqlite3* db = nullptr;
   ASSERT_EQ(sqlite3_open(db_path.c_str(), &db), SQLITE_OK);
-  EXPECT_EQ(QueryInt(db, "SELECT value FROM schema_info WHERE key = 'schema_version'"), 1);
+  EXPECT_EQ(QueryInt(db, "SELECT value FROM schema_info WHERE key = 'schema_version'"), kSqliteSchemaVersion);
   EXPECT_EQ(QueryInt(db, "SELECT COUNT(*) FROM runs"), 2);
   EXPECT_EQ(QueryInt(db, "SELECT COUNT(*) FROM run_summary"), 2);
   EXPECT_EQ(QueryInt(db, "SELECT seed FROM runs WHERE run_id = 2"), 9);

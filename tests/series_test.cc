@@ -12,7 +12,9 @@
 #include <nlohmann/json.hpp>
 
 #include "sim/engine/simulation.h"
+#include "sim/metrics/series_spool.h"
 #include "sim/metrics/summary.h"
+#include "sim/report/sqlite_db.h"
 #include "tests/test_util.h"
 
 namespace gpufleet {
@@ -20,15 +22,31 @@ namespace {
 
 using testing::RealCatalog;
 
-absl::StatusOr<RunResult> RunWithSeries(const std::string& text, double interval_s, Scenario* out,
-                                        const std::string& dir = ".") {
+// A run with the series it recorded, read back from its spool.
+struct RunWithSeriesResult : RunResult {
+  std::vector<SeriesSample> series;
+};
+
+absl::StatusOr<RunWithSeriesResult> RunWithSeries(const std::string& text, double interval_s, Scenario* out,
+                                                  const std::string& dir = ".") {
   auto s = LoadScenarioFromString(text, "series.yaml", dir, RealCatalog());
   if (!s.ok()) return s.status();
   *out = *s;
+  auto spool = SeriesSpool::Create();
+  if (!spool.ok()) return spool.status();
   RunOptions options;
   options.progress = false;
   options.series_interval_s = interval_s;
-  return RunSimulation(*s, RealCatalog(), options);
+  options.series = spool->get();
+  auto run = RunSimulation(*s, RealCatalog(), options);
+  if (!run.ok()) return run.status();
+  auto series = (*spool)->ReadAll();
+  if (!series.ok()) return series.status();
+  RunWithSeriesResult result{std::move(*run), std::move(*series)};
+  if (result.series_samples != static_cast<int64_t>(result.series.size())) {
+    return absl::InternalError("series_samples disagrees with the spool");
+  }
+  return result;
 }
 
 // Bursty arrivals that exhaust the KV cache of three of the node's eight GPUs (five stay unused).
@@ -303,7 +321,7 @@ TEST(SeriesCli, SqliteSeriesTableIsFilled) {
   const int64_t replicas = static_cast<int64_t>(j["replicas"].size());
 
   ASSERT_EQ(sqlite3_open(db_path.c_str(), &db), SQLITE_OK);
-  EXPECT_EQ(QueryInt(db, "SELECT value FROM schema_info WHERE key = 'schema_version'"), 1);
+  EXPECT_EQ(QueryInt(db, "SELECT value FROM schema_info WHERE key = 'schema_version'"), kSqliteSchemaVersion);
   EXPECT_EQ(QueryInt(db, "SELECT COUNT(*) FROM series WHERE run_id = 1"), 0);
   EXPECT_EQ(QueryInt(db, "SELECT COUNT(*) FROM series WHERE run_id = 2"),
             SampleCount(j["duration_s"].get<double>(), 10) * (replicas + 1));

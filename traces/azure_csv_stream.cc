@@ -42,7 +42,7 @@ absl::Status ParseAzureRow(absl::string_view line, AzureRow* row) {
 }
 
 absl::StatusOr<std::unique_ptr<AzureCsvStream>> AzureCsvStream::Open(const std::string& path,
-                                                                     size_t buffer_bytes) {
+                                                                     size_t buffer_bytes, double max_gap_s) {
   absl::StatusOr<std::unique_ptr<CsvLineReader>> reader = CsvLineReader::Open(path, buffer_bytes);
   if (!reader.ok()) return reader.status();
   absl::string_view header;
@@ -56,7 +56,7 @@ absl::StatusOr<std::unique_ptr<AzureCsvStream>> AzureCsvStream::Open(const std::
     return TraceRowError(path, 1, absl::StrCat("header is ", QuoteField(header), "; expected '",
                                                 kAzureTraceHeader, "' (Azure LLM trace format)"));
   }
-  return std::unique_ptr<AzureCsvStream>(new AzureCsvStream(*std::move(reader)));
+  return std::unique_ptr<AzureCsvStream>(new AzureCsvStream(*std::move(reader), max_gap_s));
 }
 
 absl::StatusOr<bool> AzureCsvStream::Next(TraceRequest* out) {
@@ -64,6 +64,7 @@ absl::StatusOr<bool> AzureCsvStream::Next(TraceRequest* out) {
   for (;;) {
     if (!reader_->NextLine(&line)) {
       if (!reader_->status().ok()) return reader_->status();
+      if (absl::Status s = gaps_.Finish(); !s.ok()) return s;
       return false;
     }
     if (!IsBlankLine(line)) break;
@@ -83,6 +84,26 @@ absl::StatusOr<bool> AzureCsvStream::Next(TraceRequest* out) {
         absl::StrFormat("TIMESTAMP %s is %.7f s earlier than the previous row's; expected rows sorted by "
                         "time (equal timestamps are fine)",
                         QuoteField(f[0]), previous_.SecondsSince(row.time)));
+  } else {
+    // Checked on the timestamps themselves: a far-off date must not become a huge, or infinite, time.
+    const double since_first = row.time.SecondsSince(first_);
+    if (since_first > kMaxTraceArrivalS) {
+      return TraceRowError(reader_->path(), reader_->line_number(),
+                           absl::StrFormat("TIMESTAMP '%s' is %.10g s after the first row's '%s'; expected at most "
+                                           "%s after it: a mistyped date?",
+                                           FormatCivilTimestamp(row.time), since_first,
+                                           FormatCivilTimestamp(first_), kMaxTraceArrivalText));
+    }
+    const CivilTimestamp previous = previous_;
+    if (absl::Status s = gaps_.Add(row.time.SecondsSince(previous), reader_->line_number(),
+                                   [&] {
+                                     return absl::StrFormat("TIMESTAMP '%s' follows the previous row's '%s'",
+                                                            FormatCivilTimestamp(row.time),
+                                                            FormatCivilTimestamp(previous));
+                                   });
+        !s.ok()) {
+      return s;
+    }
   }
   previous_ = row.time;
   if (row.context_tokens == 0 || row.generated_tokens == 0) ++clamped_token_rows_;

@@ -11,6 +11,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "traces/arrival_gaps.h"
 #include "traces/civil_time.h"
 #include "traces/csv_line_reader.h"
 #include "traces/request_stream.h"
@@ -33,11 +34,14 @@ class AzureCsvStream : public RequestStream {
  public:
   // Opens `path` and checks its header line; NotFound for a missing file, InvalidArgument
   // ("PATH:1: header is ...; expected ...") for a wrong header.
+  // max_gap_s: the arrival-gap rule (traces/arrival_gaps.h); kDefaultGapRule unless the scenario sets it.
   static absl::StatusOr<std::unique_ptr<AzureCsvStream>> Open(
-      const std::string& path, size_t buffer_bytes = CsvLineReader::kDefaultBufferBytes);
+      const std::string& path, size_t buffer_bytes = CsvLineReader::kDefaultBufferBytes,
+      double max_gap_s = kDefaultGapRule);
 
   // Blank lines are skipped. Token counts of 0 are raised to 1 (and counted); timestamps earlier than
-  // the previous row's are an error. Ids are 0, 1, 2, ... in file order.
+  // the previous row's are an error, and so are a timestamp more than kMaxTraceArrivalS after the first
+  // row's and a gap the arrival-gap rule refuses. Ids are 0, 1, 2, ... in file order.
   absl::StatusOr<bool> Next(TraceRequest* out) override;
   double Progress() const override { return reader_->Progress(); }
 
@@ -51,8 +55,8 @@ class AzureCsvStream : public RequestStream {
   const CivilTimestamp& first_timestamp() const { return first_; }
 
  private:
-  explicit AzureCsvStream(std::unique_ptr<CsvLineReader> reader)
-      : reader_(std::move(reader)), header_bytes_(reader_->bytes_consumed()) {}
+  AzureCsvStream(std::unique_ptr<CsvLineReader> reader, double max_gap_s)
+      : reader_(std::move(reader)), header_bytes_(reader_->bytes_consumed()), gaps_(reader_->path(), max_gap_s) {}
 
   std::unique_ptr<CsvLineReader> reader_;
   uint64_t header_bytes_;
@@ -61,6 +65,7 @@ class AzureCsvStream : public RequestStream {
   CivilTimestamp previous_;
   uint64_t next_id_ = 0;
   int64_t clamped_token_rows_ = 0;
+  ArrivalGapCheck gaps_;
 };
 
 }  // namespace gpufleet

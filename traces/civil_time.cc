@@ -1,5 +1,7 @@
 #include "traces/civil_time.h"
 
+#include "absl/strings/str_format.h"
+
 namespace gpufleet {
 namespace {
 
@@ -59,6 +61,27 @@ bool ParseCivilTimestamp(absl::string_view text, CivilTimestamp* out) {
   out->seconds = DaysFromCivil(y, mo, d) * 86400 + h * 3600 + mi * 60 + s;
   out->nanos = nanos;
   return true;
+}
+
+std::string FormatCivilTimestamp(const CivilTimestamp& t) {
+  // Howard Hinnant's civil_from_days, the inverse of DaysFromCivil.
+  const int64_t days = t.seconds >= 0 ? t.seconds / 86400 : (t.seconds - 86399) / 86400;
+  const int64_t secs = t.seconds - days * 86400;
+  const int64_t z = days + 719468;
+  const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+  const int64_t doe = z - era * 146097;
+  const int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  const int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  const int64_t mp = (5 * doy + 2) / 153;
+  const int64_t d = doy - (153 * mp + 2) / 5 + 1;
+  const int64_t m = mp < 10 ? mp + 3 : mp - 9;
+  const int64_t y = yoe + era * 400 + (m <= 2);
+  if (t.nanos % 100 == 0) {
+    return absl::StrFormat("%04d-%02d-%02d %02d:%02d:%02d.%07d", y, m, d, secs / 3600, secs / 60 % 60, secs % 60,
+                           t.nanos / 100);
+  }
+  return absl::StrFormat("%04d-%02d-%02d %02d:%02d:%02d.%09d", y, m, d, secs / 3600, secs / 60 % 60, secs % 60,
+                         t.nanos);
 }
 
 }  // namespace gpufleet

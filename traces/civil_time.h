@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include "absl/strings/string_view.h"
 
 namespace gpufleet {
@@ -28,5 +29,9 @@ struct CivilTimestamp {
 // one); 'T' is accepted in place of the space. Checks month, day-of-month (leap years), hour < 24,
 // minute < 60, second < 60. False on anything else.
 bool ParseCivilTimestamp(absl::string_view text, CivilTimestamp* out);
+
+// "YYYY-MM-DD HH:MM:SS.fffffff" (7 fraction digits, as the Azure traces write them; 9 when the
+// nanoseconds need them), for error messages about a row that is no longer in the read buffer.
+std::string FormatCivilTimestamp(const CivilTimestamp& t);
 
 }  // namespace gpufleet

@@ -72,9 +72,11 @@ absl::Status ParseNativeRow(absl::string_view line, const NativeColumns& columns
     return absl::InvalidArgumentError(absl::StrCat("row has ", n, n == 1 ? " field" : " fields",
                                                    "; expected ", columns.count, " as in the header"));
   }
-  if (!ParseFiniteDouble(f[0], &row->arrival_s) || row->arrival_s < 0) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("arrival_s is ", QuoteField(f[0]), "; expected a number of seconds >= 0"));
+  // Bounded, not just finite: 1.79e308 is finite but becomes +inf once superposed or rate-multiplied.
+  if (!ParseFiniteDouble(f[0], &row->arrival_s) || row->arrival_s < 0 || row->arrival_s > kMaxTraceArrivalS) {
+    return absl::InvalidArgumentError(absl::StrCat("arrival_s is ", QuoteField(f[0]),
+                                                   "; expected a number of seconds >= 0 and at most ",
+                                                   kMaxTraceArrivalText));
   }
   if (absl::Status s = ParseTokens("prompt_tokens", f[1], &row->prompt_tokens); !s.ok()) return s;
   if (absl::Status s = ParseTokens("output_tokens", f[2], &row->output_tokens); !s.ok()) return s;
@@ -96,7 +98,7 @@ absl::Status ParseNativeRow(absl::string_view line, const NativeColumns& columns
 }
 
 absl::StatusOr<std::unique_ptr<NativeCsvStream>> NativeCsvStream::Open(const std::string& path,
-                                                                       size_t buffer_bytes) {
+                                                                       size_t buffer_bytes, double max_gap_s) {
   absl::StatusOr<std::unique_ptr<CsvLineReader>> reader = CsvLineReader::Open(path, buffer_bytes);
   if (!reader.ok()) return reader.status();
   absl::string_view header;
@@ -112,7 +114,7 @@ absl::StatusOr<std::unique_ptr<NativeCsvStream>> NativeCsvStream::Open(const std
     return TraceRowError(path, (*reader)->line_number(), s.message());
   }
   const uint64_t header_bytes = (*reader)->bytes_consumed();
-  return std::unique_ptr<NativeCsvStream>(new NativeCsvStream(*std::move(reader), columns, header_bytes));
+  return std::unique_ptr<NativeCsvStream>(new NativeCsvStream(*std::move(reader), columns, header_bytes, max_gap_s));
 }
 
 absl::StatusOr<bool> NativeCsvStream::Next(TraceRequest* out) {
@@ -120,6 +122,7 @@ absl::StatusOr<bool> NativeCsvStream::Next(TraceRequest* out) {
   do {
     if (!reader_->NextLine(&line)) {
       if (!reader_->status().ok()) return reader_->status();
+      if (absl::Status s = gaps_.Finish(); !s.ok()) return s;
       return false;
     }
   } while (IsNativeSkippedLine(line));
@@ -133,6 +136,18 @@ absl::StatusOr<bool> NativeCsvStream::Next(TraceRequest* out) {
                                          "expected non-decreasing arrival times",
                                          row.arrival_s, previous_arrival_s_));
   }
+  if (have_previous_) {
+    const double previous = previous_arrival_s_;
+    if (absl::Status s = gaps_.Add(row.arrival_s - previous, reader_->line_number(),
+                                   [&] {
+                                     return absl::StrFormat("arrival_s %.10g follows the previous row's %.10g",
+                                                            row.arrival_s, previous);
+                                   });
+        !s.ok()) {
+      return s;
+    }
+  }
+  have_previous_ = true;
   previous_arrival_s_ = row.arrival_s;
   out->id = next_id_++;
   out->arrival_s = row.arrival_s;

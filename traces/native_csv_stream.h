@@ -2,7 +2,8 @@
 //   # comment lines and blank lines are skipped
 //   arrival_s,prompt_tokens,output_tokens[,priority][,class]
 //   0.000,512,128,1,0
-// arrival_s is seconds (>= 0, non-decreasing) used as-is; priority and class are optional integer
+// arrival_s is seconds (in [0, kMaxTraceArrivalS], non-decreasing, gaps within the arrival-gap rule of
+// traces/arrival_gaps.h) used as-is; priority and class are optional integer
 // columns, in either order after the first three. Rows stream one at a time from disk.
 #pragma once
 
@@ -13,6 +14,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "traces/arrival_gaps.h"
 #include "traces/csv_line_reader.h"
 #include "traces/request_stream.h"
 
@@ -45,8 +47,10 @@ absl::Status ParseNativeRow(absl::string_view line, const NativeColumns& columns
 class NativeCsvStream : public RequestStream {
  public:
   // Opens `path` and checks its header (the first line that is neither blank nor a comment).
+  // max_gap_s: the arrival-gap rule (traces/arrival_gaps.h); kDefaultGapRule unless the scenario sets it.
   static absl::StatusOr<std::unique_ptr<NativeCsvStream>> Open(
-      const std::string& path, size_t buffer_bytes = CsvLineReader::kDefaultBufferBytes);
+      const std::string& path, size_t buffer_bytes = CsvLineReader::kDefaultBufferBytes,
+      double max_gap_s = kDefaultGapRule);
 
   absl::StatusOr<bool> Next(TraceRequest* out) override;
   double Progress() const override { return reader_->Progress(); }
@@ -56,14 +60,18 @@ class NativeCsvStream : public RequestStream {
   uint64_t header_bytes() const { return header_bytes_; }
 
  private:
-  NativeCsvStream(std::unique_ptr<CsvLineReader> reader, NativeColumns columns, uint64_t header_bytes)
-      : reader_(std::move(reader)), columns_(columns), header_bytes_(header_bytes) {}
+  NativeCsvStream(std::unique_ptr<CsvLineReader> reader, NativeColumns columns, uint64_t header_bytes,
+                  double max_gap_s)
+      : reader_(std::move(reader)), columns_(columns), header_bytes_(header_bytes),
+        gaps_(reader_->path(), max_gap_s) {}
 
   std::unique_ptr<CsvLineReader> reader_;
   NativeColumns columns_;
   uint64_t header_bytes_;
   double previous_arrival_s_ = 0;
+  bool have_previous_ = false;
   uint64_t next_id_ = 0;
+  ArrivalGapCheck gaps_;
 };
 
 }  // namespace gpufleet

@@ -2,7 +2,11 @@
 
 #include <algorithm>
 #include <cmath>
+#include <string>
 #include <utility>
+
+#include "absl/strings/str_format.h"
+#include "traces/arrival_gaps.h"
 
 namespace gpufleet {
 namespace {
@@ -27,7 +31,11 @@ class RateMultipliedStream : public Decorator {
       : Decorator(std::move(inner)), multiplier_(multiplier) {}
   absl::StatusOr<bool> Next(TraceRequest* out) override {
     absl::StatusOr<bool> more = inner_->Next(out);
-    if (more.ok() && *more) out->arrival_s /= multiplier_;
+    if (more.ok() && *more) {
+      const double before_s = out->arrival_s;
+      out->arrival_s /= multiplier_;
+      if (!std::isfinite(out->arrival_s)) return NonFiniteArrivalError("rate_multiplier", before_s, out->arrival_s);
+    }
     return more;
   }
   double Progress() const override { return inner_->Progress(); }
@@ -50,7 +58,9 @@ class WindowedStream : public Decorator {
       }
       last_s_ = out->arrival_s;
       if (out->arrival_s < start_s_) continue;
+      const double before_s = out->arrival_s;
       out->arrival_s -= start_s_;
+      if (!std::isfinite(out->arrival_s)) return NonFiniteArrivalError("window_s", before_s, out->arrival_s);
       return true;
     }
     return false;
@@ -153,6 +163,13 @@ std::unique_ptr<RequestStream> MakeHorizonStream(std::unique_ptr<RequestStream> 
 
 std::unique_ptr<RequestStream> MakeIdAssigningStream(std::unique_ptr<RequestStream> inner) {
   return std::make_unique<IdAssigningStream>(std::move(inner));
+}
+
+absl::Status NonFiniteArrivalError(absl::string_view step, double before_s, double after_s) {
+  return absl::InvalidArgumentError(absl::StrFormat(
+      "workload: %s turned an arrival at %g s into %g s; expected finite arrival times (trace arrivals "
+      "within %s of its start, options within their documented ranges)",
+      std::string(step), before_s, after_s, kMaxTraceArrivalText));
 }
 
 }  // namespace gpufleet

@@ -8,6 +8,8 @@
 #include <cstdint>
 #include <memory>
 
+#include "absl/status/status.h"
+#include "absl/strings/string_view.h"
 #include "traces/request_stream.h"
 
 namespace gpufleet {
@@ -29,5 +31,10 @@ std::unique_ptr<RequestStream> MakeHorizonStream(std::unique_ptr<RequestStream> 
 
 // Sets id = 0, 1, 2, ... in output order.
 std::unique_ptr<RequestStream> MakeIdAssigningStream(std::unique_ptr<RequestStream> inner);
+
+// The error when a reshaping step (`step`: "rate_multiplier", "window_s", "superpose", ...) turned the
+// arrival `before_s` into a time that is not finite. Every step that computes an arrival checks its
+// result: SimGrid aborts on a sleep until +inf, and the run must end with exit code 2 instead.
+absl::Status NonFiniteArrivalError(absl::string_view step, double before_s, double after_s);
 
 }  // namespace gpufleet

@@ -11,14 +11,17 @@
 #include "absl/strings/string_view.h"
 
 #include "absl/status/statusor.h"
+#include "traces/arrival_gaps.h"
 #include "traces/request_stream.h"
 
 namespace gpufleet {
 
 // `copies` >= 1. Checks the file's header and reads its first and last rows here; later row errors
 // come from Next(). Ids are 0, 1, 2, ... in merged order. Progress() is the share of the period
-// covered so far.
+// covered so far. max_gap_s: the readers' arrival-gap rule (traces/arrival_gaps.h). A shifted arrival
+// that is not finite is an error (the readers' bound on arrivals keeps it from happening).
 absl::StatusOr<std::unique_ptr<RequestStream>> MakeSuperposedTrace(const std::string& path,
-                                                                   absl::string_view format, int copies);
+                                                                   absl::string_view format, int copies,
+                                                                   double max_gap_s = kDefaultGapRule);
 
 }  // namespace gpufleet

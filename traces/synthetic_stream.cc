@@ -8,6 +8,7 @@
 #include "traces/csv_fields.h"
 #include "traces/length_sampler.h"
 #include "traces/random.h"
+#include "traces/reshape_streams.h"
 #include "traces/trace_file.h"
 
 namespace gpufleet {
@@ -27,7 +28,9 @@ class SyntheticStream : public RequestStream {
         pairs_(std::move(pairs)) {}
 
   absl::StatusOr<bool> Next(TraceRequest* out) override {
+    const double before_s = t_;
     t_ += gamma_ ? arrivals_.Gamma(shape_, scale_) : arrivals_.Exponential(rate_);
+    if (!std::isfinite(t_)) return NonFiniteArrivalError("synthetic arrivals", before_s, t_);
     out->id = next_id_++;
     out->arrival_s = t_;
     if (!pairs_.empty()) {

@@ -121,7 +121,8 @@ absl::Status FirstRowError(RequestStream& stream, const std::string& path) {
 
 }  // namespace
 
-absl::StatusOr<TraceExtent> ReadTraceExtent(const std::string& path, absl::string_view format) {
+absl::StatusOr<TraceExtent> ReadTraceExtent(const std::string& path, absl::string_view format,
+                                            double max_gap_s) {
   if (absl::Status s = CheckTraceFormat(format); !s.ok()) return s;
   const bool native = format == "native";
   std::unique_ptr<AzureCsvStream> azure;
@@ -129,13 +130,15 @@ absl::StatusOr<TraceExtent> ReadTraceExtent(const std::string& path, absl::strin
   RequestStream* stream;
   uint64_t header_bytes;
   if (native) {
-    absl::StatusOr<std::unique_ptr<NativeCsvStream>> s = NativeCsvStream::Open(path);
+    absl::StatusOr<std::unique_ptr<NativeCsvStream>> s =
+        NativeCsvStream::Open(path, CsvLineReader::kDefaultBufferBytes, max_gap_s);
     if (!s.ok()) return s.status();
     native_stream = *std::move(s);
     stream = native_stream.get();
     header_bytes = native_stream->header_bytes();
   } else {
-    absl::StatusOr<std::unique_ptr<AzureCsvStream>> s = AzureCsvStream::Open(path);
+    absl::StatusOr<std::unique_ptr<AzureCsvStream>> s =
+        AzureCsvStream::Open(path, CsvLineReader::kDefaultBufferBytes, max_gap_s);
     if (!s.ok()) return s.status();
     azure = *std::move(s);
     stream = azure.get();
@@ -162,7 +165,8 @@ absl::StatusOr<TraceExtent> ReadTraceExtent(const std::string& path, absl::strin
     ok = ParseAzureRow(tail->last_line, &row).ok();
     last = row.time.SecondsSince(azure->first_timestamp());
   }
-  if (!ok || !(last >= extent.first_arrival_s)) return FirstRowError(*stream, path);
+  // The native parser bounds arrivals itself; an Azure row is bounded by its distance from the first.
+  if (!ok || !(last >= extent.first_arrival_s) || !(last <= kMaxTraceArrivalS)) return FirstRowError(*stream, path);
   extent.last_arrival_s = last;
 
   extent.rows = tail->rows;

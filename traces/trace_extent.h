@@ -9,6 +9,7 @@
 #include "absl/strings/string_view.h"
 
 #include "absl/status/statusor.h"
+#include "traces/arrival_gaps.h"
 
 namespace gpufleet {
 
@@ -25,7 +26,10 @@ struct TraceExtent {
 };
 
 // Checks the header and the first row, then reads the tail of the file. A malformed first or last row
-// gives that row's "PATH:ROW: ..." error (the last row's number found by a sequential scan).
-absl::StatusOr<TraceExtent> ReadTraceExtent(const std::string& path, absl::string_view format);
+// gives that row's "PATH:ROW: ..." error (the last row's number found by a sequential scan, which also
+// applies the arrival-gap rule `max_gap_s`, as the streams that follow would). A last row more than
+// kMaxTraceArrivalS after the origin counts as malformed.
+absl::StatusOr<TraceExtent> ReadTraceExtent(const std::string& path, absl::string_view format,
+                                            double max_gap_s = kDefaultGapRule);
 
 }  // namespace gpufleet

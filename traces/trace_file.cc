@@ -14,20 +14,23 @@ absl::Status CheckTraceFormat(absl::string_view format, absl::string_view what) 
 }
 
 absl::StatusOr<std::unique_ptr<RequestStream>> OpenTraceFile(const std::string& path,
-                                                             absl::string_view format, size_t buffer_bytes) {
+                                                             absl::string_view format, size_t buffer_bytes,
+                                                             double max_gap_s) {
   if (absl::Status s = CheckTraceFormat(format); !s.ok()) return s;
   if (format == "azure") {
-    absl::StatusOr<std::unique_ptr<AzureCsvStream>> s = AzureCsvStream::Open(path, buffer_bytes);
+    absl::StatusOr<std::unique_ptr<AzureCsvStream>> s = AzureCsvStream::Open(path, buffer_bytes, max_gap_s);
     if (!s.ok()) return s.status();
     return std::unique_ptr<RequestStream>(*std::move(s));
   }
-  absl::StatusOr<std::unique_ptr<NativeCsvStream>> s = NativeCsvStream::Open(path, buffer_bytes);
+  absl::StatusOr<std::unique_ptr<NativeCsvStream>> s = NativeCsvStream::Open(path, buffer_bytes, max_gap_s);
   if (!s.ok()) return s.status();
   return std::unique_ptr<RequestStream>(*std::move(s));
 }
 
 absl::StatusOr<std::vector<LengthPair>> LoadLengthPairs(const std::string& path, absl::string_view format) {
-  absl::StatusOr<std::unique_ptr<RequestStream>> stream = OpenTraceFile(path, format);
+  // The rows are a distribution of lengths here, not a timeline: long gaps do not matter.
+  absl::StatusOr<std::unique_ptr<RequestStream>> stream =
+      OpenTraceFile(path, format, CsvLineReader::kDefaultBufferBytes, kNoGapLimit);
   if (!stream.ok()) return stream.status();
   std::vector<LengthPair> pairs;
   TraceRequest r;

@@ -10,6 +10,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "traces/arrival_gaps.h"
 #include "traces/csv_line_reader.h"
 #include "traces/request_stream.h"
 
@@ -18,10 +19,11 @@ namespace gpufleet {
 // InvalidArgument unless `format` is "azure" or "native"; `what` names the option in the message.
 absl::Status CheckTraceFormat(absl::string_view format, absl::string_view what = "trace_format");
 
-// Opens `path` in `format` and checks its header (see AzureCsvStream / NativeCsvStream).
+// Opens `path` in `format` and checks its header (see AzureCsvStream / NativeCsvStream). max_gap_s:
+// the arrival-gap rule (traces/arrival_gaps.h).
 absl::StatusOr<std::unique_ptr<RequestStream>> OpenTraceFile(
     const std::string& path, absl::string_view format,
-    size_t buffer_bytes = CsvLineReader::kDefaultBufferBytes);
+    size_t buffer_bytes = CsvLineReader::kDefaultBufferBytes, double max_gap_s = kDefaultGapRule);
 
 struct LengthPair {
   uint32_t prompt_tokens;

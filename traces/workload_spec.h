@@ -27,6 +27,9 @@ struct WorkloadSpec {
   std::string trace_path;        // resolved (absolute or relative to the working directory)
   std::string trace_format;      // "azure" | "native"
   int superpose = 1;             // copies of the trace merged, each cyclically shifted by span*k/copies
+  // Longest gap between consecutive rows: 0 = the default rule, max(1 h, 1000 x median gap so far);
+  // +inf = unchecked; else this many seconds (traces/arrival_gaps.h).
+  double max_gap_s = 0;
 
   // kSynthetic
   std::string arrival = "poisson";  // "poisson" | "gamma"

@@ -32,6 +32,9 @@ absl::Status CheckOptions(const WorkloadSpec& spec, double horizon_s) {
   if (spec.source == WorkloadSpec::Source::kTrace) {
     if (spec.superpose < 1) return bad(absl::StrCat("superpose is ", spec.superpose), "an integer >= 1");
     if (spec.trace_path.empty()) return bad("the trace path is empty", "a trace file");
+    if (!(spec.max_gap_s >= 0)) {
+      return bad(absl::StrCat("max_gap_s is ", spec.max_gap_s), "seconds > 0, infinity for no limit, or 0 for the default rule");
+    }
   } else {
     if (spec.superpose != 1) {
       return bad(absl::StrCat("superpose is ", spec.superpose), "1 for a synthetic workload (it applies to traces)");
@@ -52,7 +55,7 @@ absl::StatusOr<std::unique_ptr<RequestStream>> MakeRequestStream(const WorkloadS
   if (absl::Status s = CheckOptions(spec, horizon_s); !s.ok()) return s;
   absl::StatusOr<std::unique_ptr<RequestStream>> source =
       spec.source == WorkloadSpec::Source::kTrace
-          ? MakeSuperposedTrace(spec.trace_path, spec.trace_format, spec.superpose)
+          ? MakeSuperposedTrace(spec.trace_path, spec.trace_format, spec.superpose, spec.max_gap_s)
           : MakeSyntheticStream(spec, seed);
   if (!source.ok()) return source.status();
   std::unique_ptr<RequestStream> stream = *std::move(source);

@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "sim/engine/progress.h"
+#include "sim/engine/run_guard.h"
 #include "sim/engine/series_sampler.h"
 
 namespace sg4 = simgrid::s4u;
@@ -95,6 +96,12 @@ void Replica::Run() {
     in_iteration_ = true;
     iteration_start_s_ = state_.now_s;
     iteration_s_ = duration;
+    // An iteration ending past the limit: the run cannot end before it, so it ends at the limit, with this
+    // iteration in progress (its busy time counts up to there, its tokens are never emitted).
+    if (ctx_->guard->Beyond(state_.now_s + duration)) {
+      ctx_->guard->StopAtLimit();
+      return;
+    }
     sg4::this_actor::sleep_for(duration);
     if (ctx_->series != nullptr) ctx_->series->CatchUp(sg4::Engine::get_clock());  // before the batch applies
     in_iteration_ = false;

@@ -2,8 +2,9 @@
 //
 // The actor loops: ask the scheduler for a batch, ask the perf model how long it takes, sleep that long
 // on the replica's GPU, then apply the batch (tokens, first tokens, completions). With nothing to do it
-// suspends itself until the router hands it a request. Requests are plain structs moved between queues;
-// there is one actor per replica, never one per request.
+// suspends itself until the router hands it a request. An iteration that would end past the run's time
+// limit ends the run instead (run_guard.h). Requests are plain structs moved between queues; there is one
+// actor per replica, never one per request.
 #pragma once
 
 #include <algorithm>
@@ -24,6 +25,7 @@
 namespace gpufleet {
 
 class ProgressMeter;
+class RunGuard;
 class SeriesSampler;
 
 // What every replica shares with the rest of the run.
@@ -31,6 +33,7 @@ struct RunContext {
   RequestLog* log = nullptr;
   ProgressMeter* progress = nullptr;
   SeriesSampler* series = nullptr;  // null unless the run records a time series
+  RunGuard* guard = nullptr;        // the run's limits; ends the run past them
   bool arrivals_done = false;
   int64_t completed = 0;
   int64_t tokens_out = 0;
@@ -67,8 +70,10 @@ class Replica {
   int id() const { return id_; }
   int group() const { return group_; }
   const std::vector<simgrid::s4u::Host*>& gpus() const { return gpus_; }
-  // Requests still queued or running (non-zero after the run means the replica was stuck).
+  // Requests still queued or running (non-zero after a run that was not stopped means the replica was stuck).
   size_t unfinished() const { return state_.waiting.size() + state_.running.size(); }
+  // When the iteration in progress ends; -1 when none is.
+  double iteration_end_s() const { return in_iteration_ ? iteration_start_s_ + iteration_s_ : -1; }
 
   // For the series sampler: the state now, and busy time up to `t_s` (no later than now), which counts
   // the elapsed part of an iteration in progress so that intervals split a straddling iteration exactly.

@@ -4,11 +4,14 @@
 #include "models/power_model.h"
 
 namespace gpufleet {
+namespace {
+constexpr size_t kFlushRows = 8192;  // a few hundred KiB held at most
+}  // namespace
 
 SeriesSampler::SeriesSampler(double interval_s, const std::vector<std::unique_ptr<Replica>>* replicas,
-                             std::vector<const GpuSpec*> replica_gpus, double unused_idle_w)
+                             std::vector<const GpuSpec*> replica_gpus, double unused_idle_w, SeriesSpool* out)
     : interval_s_(interval_s), replicas_(replicas), gpus_(std::move(replica_gpus)), unused_idle_w_(unused_idle_w),
-      next_t_(interval_s), last_(replicas->size()) {}
+      next_t_(interval_s), last_(replicas->size()), out_(out) {}
 
 void SeriesSampler::RecordUntil(double now_s) {
   while (next_t_ < now_s) {
@@ -18,10 +21,16 @@ void SeriesSampler::RecordUntil(double now_s) {
   }
 }
 
-std::vector<SeriesSample> SeriesSampler::Finish(double end_s) {
+absl::Status SeriesSampler::Finish(double end_s) {
   RecordUntil(end_s);
   Record(end_s);
-  return std::move(samples_);
+  Flush();
+  return error_;
+}
+
+void SeriesSampler::Flush() {
+  if (error_.ok()) error_ = out_->Append(samples_);
+  samples_.clear();
 }
 
 void SeriesSampler::Record(double t_s) {
@@ -72,6 +81,7 @@ void SeriesSampler::Record(double t_s) {
   fleet.util = interval > 0 && gpus > 0 ? gpu_busy_s / (interval * static_cast<double>(gpus)) : 0;
   samples_[fleet_index] = fleet;
   last_t_ = t_s;
+  if (samples_.size() >= kFlushRows) Flush();
 }
 
 }  // namespace gpufleet

@@ -1,6 +1,8 @@
 // Simulation set-up and the router actor (see simulation.h).
 #include "sim/engine/simulation.h"
 
+#include <signal.h>
+
 #include <cmath>
 #include <limits>
 #include <memory>
@@ -13,6 +15,7 @@
 #include "absl/strings/str_format.h"
 #include "policies/routing/router.h"
 #include "sim/engine/progress.h"
+#include "sim/engine/run_guard.h"
 #include "sim/engine/series_sampler.h"
 #include "sim/platform/platform_builder.h"
 #include "sim/util/status_macros.h"
@@ -42,6 +45,11 @@ struct Frontend {
   bool truncate;
   absl::Status error;
   std::vector<ReplicaLoad> loads;
+  int64_t output_routed = 0;  // output tokens of every routed request, for the backlog rule
+
+  // The guard's view of the backlog: routed and unfinished requests, and their output tokens still to come.
+  int64_t Outstanding() const { return result->arrived - result->rejected - ctx->completed; }
+  int64_t OutputLeft() const { return output_routed - ctx->tokens_out; }
 
   void Run() {
     TraceRequest req;
@@ -53,7 +61,14 @@ struct Frontend {
         return;
       }
       if (!*more) break;
-      if (req.arrival_s > sg4::Engine::get_clock()) sg4::this_actor::sleep_until(req.arrival_s);
+      if (req.arrival_s > sg4::Engine::get_clock()) {
+        if (ctx->guard->Beyond(req.arrival_s)) {
+          ctx->guard->StopAtLimit();
+          return;
+        }
+        sg4::this_actor::sleep_until(req.arrival_s);
+      }
+      if (ctx->guard->CheckBacklog(sg4::Engine::get_clock(), Outstanding(), OutputLeft(), ctx->tokens_out)) return;
       if (series != nullptr) {
         series->CatchUp(sg4::Engine::get_clock());
         series->OnArrival();
@@ -75,9 +90,19 @@ struct Frontend {
       for (const auto& r : *replicas) loads.push_back(r->load());
       const size_t pick = router->Route(req, loads);
       (*replicas)[pick]->Enqueue(req, prompt, output);
+      output_routed += output;
     }
     ctx->arrivals_done = true;
     for (auto& r : *replicas) r->OnArrivalsDone();
+    if (ctx->guard->OnArrivalsDone(sg4::Engine::get_clock(), Outstanding(), OutputLeft(), ctx->tokens_out)) return;
+    // The limit may have come down to 10 x the last arrival, below the end of an iteration already under
+    // way, which its replica checked against the old limit: the run cannot end before that iteration does.
+    for (const auto& r : *replicas) {
+      if (ctx->guard->Beyond(r->iteration_end_s())) {
+        ctx->guard->StopAtLimit();
+        return;
+      }
+    }
   }
 };
 
@@ -85,7 +110,8 @@ struct Frontend {
 std::unique_ptr<SeriesSampler> MakeSeriesSampler(double interval_s, const Scenario& scenario, const Catalog& catalog,
                                                  const Platform& platform,
                                                  const std::vector<ReplicaPlacement>& placements,
-                                                 const std::vector<std::unique_ptr<Replica>>& replicas) {
+                                                 const std::vector<std::unique_ptr<Replica>>& replicas,
+                                                 SeriesSpool* out) {
   std::vector<const GpuSpec*> replica_gpus;
   std::vector<bool> used(platform.gpus.size(), false);
   for (const ReplicaPlacement& p : placements) {
@@ -98,7 +124,7 @@ std::unique_ptr<SeriesSampler> MakeSeriesSampler(double interval_s, const Scenar
       if (!used[inst.first_gpu + g]) unused_idle_w += catalog.FindGpu(inst.node->gpu)->idle_w;
     }
   }
-  return std::make_unique<SeriesSampler>(interval_s, &replicas, std::move(replica_gpus), unused_idle_w);
+  return std::make_unique<SeriesSampler>(interval_s, &replicas, std::move(replica_gpus), unused_idle_w, out);
 }
 
 }  // namespace
@@ -108,12 +134,22 @@ absl::StatusOr<RunResult> RunSimulation(const Scenario& scenario, const Catalog&
     return absl::InvalidArgumentError(absl::StrFormat("series interval %g s: must be at least %g s",
                                                       options.series_interval_s, kMinSeriesIntervalS));
   }
+  if (options.series_interval_s > 0 && options.series == nullptr) {
+    return absl::InternalError("a time series was asked for without a spool to hold it");
+  }
   // SimGrid logs through xbt; keep it quiet unless asked.
   xbt_log_control_set(options.verbose ? "root.thres:info" : "root.thres:critical");
   int argc = 1;
   char arg0[] = "gpufleet";
   char* argv[] = {arg0, nullptr};
+  // SimGrid installs its own SIGINT handler (print the actors' status, exit 1); the process's own handlers
+  // (the CLI's clean stop, sim/util/interrupt.h) must stay in force.
+  struct sigaction old_int {}, old_term {};
+  sigaction(SIGINT, nullptr, &old_int);
+  sigaction(SIGTERM, nullptr, &old_term);
   sg4::Engine engine(&argc, argv);
+  sigaction(SIGINT, &old_int, nullptr);
+  sigaction(SIGTERM, &old_term, nullptr);
 
   GF_ASSIGN_OR_RETURN(std::unique_ptr<RequestStream> stream,
                       MakeRequestStream(scenario.workload, scenario.seed, scenario.horizon_s));
@@ -129,6 +165,10 @@ absl::StatusOr<RunResult> RunSimulation(const Scenario& scenario, const Catalog&
   RunContext ctx;
   ctx.log = &result->log;
   ctx.progress = &progress;
+  int64_t fleet_capacity = 0;
+  for (const ReplicaGroup& g : scenario.deployment) fleet_capacity += g.memory.max_batch_size * g.replicas;
+  RunGuard guard(scenario.max_sim_time_s, scenario.horizon_s, fleet_capacity);
+  ctx.guard = &guard;
 
   std::vector<std::unique_ptr<Replica>> replicas;
   for (const ReplicaPlacement& p : placements) {
@@ -150,7 +190,8 @@ absl::StatusOr<RunResult> RunSimulation(const Scenario& scenario, const Catalog&
   }
   std::unique_ptr<SeriesSampler> series;
   if (options.series_interval_s > 0) {
-    series = MakeSeriesSampler(options.series_interval_s, scenario, catalog, platform, placements, replicas);
+    series = MakeSeriesSampler(options.series_interval_s, scenario, catalog, platform, placements, replicas,
+                               options.series);
     ctx.series = series.get();
   }
   for (auto& r : replicas) r->Start();
@@ -162,18 +203,24 @@ absl::StatusOr<RunResult> RunSimulation(const Scenario& scenario, const Catalog&
   progress.Finish();
   if (!frontend.error.ok()) return frontend.error;
 
+  result->partial = guard.stopped();
+  result->stop_reason = guard.reason();
   size_t stuck = 0;
   for (const auto& r : replicas) stuck += r->unfinished();
-  if (stuck > 0) {
+  if (stuck > 0 && !result->partial) {
     return absl::InternalError(absl::StrFormat("%d requests never completed (a replica could not schedule them)", stuck));
   }
 
   result->end_s = sg4::Engine::get_clock();
-  if (series != nullptr) result->series = series->Finish(result->end_s);
+  if (series != nullptr) {
+    GF_RETURN_IF_ERROR(series->Finish(result->end_s));
+    result->series_samples = options.series->size();
+  }
   std::vector<int> gpu_replica(platform.gpus.size(), -1);
   for (const auto& r : replicas) {
     const ReplicaGroup& group = scenario.deployment[r->group()];
     ReplicaResult rr{r->id(), r->group(), group.name, group.gpu->name, group.tensor_parallel, {}, r->stats()};
+    rr.stats.busy_s = r->BusyUntil(result->end_s);  // a stopped run may end mid-iteration
     for (auto* h : r->gpus()) rr.hosts.push_back(h->get_name());
     result->replicas.push_back(std::move(rr));
   }

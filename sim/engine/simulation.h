@@ -2,7 +2,8 @@
 //
 // Builds the platform (one host per GPU), places the replicas, starts one actor per replica and the
 // router actor, which pulls arrivals from the workload stream, routes them and hands them to replicas.
-// Arrivals stop at the horizon; requests already admitted drain to completion. One run per process:
+// Arrivals stop at the horizon; requests already admitted drain to completion, unless the run's limits
+// (run_guard.h) stop it first: the result is then partial. One run per process:
 // SimGrid allows one s4u::Engine per process. On request, the run also records a time series
 // (series_sampler.h) without changing anything else it computes.
 #pragma once
@@ -15,6 +16,7 @@
 #include "sim/engine/replica.h"
 #include "sim/metrics/request_log.h"
 #include "sim/metrics/series.h"
+#include "sim/metrics/series_spool.h"
 #include "sim/scenario/scenario.h"
 
 namespace gpufleet {
@@ -22,7 +24,8 @@ namespace gpufleet {
 struct RunOptions {
   bool verbose = false;   // SimGrid's own log on stderr
   bool progress = true;   // progress line on a TTY
-  double series_interval_s = 0;  // > 0 (at least kMinSeriesIntervalS): fill RunResult::series
+  double series_interval_s = 0;  // > 0 (at least kMinSeriesIntervalS): record the time series into `series`
+  SeriesSpool* series = nullptr;   // required when series_interval_s > 0
 };
 
 struct ReplicaResult {
@@ -44,7 +47,11 @@ struct GpuResult {
 };
 
 struct RunResult {
-  double end_s = 0;                  // simulated time when the last request finished
+  double end_s = 0;                  // simulated time when the last request finished, or when the run stopped
+  // Stopped at a limit (run_guard.h) before every request finished: the figures cover [0, end_s], and
+  // requests still queued or running are unfinished (pending in the log).
+  bool partial = false;
+  std::string stop_reason;           // why, when partial
   int64_t arrived = 0;
   int64_t rejected = 0;
   int64_t truncated = 0;
@@ -52,7 +59,7 @@ struct RunResult {
   std::vector<ReplicaResult> replicas;
   std::vector<GpuResult> gpus;
   RequestLog log{RequestSloCheck{}};
-  std::vector<SeriesSample> series;  // by time, each time's fleet row first; empty unless asked for
+  int64_t series_samples = 0;        // rows recorded into RunOptions::series (by time, fleet row first)
 };
 
 absl::StatusOr<RunResult> RunSimulation(const Scenario& scenario, const Catalog& catalog, const RunOptions& options);

@@ -5,6 +5,7 @@
 #include <ostream>
 
 #include "absl/strings/str_cat.h"
+#include "sim/metrics/series_spool.h"
 #include "sim/util/atomic_file.h"
 
 namespace gpufleet {
@@ -19,13 +20,14 @@ void AppendDouble(std::string& out, double v) {
 
 }  // namespace
 
-absl::Status WriteSeriesCsv(const std::string& path, const std::vector<SeriesSample>& samples) {
-  return WriteFileAtomically(path, [&samples](std::ostream& out) {
+absl::Status WriteSeriesCsv(const std::string& path, const SeriesSpool& samples) {
+  absl::Status read = absl::OkStatus();
+  absl::Status written = WriteFileAtomically(path, [&samples, &read](std::ostream& out) {
     out << "t_s,replica,waiting,running,kv_used_blocks,kv_total_blocks,busy_s,util,output_tokens,completed,"
            "arrivals,power_w\n";
     std::string line;
-    for (const SeriesSample& s : samples) {
-      if (!out) return;
+    read = samples.ForEach([&](const SeriesSample& s) {
+      if (!out) return absl::OkStatus();  // WriteFileAtomically reports the stream's failure
       line.clear();
       AppendDouble(line, s.t_s);
       absl::StrAppend(&line, ",", s.replica, ",", s.waiting, ",", s.running, ",", s.kv_used_blocks, ",",
@@ -37,8 +39,12 @@ absl::Status WriteSeriesCsv(const std::string& path, const std::vector<SeriesSam
       AppendDouble(line, s.power_w);
       line += '\n';
       out.write(line.data(), static_cast<std::streamsize>(line.size()));
-    }
+      return absl::OkStatus();
+    });
+    // A spool that cannot be read must not become a whole-looking CSV: fail the stream, drop the temporary.
+    if (!read.ok()) out.setstate(std::ios::failbit);
   });
+  return read.ok() ? written : read;
 }
 
 }  // namespace gpufleet

@@ -1,6 +1,6 @@
 // Time series of a run: one row per replica and one fleet row per sample time, for load, queue, KV and
-// power over time (diurnal traces, bursts). Filled by sim/engine/series_sampler; written as CSV here and
-// to SQLite by sim/report/sqlite_report. Definitions of the columns: docs/sqlite-schema.md#series.
+// power over time (diurnal traces, bursts). Filled by sim/engine/series_sampler into a SeriesSpool
+// (series_spool.h); written as CSV here and to SQLite by sim/report/sqlite_report. Definitions of the columns: docs/sqlite-schema.md#series.
 #pragma once
 
 #include <cstdint>
@@ -30,8 +30,10 @@ struct SeriesSample {
   double power_w = 0;           // mean GPU power over the interval (fleet: every GPU of the cluster)
 };
 
-// Writes a header and one line per sample to `path`, through `path`.tmp and a rename, so a failed write
-// never leaves a partial file under `path`.
-absl::Status WriteSeriesCsv(const std::string& path, const std::vector<SeriesSample>& samples);
+class SeriesSpool;
+
+// Writes a header and one line per sample to `path`, through a temporary and a rename (atomic_file.h), so a
+// failed write never leaves a partial file under `path`. Streams: memory stays flat however long the series.
+absl::Status WriteSeriesCsv(const std::string& path, const SeriesSpool& samples);
 
 }  // namespace gpufleet

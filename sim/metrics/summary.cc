@@ -11,6 +11,7 @@ namespace {
 
 LatencyStats StatsOf(std::vector<double>& v) {
   LatencyStats s;
+  s.samples = v.size();
   if (v.empty()) return s;
   double sum = 0;
   for (double x : v) sum += x;
@@ -40,6 +41,8 @@ RunSummary Summarize(const Scenario& scenario, const Catalog& catalog, RunResult
   s.model = scenario.model->name;
   s.perf_model = run.perf_model_label;
   s.power_model = kPowerModelLabel;
+  s.partial = run.partial;
+  s.stop_reason = run.stop_reason;
   s.requests_arrived = run.arrived;
   s.requests_rejected = run.rejected;
   s.requests_truncated = run.truncated;
@@ -54,6 +57,7 @@ RunSummary Summarize(const Scenario& scenario, const Catalog& catalog, RunResult
     s.preemptions += r.preemptions;
     met += r.slo_met;
   }
+  s.requests_unfinished = s.requests_arrived - s.requests_completed - s.requests_rejected;
 
   // One metric at a time through one buffer: at 10M requests each copy is 80 MB.
   std::vector<double> values;
@@ -66,8 +70,12 @@ RunSummary Summarize(const Scenario& scenario, const Catalog& catalog, RunResult
     }
     LatencyStats stats = StatsOf(values);
     if (slo != nullptr && slo->enabled) {
-      const double observed = AtPercentile(stats, values, slo->percentile);
-      s.slos.push_back({name, slo->target_s, slo->percentile, observed, observed <= slo->target_s});
+      if (values.empty()) {
+        s.slos.push_back({name, slo->target_s, slo->percentile, false, 0, false});
+      } else {
+        const double observed = AtPercentile(stats, values, slo->percentile);
+        s.slos.push_back({name, slo->target_s, slo->percentile, true, observed, observed <= slo->target_s});
+      }
     }
     return stats;
   };
@@ -82,6 +90,7 @@ RunSummary Summarize(const Scenario& scenario, const Catalog& catalog, RunResult
     gap_n += g.count;
     s.tbt.max = std::max(s.tbt.max, static_cast<double>(g.value));
   }
+  s.tbt.samples = gap_n;
   s.tbt.mean = gap_n > 0 ? gap_sum / static_cast<double>(gap_n) : 0;
   s.tbt.p50 = tbt_ps[0];
   s.tbt.p90 = tbt_ps[1];
@@ -89,8 +98,12 @@ RunSummary Summarize(const Scenario& scenario, const Catalog& catalog, RunResult
   s.tbt.p99 = tbt_ps[3];
   if (scenario.slos.tbt.enabled) {
     const Slo& slo = scenario.slos.tbt;
-    const double observed = WeightedPercentile(gaps, slo.percentile);
-    s.slos.push_back({"tbt", slo.target_s, slo.percentile, observed, observed <= slo.target_s});
+    if (gap_n == 0) {
+      s.slos.push_back({"tbt", slo.target_s, slo.percentile, false, 0, false});
+    } else {
+      const double observed = WeightedPercentile(gaps, slo.percentile);
+      s.slos.push_back({"tbt", slo.target_s, slo.percentile, true, observed, observed <= slo.target_s});
+    }
   }
 
   s.e2e = latency("e2e", &scenario.slos.e2e, [](const RequestRecord& r) { return r.e2e_s; }, false);
@@ -100,7 +113,7 @@ RunSummary Summarize(const Scenario& scenario, const Catalog& catalog, RunResult
   const double duration = s.duration_s > 0 ? s.duration_s : 1.0;
   s.throughput_rps = static_cast<double>(s.requests_completed) / duration;
   s.throughput_tok_s = static_cast<double>(s.output_tokens) / duration;
-  s.slo_attainment = s.requests_arrived > 0 ? static_cast<double>(met) / static_cast<double>(s.requests_arrived) : 0;
+  if (s.requests_arrived > 0) s.slo_attainment = static_cast<double>(met) / static_cast<double>(s.requests_arrived);
   s.goodput_rps = static_cast<double>(met) / duration;
 
   double util_sum = 0, deployed_util_sum = 0, joules = 0;
@@ -123,7 +136,7 @@ RunSummary Summarize(const Scenario& scenario, const Catalog& catalog, RunResult
   s.energy_usd_per_hour = s.mean_power_w / 1000.0 * scenario.prices.energy_usd_per_kwh;
   s.cost_usd_per_hour = s.hardware.usd_per_hour + s.energy_usd_per_hour;
   s.cost_usd_total = s.cost_usd_per_hour * s.duration_s / 3600.0;
-  s.cost_usd_per_mtok = s.output_tokens > 0 ? s.cost_usd_total / static_cast<double>(s.output_tokens) * 1e6 : 0;
+  if (s.output_tokens > 0) s.cost_usd_per_mtok = s.cost_usd_total / static_cast<double>(s.output_tokens) * 1e6;
   return s;
 }
 

@@ -1,11 +1,14 @@
 // The run summary: latency percentiles, SLO attainment, throughput, utilization, energy and cost.
 //
 // Computed once from a finished run. Latency statistics cover completed requests; TBT covers every
-// inter-token gap of every request. SLO attainment is the share of arrived requests (rejected ones
-// count as misses) that met all the scenario's SLOs; goodput is those requests per second.
+// inter-token gap of every request. SLO attainment is the share of arrived requests (rejected ones, and
+// those a partial run left unfinished, count as misses) that met all the scenario's SLOs; goodput is
+// those requests per second. A figure with nothing to measure (no sample, no output token) is undefined,
+// never 0, so no report can show it as a result.
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -17,6 +20,7 @@
 namespace gpufleet {
 
 struct LatencyStats {
+  uint64_t samples = 0;     // 0: the statistics below are undefined
   double mean = 0, p50 = 0, p90 = 0, p95 = 0, p99 = 0, max = 0;
 };
 
@@ -24,6 +28,7 @@ struct SloOutcome {
   std::string metric;       // "ttft", "tbt", "e2e"
   double target_s = 0;
   double percentile = 0;
+  bool evaluated = false;   // the metric had samples; if not, observed_s and met mean nothing
   double observed_s = 0;    // that percentile over the run
   bool met = false;
 };
@@ -34,13 +39,17 @@ struct RunSummary {
   std::string model;
   std::string perf_model;
   std::string power_model;
+  bool partial = false;               // the run was stopped at a limit (RunResult::partial)
+  std::string stop_reason;
   int64_t requests_arrived = 0, requests_completed = 0, requests_rejected = 0, requests_truncated = 0;
+  int64_t requests_unfinished = 0;    // arrived, not rejected, not completed when a partial run stopped
   int64_t prompt_tokens = 0, output_tokens = 0;
   int64_t preemptions = 0;
   double duration_s = 0;
   LatencyStats ttft, tbt, tpot, e2e, queue;
   double throughput_rps = 0, throughput_tok_s = 0;
-  double slo_attainment = 0, goodput_rps = 0;
+  std::optional<double> slo_attainment;  // undefined when no request arrived
+  double goodput_rps = 0;
   std::vector<SloOutcome> slos;
   int total_gpus = 0, deployed_gpus = 0;
   double gpu_util_mean = 0;           // over every GPU of the cluster
@@ -50,7 +59,7 @@ struct RunSummary {
   double energy_usd_per_hour = 0;
   double cost_usd_per_hour = 0;       // hardware + priced energy
   double cost_usd_total = 0;          // over duration_s
-  double cost_usd_per_mtok = 0;       // per million output tokens
+  std::optional<double> cost_usd_per_mtok;  // per million output tokens; undefined without output
 };
 
 RunSummary Summarize(const Scenario& scenario, const Catalog& catalog, RunResult& run);

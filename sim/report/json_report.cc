@@ -1,10 +1,16 @@
 // JSON rendering of a run summary (see json_report.h).
 #include "sim/report/json_report.h"
 
+#include <cmath>
+
+#include "absl/strings/str_cat.h"
+
 namespace gpufleet {
 namespace {
 
+// Statistics of an empty population are undefined: their keys are left out.
 void AddLatency(nlohmann::ordered_json& j, const std::string& name, const LatencyStats& s) {
+  if (s.samples == 0) return;
   j[name + "_mean_s"] = s.mean;
   j[name + "_p50_s"] = s.p50;
   j[name + "_p90_s"] = s.p90;
@@ -13,18 +19,41 @@ void AddLatency(nlohmann::ordered_json& j, const std::string& name, const Latenc
   j[name + "_max_s"] = s.max;
 }
 
+// nlohmann writes inf and NaN as null, which a reader would take for a value: refuse them instead.
+absl::Status CheckFinite(const nlohmann::ordered_json& j, const std::string& path) {
+  if (j.is_number_float() && !std::isfinite(j.get<double>())) {
+    return absl::InternalError(absl::StrCat("summary JSON: ", path, " is ", j.get<double>(),
+                                            ", which JSON cannot hold; refusing to write it"));
+  }
+  if (j.is_object()) {
+    for (auto it = j.begin(); it != j.end(); ++it) {
+      if (auto st = CheckFinite(it.value(), path.empty() ? it.key() : absl::StrCat(path, ".", it.key())); !st.ok()) {
+        return st;
+      }
+    }
+  } else if (j.is_array()) {
+    for (size_t i = 0; i < j.size(); ++i) {
+      if (auto st = CheckFinite(j[i], absl::StrCat(path, "[", i, "]")); !st.ok()) return st;
+    }
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
-nlohmann::ordered_json SummaryJson(const RunSummary& s, const RunResult& run) {
+absl::StatusOr<nlohmann::ordered_json> SummaryJson(const RunSummary& s, const RunResult& run) {
   nlohmann::ordered_json j;
   j["scenario"] = s.scenario;
   j["seed"] = s.seed;
   j["model"] = s.model;
   j["perf_model"] = s.perf_model;
   j["power_model"] = s.power_model;
+  j["partial"] = s.partial;
+  j["stop_reason"] = s.stop_reason;
   j["requests_arrived"] = s.requests_arrived;
   j["requests_completed"] = s.requests_completed;
   j["requests_rejected"] = s.requests_rejected;
+  j["requests_unfinished"] = s.requests_unfinished;
   j["requests_truncated"] = s.requests_truncated;
   j["prompt_tokens"] = s.prompt_tokens;
   j["output_tokens"] = s.output_tokens;
@@ -37,12 +66,17 @@ nlohmann::ordered_json SummaryJson(const RunSummary& s, const RunResult& run) {
   AddLatency(j, "queue", s.queue);
   j["throughput_rps"] = s.throughput_rps;
   j["throughput_tok_s"] = s.throughput_tok_s;
-  j["slo_attainment"] = s.slo_attainment;
+  if (s.slo_attainment) j["slo_attainment"] = *s.slo_attainment;
   j["goodput_rps"] = s.goodput_rps;
   nlohmann::ordered_json slos = nlohmann::ordered_json::array();
   for (const SloOutcome& o : s.slos) {
-    slos.push_back({{"metric", o.metric}, {"target_s", o.target_s}, {"percentile", o.percentile},
-                    {"observed_s", o.observed_s}, {"met", o.met}});
+    nlohmann::ordered_json slo = {{"metric", o.metric}, {"target_s", o.target_s}, {"percentile", o.percentile},
+                                  {"evaluated", o.evaluated}};
+    if (o.evaluated) {
+      slo["observed_s"] = o.observed_s;
+      slo["met"] = o.met;
+    }
+    slos.push_back(std::move(slo));
   }
   j["slos"] = slos;
   j["gpus_total"] = s.total_gpus;
@@ -55,7 +89,7 @@ nlohmann::ordered_json SummaryJson(const RunSummary& s, const RunResult& run) {
   j["hardware_usd_per_hour"] = s.hardware.usd_per_hour;
   j["energy_usd_per_hour"] = s.energy_usd_per_hour;
   j["cost_usd_total"] = s.cost_usd_total;
-  j["cost_usd_per_mtok"] = s.cost_usd_per_mtok;
+  if (s.cost_usd_per_mtok) j["cost_usd_per_mtok"] = *s.cost_usd_per_mtok;
   nlohmann::ordered_json cost = nlohmann::ordered_json::array();
   for (const CostLine& l : s.hardware.lines) {
     cost.push_back({{"node", l.node}, {"gpu", l.gpu}, {"count", l.count}, {"gpus", l.gpus},
@@ -78,6 +112,7 @@ nlohmann::ordered_json SummaryJson(const RunSummary& s, const RunResult& run) {
                         {"max_running", r.stats.max_running}});
   }
   j["replicas"] = replicas;
+  if (auto st = CheckFinite(j, ""); !st.ok()) return st;
   return j;
 }
 

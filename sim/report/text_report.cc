@@ -11,6 +11,7 @@ namespace {
 std::string Ms(double s) { return fmt::format("{:10.1f}", s * 1000.0); }
 
 std::string LatencyRow(const char* name, const LatencyStats& s) {
+  if (s.samples == 0) return fmt::format("  {:<6} {:>10}\n", name, "no samples");
   return fmt::format("  {:<6} {} {} {} {} {} {}\n", name, Ms(s.mean), Ms(s.p50), Ms(s.p90), Ms(s.p95), Ms(s.p99), Ms(s.max));
 }
 
@@ -19,9 +20,15 @@ std::string LatencyRow(const char* name, const LatencyStats& s) {
 std::string SummaryTable(const RunSummary& s, const RunResult& run) {
   std::string out;
   out += fmt::format("gpufleet run: {} (seed {})\n", s.scenario.empty() ? "(unnamed)" : s.scenario, s.seed);
+  if (s.partial) {
+    out += fmt::format("  *** PARTIAL RESULT: stopped at {:.1f} s of simulated time, before the run could finish: {}.\n"
+                       "  *** Every figure covers only the run up to the stop; unfinished requests count as SLO misses.\n",
+                       s.duration_s, s.stop_reason);
+  }
   out += fmt::format("  model {} | perf model: {} | power model: {}\n", s.model, s.perf_model, s.power_model);
   out += fmt::format("  requests: {} arrived, {} completed, {} rejected, {} truncated | {} preemptions\n",
                      s.requests_arrived, s.requests_completed, s.requests_rejected, s.requests_truncated, s.preemptions);
+  if (s.requests_unfinished > 0) out += fmt::format("  requests unfinished when the run stopped: {}\n", s.requests_unfinished);
   out += fmt::format("  simulated {:.1f} s | {:.2f} req/s | {:.0f} output tok/s\n\n", s.duration_s, s.throughput_rps,
                      s.throughput_tok_s);
   out += fmt::format("  {:<6} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10}\n", "ms", "mean", "p50", "p90", "p95", "p99", "max");
@@ -35,17 +42,27 @@ std::string SummaryTable(const RunSummary& s, const RunResult& run) {
     out += "  SLOs: none set\n";
   } else {
     for (const SloOutcome& o : s.slos) {
+      if (!o.evaluated) {
+        out += fmt::format("  SLO {:<4} p{:g} vs target {:.1f} ms: not evaluated (no samples)\n", o.metric, o.percentile,
+                           o.target_s * 1000);
+        continue;
+      }
       out += fmt::format("  SLO {:<4} p{:g} {:.1f} ms vs target {:.1f} ms: {}\n", o.metric, o.percentile,
                          o.observed_s * 1000, o.target_s * 1000, o.met ? "met" : "MISSED");
     }
   }
-  out += fmt::format("  SLO attainment {:.2f}% | goodput {:.2f} req/s\n\n", s.slo_attainment * 100, s.goodput_rps);
+  if (s.slo_attainment) {
+    out += fmt::format("  SLO attainment {:.2f}% | goodput {:.2f} req/s\n\n", *s.slo_attainment * 100, s.goodput_rps);
+  } else {
+    out += fmt::format("  SLO attainment not evaluated (no request arrived) | goodput {:.2f} req/s\n\n", s.goodput_rps);
+  }
   out += fmt::format("  GPUs: {} in cluster, {} deployed | utilization {:.1f}% (deployed {:.1f}%)\n", s.total_gpus,
                      s.deployed_gpus, s.gpu_util_mean * 100, s.gpu_util_deployed_mean * 100);
   out += fmt::format("  energy {:.2f} kWh | mean power {:.0f} W\n", s.energy_kwh, s.mean_power_w);
-  out += fmt::format("  cost ${:.2f}/hour (hardware ${:.2f} + energy ${:.2f}) | ${:.2f} this run | ${:.3f} per 1M output tokens\n",
+  out += fmt::format("  cost ${:.2f}/hour (hardware ${:.2f} + energy ${:.2f}) | ${:.2f} this run | {}\n",
                      s.cost_usd_per_hour, s.hardware.usd_per_hour, s.energy_usd_per_hour, s.cost_usd_total,
-                     s.cost_usd_per_mtok);
+                     s.cost_usd_per_mtok ? fmt::format("${:.3f} per 1M output tokens", *s.cost_usd_per_mtok)
+                                         : std::string("per 1M output tokens undefined (no output token)"));
   for (const CostLine& l : s.hardware.lines) {
     out += fmt::format("    {} x {} ({} x {}): ${:.2f}/hour [{}]\n", l.count, l.node, l.gpus, l.gpu, l.usd_per_hour, l.basis);
   }

@@ -51,12 +51,18 @@ struct PriceSpec {
   double energy_usd_per_kwh = 0;                     // 0: energy is included in the hourly prices
 };
 
+// The latest simulated time a run may reach (horizon_s, limits.max_sim_time_s, the engine's bound). Beyond
+// it a double's resolution (0.12 us at 1e9 s, 2048 s at 9.2e18 s) is too coarse for the sub-millisecond
+// steps of iterations, and a run that long says nothing a capacity planner can use.
+inline constexpr double kMaxSimTimeS = 1e9;
+
 struct Scenario {
   std::string path;              // the scenario file
   std::string text;              // its full text, stored with every run
   std::string name;
   uint64_t seed = 0;
   double horizon_s = 0;          // arrivals stop here (infinity: when the workload ends)
+  double max_sim_time_s = 0;     // limits.max_sim_time_s; 0: the engine's default (sim/engine/run_guard.h)
   std::vector<NodeGroup> cluster;
   const LlmSpec* model = nullptr;
   std::vector<ReplicaGroup> deployment;

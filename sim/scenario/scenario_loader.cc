@@ -28,13 +28,14 @@ class Loader {
   absl::Status Load(const YAML::Node& root, Scenario* s) {
     GF_ASSIGN_OR_RETURN(MapReader top, MapReader::Make(file_, root, "scenario"));
     GF_RETURN_IF_ERROR(top.ExpectOnly({"name", "seed", "horizon_s", "cluster", "model", "perf_model", "deployment",
-                                       "router", "workload", "slos", "prices"}));
+                                       "router", "workload", "slos", "prices", "limits"}));
     GF_RETURN_IF_ERROR(top.Opt("name", &s->name));
     int64_t seed = 0;
     GF_RETURN_IF_ERROR(top.Opt("seed", &seed, 0));
     s->seed = static_cast<uint64_t>(seed);
     s->horizon_s = kInf;
     GF_RETURN_IF_ERROR(top.Opt("horizon_s", &s->horizon_s, 1e-9));
+    GF_RETURN_IF_ERROR(Limits(top, s));
     GF_RETURN_IF_ERROR(Cluster(top, s));
     GF_RETURN_IF_ERROR(Model(top, s));
     GF_RETURN_IF_ERROR(PerfModel(top, s));
@@ -50,6 +51,22 @@ class Loader {
   std::string Resolve(const std::string& path) const {
     if (path.empty() || std::filesystem::path(path).is_absolute()) return path;
     return (std::filesystem::path(base_dir_) / path).lexically_normal().string();
+  }
+
+  // Refuses a horizon the engine could not reach (kMaxSimTimeS) rather than cap it: a capped horizon
+  // would silently simulate a different workload than the one written.
+  absl::Status Limits(MapReader& top, Scenario* s) {
+    if (std::isfinite(s->horizon_s) && s->horizon_s > kMaxSimTimeS) {
+      return top.ErrorAt("horizon_s",
+                         absl::StrFormat("horizon_s %g s is beyond the %g s (about 31.7 years) a run can simulate: "
+                                         "at such times a double cannot resolve one iteration",
+                                         s->horizon_s, kMaxSimTimeS),
+                         absl::StrFormat("a number in [1e-9, %g], or no horizon_s", kMaxSimTimeS));
+    }
+    if (!top.Has("limits")) { top.Raw("limits"); return absl::OkStatus(); }
+    GF_ASSIGN_OR_RETURN(MapReader m, MapReader::Make(file_, top.Raw("limits"), "limits"));
+    GF_RETURN_IF_ERROR(m.Opt("max_sim_time_s", &s->max_sim_time_s, 1e-9, kMaxSimTimeS));
+    return m.Finish();
   }
 
   absl::Status Cluster(MapReader& top, Scenario* s) {
@@ -263,6 +280,8 @@ class Loader {
       int64_t copies = 1;
       GF_RETURN_IF_ERROR(t.Opt("superpose", &copies, 1, 1000));
       spec.superpose = static_cast<int>(copies);
+      // Absent: the readers' own rule (traces/arrival_gaps.h); .inf turns the check off.
+      GF_RETURN_IF_ERROR(t.Opt("max_gap_s", &spec.max_gap_s, 1e-9, kInf));
       GF_RETURN_IF_ERROR(t.Finish());
     } else {
       spec.source = WorkloadSpec::Source::kSynthetic;

@@ -1,6 +1,7 @@
 // Parses and validates a scenario YAML file against the catalog.
 //
-// Rejects, before anything runs: YAML syntax errors, unknown keys, wrong types, out-of-range values,
+// Rejects, before anything runs: YAML syntax errors, bytes that are not UTF-8, repeated keys, a second
+// YAML document (all three in LoadYamlString), unknown keys, wrong types, out-of-range values,
 // unknown catalog names, missing trace files, and impossible deployments (the model does not fit the
 // GPUs' memory at that tensor-parallel degree, more GPUs than the cluster has, a TP group larger than a
 // node). Every error is InvalidArgument "file:line:col: what is wrong; expected ...".

@@ -2,13 +2,17 @@
 #include "sim/util/yaml_fields.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <fstream>
+#include <map>
 #include <sstream>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "sim/util/yaml_load_all.h"
 
 namespace gpufleet {
 namespace {
@@ -85,6 +89,108 @@ size_t EditDistance(std::string_view a, std::string_view b) {
   return prev[b.size()];
 }
 
+// Offset of the first byte that is not part of well-formed UTF-8 (RFC 3629: no overlong forms, no
+// surrogates, nothing above U+10FFFF), or npos. yaml-cpp passes such bytes through untouched and the
+// JSON report would throw on them at the very end of a run, so they are refused at load time.
+size_t FirstInvalidUtf8(std::string_view s) {
+  size_t i = 0;
+  while (i < s.size()) {
+    const unsigned char c = static_cast<unsigned char>(s[i]);
+    if (c < 0x80) { ++i; continue; }
+    size_t len;
+    unsigned char lo = 0x80, hi = 0xBF;  // allowed range of the second byte
+    if (c >= 0xC2 && c <= 0xDF) len = 2;
+    else if (c == 0xE0) { len = 3; lo = 0xA0; }
+    else if (c == 0xED) { len = 3; hi = 0x9F; }
+    else if (c >= 0xE1 && c <= 0xEF) len = 3;
+    else if (c == 0xF0) { len = 4; lo = 0x90; }
+    else if (c == 0xF4) { len = 4; hi = 0x8F; }
+    else if (c >= 0xF1 && c <= 0xF3) len = 4;
+    else return i;
+    if (i + len > s.size()) return i;
+    const unsigned char c1 = static_cast<unsigned char>(s[i + 1]);
+    if (c1 < lo || c1 > hi) return i;
+    for (size_t k = 2; k < len; ++k) {
+      const unsigned char ck = static_cast<unsigned char>(s[i + k]);
+      if (ck < 0x80 || ck > 0xBF) return i;
+    }
+    i += len;
+  }
+  return std::string_view::npos;
+}
+
+// The whole text, comments included: the scenario text is also stored with every run (SQLite).
+// Line and column are counted in bytes, as yaml-cpp counts them (a leading BOM is not counted).
+absl::Status CheckUtf8Text(const std::string& text, const std::string& name) {
+  const size_t bad = FirstInvalidUtf8(text);
+  if (bad == std::string_view::npos) return absl::OkStatus();
+  YAML::Mark mark;
+  mark.pos = static_cast<int>(bad);
+  const size_t line_start = bad == 0 ? std::string::npos : text.rfind('\n', bad - 1);
+  mark.line = static_cast<int>(std::count(text.begin(), text.begin() + static_cast<std::ptrdiff_t>(bad), '\n'));
+  mark.column = static_cast<int>(line_start == std::string::npos ? bad : bad - line_start - 1);
+  if (mark.line == 0 && text.rfind("\xEF\xBB\xBF", 0) == 0) mark.column -= 3;
+  return YamlError(name, mark,
+                   absl::StrFormat("invalid UTF-8 (byte 0x%02X)", static_cast<unsigned char>(text[bad])),
+                   "UTF-8 text");
+}
+
+// Where the second document of `text` starts: its '---' line when it has one, else its first node.
+YAML::Mark SecondDocumentMark(const std::string& text, const YAML::Node& second) {
+  YAML::Mark mark = second.Mark();
+  const size_t end = std::min(text.size(), static_cast<size_t>(std::max(mark.pos, 0)));
+  YAML::Mark marker = mark;
+  bool dashes = false;
+  int line = 0;
+  for (size_t start = 0; start < end; ++line) {
+    const std::string_view rest(text.data() + start, text.size() - start);
+    const bool is_dashes = rest.rfind("---", 0) == 0 && (rest.size() == 3 || std::isspace(static_cast<unsigned char>(rest[3])));
+    const bool is_dots = rest.rfind("...", 0) == 0 && (rest.size() == 3 || std::isspace(static_cast<unsigned char>(rest[3])));
+    if (is_dashes || is_dots) {
+      dashes = is_dashes;
+      marker.pos = static_cast<int>(start);
+      marker.line = line;
+      marker.column = 0;
+    }
+    const size_t nl = text.find('\n', start);
+    if (nl == std::string::npos) break;
+    start = nl + 1;
+  }
+  return dashes ? marker : mark;
+}
+
+// yaml-cpp keeps every pair of a mapping and lookups return the first, so a repeated key would be
+// silently ignored. Walks the tree iteratively (no recursion limit), visiting an aliased node once.
+absl::Status CheckDuplicateKeys(const std::string& file, const YAML::Node& root) {
+  std::vector<YAML::Node> stack{root};
+  std::set<std::pair<int, int>> visited;  // (position, type) of the collections seen
+  while (!stack.empty()) {
+    const YAML::Node node = stack.back();
+    stack.pop_back();
+    if (!node.IsMap() && !node.IsSequence()) continue;
+    if (!visited.insert({node.Mark().pos, static_cast<int>(node.Type())}).second) continue;
+    if (node.IsSequence()) {
+      for (const auto& item : node) stack.push_back(item);
+      continue;
+    }
+    std::map<std::string, YAML::Mark, std::less<>> seen;
+    for (const auto& kv : node) {
+      if (kv.first.IsScalar()) {
+        auto [it, inserted] = seen.emplace(kv.first.Scalar(), kv.first.Mark());
+        if (!inserted) {
+          return YamlError(file, kv.first,
+                           absl::StrFormat("duplicate key '%s' (first at line %d, column %d)", kv.first.Scalar(),
+                                           it->second.line + 1, it->second.column + 1),
+                           "each key once in a mapping");
+        }
+      }
+      stack.push_back(kv.first);
+      stack.push_back(kv.second);
+    }
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::Status YamlError(const std::string& file, const YAML::Mark& mark, std::string_view what,
@@ -105,11 +211,21 @@ absl::Status YamlError(const std::string& file, const YAML::Node& node, std::str
 }
 
 absl::StatusOr<YAML::Node> LoadYamlString(const std::string& text, const std::string& name) {
+  if (absl::Status s = CheckUtf8Text(text, name); !s.ok()) return s;
+  std::vector<YAML::Node> docs;
   try {
-    return YAML::Load(text);
+    docs = LoadAllDocuments(text);  // YAML::LoadAll can loop forever (yaml_load_all.h)
   } catch (const YAML::Exception& e) {
     return YamlError(name, e.mark, absl::StrCat("YAML syntax error: ", e.msg));
   }
+  if (docs.empty()) return YAML::Node();  // empty or comments only: a null root, as YAML::Load gives
+  // YAML::Load would read the first document and drop the rest without a word.
+  if (docs.size() > 1) {
+    return YamlError(name, SecondDocumentMark(text, docs[1]), "a second YAML document starts here",
+                     "one document per file (remove the '---' line or split the file)");
+  }
+  if (absl::Status s = CheckDuplicateKeys(name, docs[0]); !s.ok()) return s;
+  return docs[0];
 }
 
 absl::StatusOr<YAML::Node> LoadYamlFile(const std::string& path) {
@@ -308,6 +424,11 @@ absl::StatusOr<int64_t> ScalarInt(const std::string& file, const YAML::Node& nod
 
 absl::StatusOr<std::string> ScalarString(const std::string& file, const YAML::Node& node, std::string_view what) {
   if (!node.IsScalar()) return YamlError(file, node, absl::StrCat(S(what), " is ", Describe(node)), "a string");
+  // Text from LoadYamlString is already checked whole; nodes built elsewhere (tests, policy configs
+  // made in code) are checked here, before a string can reach a report.
+  if (FirstInvalidUtf8(node.Scalar()) != std::string_view::npos) {
+    return YamlError(file, node, absl::StrCat(S(what), " is not valid text: invalid UTF-8"), "a UTF-8 string");
+  }
   return node.Scalar();
 }
 

@@ -27,7 +27,9 @@ absl::Status YamlError(const std::string& file, const YAML::Mark& mark, std::str
 absl::Status YamlError(const std::string& file, const YAML::Node& node, std::string_view what,
                        std::string_view expected = {});
 
-// Parses a YAML file (or text, for tests) into a node; syntax errors carry file:line:col.
+// Parses a YAML file (or text, for tests) into a node; syntax errors carry file:line:col. Also refused,
+// with their location: bytes that are not UTF-8 (anywhere, comments included), a key repeated in one
+// mapping (yaml-cpp would keep the first silently), and a second document (YAML::Load would drop it).
 absl::StatusOr<YAML::Node> LoadYamlFile(const std::string& path);
 absl::StatusOr<YAML::Node> LoadYamlString(const std::string& text, const std::string& name);
 
