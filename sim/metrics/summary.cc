@@ -133,6 +133,7 @@ RunSummary Summarize(const Scenario& scenario, const Catalog& catalog, RunResult
   s.mean_power_w = s.duration_s > 0 ? joules / s.duration_s : 0;
 
   s.hardware = PriceFleet(scenario.cluster, catalog, scenario.prices);
+  s.cluster_auto = scenario.cluster_auto;
   s.energy_usd_per_hour = s.mean_power_w / 1000.0 * scenario.prices.energy_usd_per_kwh;
   s.cost_usd_per_hour = s.hardware.usd_per_hour + s.energy_usd_per_hour;
   s.cost_usd_total = s.cost_usd_per_hour * s.duration_s / 3600.0;

@@ -56,6 +56,7 @@ struct RunSummary {
   double gpu_util_deployed_mean = 0;  // over the GPUs that hold replicas
   double energy_kwh = 0, mean_power_w = 0;
   FleetCost hardware;
+  bool cluster_auto = false;          // the cluster was sized from the deployment; `hardware` lists its nodes
   double energy_usd_per_hour = 0;
   double cost_usd_per_hour = 0;       // hardware + priced energy
   double cost_usd_total = 0;          // over duration_s

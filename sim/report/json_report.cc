@@ -95,6 +95,7 @@ absl::StatusOr<nlohmann::ordered_json> SummaryJson(const RunSummary& s, const Ru
     cost.push_back({{"node", l.node}, {"gpu", l.gpu}, {"count", l.count}, {"gpus", l.gpus},
                     {"usd_per_node_hour", l.usd_per_node_hour}, {"usd_per_hour", l.usd_per_hour}, {"basis", l.basis}});
   }
+  j["cluster_auto"] = s.cluster_auto;
   j["cost_breakdown"] = cost;
   nlohmann::ordered_json replicas = nlohmann::ordered_json::array();
   for (const ReplicaResult& r : run.replicas) {

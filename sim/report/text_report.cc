@@ -56,8 +56,9 @@ std::string SummaryTable(const RunSummary& s, const RunResult& run) {
   } else {
     out += fmt::format("  SLO attainment not evaluated (no request arrived) | goodput {:.2f} req/s\n\n", s.goodput_rps);
   }
-  out += fmt::format("  GPUs: {} in cluster, {} deployed | utilization {:.1f}% (deployed {:.1f}%)\n", s.total_gpus,
-                     s.deployed_gpus, s.gpu_util_mean * 100, s.gpu_util_deployed_mean * 100);
+  out += fmt::format("  GPUs: {} in cluster{}, {} deployed | utilization {:.1f}% (deployed {:.1f}%)\n", s.total_gpus,
+                     s.cluster_auto ? " (sized automatically, nodes below)" : "", s.deployed_gpus,
+                     s.gpu_util_mean * 100, s.gpu_util_deployed_mean * 100);
   out += fmt::format("  energy {:.2f} kWh | mean power {:.0f} W\n", s.energy_kwh, s.mean_power_w);
   out += fmt::format("  cost ${:.2f}/hour (hardware ${:.2f} + energy ${:.2f}) | ${:.2f} this run | {}\n",
                      s.cost_usd_per_hour, s.hardware.usd_per_hour, s.energy_usd_per_hour, s.cost_usd_total,

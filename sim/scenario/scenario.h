@@ -64,6 +64,7 @@ struct Scenario {
   double horizon_s = 0;          // arrivals stop here (infinity: when the workload ends)
   double max_sim_time_s = 0;     // limits.max_sim_time_s; 0: the engine's default (sim/engine/run_guard.h)
   std::vector<NodeGroup> cluster;
+  bool cluster_auto = false;     // `cluster: auto` or no cluster: sized from the deployment (cluster_sizing.h)
   const LlmSpec* model = nullptr;
   std::vector<ReplicaGroup> deployment;
   PerfModelSpec perf_model;

@@ -12,6 +12,7 @@
 #include "policies/batching/batch_scheduler.h"
 #include "policies/routing/router.h"
 #include "sim/platform/placement.h"
+#include "sim/scenario/cluster_sizing.h"
 #include "sim/util/status_macros.h"
 #include "sim/util/yaml_fields.h"
 
@@ -44,6 +45,9 @@ class Loader {
     GF_RETURN_IF_ERROR(Workload(top, s));
     GF_RETURN_IF_ERROR(Slos(top, s));
     GF_RETURN_IF_ERROR(Prices(top, s));
+    if (s->cluster_auto) {
+      GF_ASSIGN_OR_RETURN(s->cluster, SizeCluster(s->deployment, catalog_, s->prices));
+    }
     return top.Finish();
   }
 
@@ -69,8 +73,18 @@ class Loader {
     return m.Finish();
   }
 
+  // Absent or `auto`: sized from the deployment (SizeCluster) once the prices are read.
   absl::Status Cluster(MapReader& top, Scenario* s) {
-    GF_ASSIGN_OR_RETURN(MapReader cluster, MapReader::Make(file_, top.Raw("cluster"), "cluster"));
+    const YAML::Node raw = top.Raw("cluster");
+    if (!top.Has("cluster") || (raw.IsScalar() && raw.Scalar() == "auto")) {
+      s->cluster_auto = true;
+      return absl::OkStatus();
+    }
+    if (raw.IsScalar()) {
+      return YamlError(file_, raw, absl::StrCat("cluster is '", raw.Scalar(), "'"),
+                       "auto, or a mapping {nodes: [{type: NODE, count: N}, ...]}");
+    }
+    GF_ASSIGN_OR_RETURN(MapReader cluster, MapReader::Make(file_, raw, "cluster"));
     YAML::Node nodes = cluster.Raw("nodes");
     if (!nodes.IsDefined() || !nodes.IsSequence() || nodes.size() == 0) {
       return YamlError(file_, nodes.IsDefined() ? nodes : cluster.node(), "cluster.nodes is missing or empty",
@@ -190,6 +204,17 @@ class Loader {
       }
       GF_RETURN_IF_ERROR(d.Finish());
       s->deployment.push_back(std::move(g));
+      if (s->cluster_auto) {
+        // Sizing the groups so far tells which group is the first no catalog node can hold (the prices,
+        // read later, change only which node type wins, not whether one exists).
+        auto sized = SizeCluster(s->deployment, catalog_, s->prices);
+        if (!sized.ok()) {
+          return YamlError(file_, d.node(), std::string(sized.status().message()),
+                           "a GPU and tensor_parallel that one catalog node holds (gpufleet catalog nodes), or an "
+                           "explicit cluster");
+        }
+        continue;
+      }
       // Placing the groups so far tells which group is the first that does not fit.
       auto placed = PlaceReplicas(LayoutCluster(s->cluster), s->deployment);
       if (!placed.ok()) {
@@ -398,23 +423,25 @@ int64_t Scenario::min_max_model_len() const {
 }
 
 absl::StatusOr<Scenario> LoadScenarioFromString(const std::string& text, const std::string& name,
-                                                const std::string& base_dir, const Catalog& catalog) {
-  GF_ASSIGN_OR_RETURN(YAML::Node root, LoadYamlString(text, name));
+                                                const std::string& base_dir, const Catalog& catalog,
+                                                const std::vector<ScenarioOverride>& overrides) {
+  GF_ASSIGN_OR_RETURN(ResolvedScenario resolved, ResolvedScenario::Make(text, name, overrides));
   Scenario s;
   s.path = name;
-  s.text = text;
+  s.text = resolved.text();
   Loader loader(name, base_dir, catalog);
-  GF_RETURN_IF_ERROR(loader.Load(root, &s));
+  if (absl::Status st = loader.Load(resolved.root(), &s); !st.ok()) return resolved.Locate(st);
   return s;
 }
 
-absl::StatusOr<Scenario> LoadScenario(const std::string& path, const Catalog& catalog) {
+absl::StatusOr<Scenario> LoadScenario(const std::string& path, const Catalog& catalog,
+                                      const std::vector<ScenarioOverride>& overrides) {
   std::ifstream in(path);
   if (!in) return absl::NotFoundError(absl::StrCat(path, ": cannot open scenario file"));
   std::stringstream ss;
   ss << in.rdbuf();
   const std::string dir = std::filesystem::path(path).parent_path().string();
-  return LoadScenarioFromString(ss.str(), path, dir.empty() ? "." : dir, catalog);
+  return LoadScenarioFromString(ss.str(), path, dir.empty() ? "." : dir, catalog, overrides);
 }
 
 }  // namespace gpufleet

@@ -8,16 +8,24 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "models/catalog.h"
 #include "sim/scenario/scenario.h"
+#include "sim/scenario/scenario_overrides.h"
 
 namespace gpufleet {
 
-absl::StatusOr<Scenario> LoadScenario(const std::string& path, const Catalog& catalog);
+// `overrides` (scenario_overrides.h) are applied to the file's tree first, in order; an error in an
+// overridden value names the override's origin instead of a line, and Scenario::text is then the
+// resolved scenario (without overrides it is the file's exact text). Relative paths still resolve
+// against the file's folder.
+absl::StatusOr<Scenario> LoadScenario(const std::string& path, const Catalog& catalog,
+                                      const std::vector<ScenarioOverride>& overrides = {});
 // For tests: `text` stands for a file named `name`; relative paths resolve against `base_dir`.
 absl::StatusOr<Scenario> LoadScenarioFromString(const std::string& text, const std::string& name,
-                                                const std::string& base_dir, const Catalog& catalog);
+                                                const std::string& base_dir, const Catalog& catalog,
+                                                const std::vector<ScenarioOverride>& overrides = {});
 
 }  // namespace gpufleet

@@ -63,6 +63,7 @@ std::function<int()> AddSimulateCommand(CLI::App& app) {
     bool verbose = false;
     bool no_progress = false;
     std::string seed;
+    std::vector<std::string> sets;
     std::string catalog;
     double series_interval_s = 0;
     std::string series_csv;
@@ -83,6 +84,10 @@ std::function<int()> AddSimulateCommand(CLI::App& app) {
   cmd->add_option("--series-csv", flags->series_csv, "With --series-interval, write the time series to this CSV file");
   cmd->add_flag("--check", flags->check, "Validate the scenario and exit without simulating");
   cmd->add_option("--seed", flags->seed, "Override the scenario's seed (0 to 9223372036854775807)");
+  // One PATH=VALUE per --set, so a value never swallows the scenario argument after it.
+  cmd->add_option("--set", flags->sets,
+                  "Override one scenario field, PATH=VALUE, e.g. deployment[0].replicas=6 (repeatable; docs/scenario.md)")
+      ->allow_extra_args(false);
   cmd->add_option("--catalog", flags->catalog, "Catalog directory (default: the built-in models/catalog)");
   cmd->add_flag("--verbose", flags->verbose, "Show SimGrid's own log on stderr");
   cmd->add_flag("--no-progress", flags->no_progress, "Never show the progress line");
@@ -121,7 +126,13 @@ std::function<int()> AddSimulateCommand(CLI::App& app) {
     }
     auto catalog = Catalog::LoadFromDir(flags->catalog.empty() ? Catalog::DefaultDir() : flags->catalog);
     if (!catalog.ok()) return ReportError(catalog.status());
-    auto scenario = LoadScenario(flags->scenario, *catalog);
+    std::vector<ScenarioOverride> overrides;
+    for (const std::string& set : flags->sets) {
+      auto parsed = ParseOverride(set, absl::StrCat("--set ", set));
+      if (!parsed.ok()) return ReportError(parsed.status());
+      overrides.push_back(std::move(*parsed));
+    }
+    auto scenario = LoadScenario(flags->scenario, *catalog, overrides);
     if (!scenario.ok()) return ReportError(scenario.status());
     if (seed >= 0) scenario->seed = static_cast<uint64_t>(seed);
     if (flags->check) {
