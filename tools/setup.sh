@@ -6,7 +6,11 @@ cd "$(dirname "$0")/.."
 
 packages=(build-essential cmake ninja-build pkg-config git
           libsimgrid-dev libboost-graph-dev libyaml-cpp-dev libsqlite3-dev sqlite3 libabsl-dev
-          googletest libgtest-dev libgmock-dev libcli11-dev nlohmann-json3-dev libfmt-dev coinor-libcbc-dev)
+          googletest libgtest-dev libgmock-dev libcli11-dev nlohmann-json3-dev libfmt-dev coinor-libcbc-dev
+          slurmctld slurmd slurm-client munge)
+# The Slurm packages are for `gpufleet sweep --backend slurm`'s test cluster (tools/slurm/test-cluster.sh):
+# without /etc/slurm/slurm.conf their services do not start, and munge's system daemon, if started, is
+# unused (the test cluster runs its own munged with a private key and socket).
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")

@@ -61,6 +61,15 @@ CREATE TABLE IF NOT EXISTS series (
   kv_total_blocks INTEGER NOT NULL, busy_s REAL NOT NULL, util REAL NOT NULL, output_tokens INTEGER NOT NULL,
   completed INTEGER NOT NULL, arrivals INTEGER NOT NULL, power_w REAL NOT NULL,
   PRIMARY KEY (run_id, replica, t_s)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS sweeps (
+  sweep_id TEXT PRIMARY KEY, name TEXT NOT NULL, sweep_path TEXT NOT NULL, sweep_text TEXT NOT NULL,
+  points INTEGER NOT NULL, created_at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS sweep_points (
+  run_id INTEGER REFERENCES runs(run_id), sweep_id TEXT NOT NULL, point_key TEXT NOT NULL, config INTEGER NOT NULL,
+  overrides TEXT NOT NULL, seed INTEGER NOT NULL, status TEXT NOT NULL, error TEXT NOT NULL, wall_s REAL,
+  finished_at TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS sweep_points_sweep ON sweep_points(sweep_id, point_key);
+CREATE INDEX IF NOT EXISTS sweep_points_key ON sweep_points(point_key);
 )sql";
 
 bool Contains(const std::vector<std::string>& v, const std::string& x) {

@@ -69,6 +69,15 @@ absl::StatusOr<MergeCounts> CopyRuns(sqlite3* db, const std::string& target, con
     children.emplace_back(t, std::move(copy));
   }
 
+  // Tables keyed by their own identity rather than a run (the sweeps a shard's points belong to) are
+  // copied row by row where the target lacks them.
+  for (const std::string& t : {std::string("sweeps")}) {
+    if (std::find(shard_info.tables.begin(), shard_info.tables.end(), t) == shard_info.tables.end()) continue;
+    const std::string cols = Quoted(sqlite::Columns(db, "shard", t));
+    GF_RETURN_IF_ERROR(sqlite::Exec(db, absl::StrCat("INSERT OR IGNORE INTO main.\"", t, "\" (", cols, ") SELECT ",
+                                                     cols, " FROM shard.\"", t, "\"")));
+  }
+
   int rc;
   while ((rc = sqlite3_step(runs.get())) == SQLITE_ROW) {
     const int64_t old_id = sqlite3_column_int64(runs.get(), 0);

@@ -22,6 +22,8 @@ std::function<int()> AddTopologyCommand(CLI::App& app);
 std::function<int()> AddCalibrateCommand(CLI::App& app);
 std::function<int()> AddValidateCommand(CLI::App& app);
 std::function<int()> AddMergeCommand(CLI::App& app);
+std::function<int()> AddSweepCommand(CLI::App& app);
+std::function<int()> AddReportCommand(CLI::App& app);
 
 // Prints "gpufleet: error: MESSAGE" on stderr and maps the status to an exit code.
 int ReportError(const absl::Status& status);

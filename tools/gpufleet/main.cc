@@ -25,6 +25,8 @@ int main(int argc, char** argv) {
       {"calibrate", gpufleet::AddCalibrateCommand(app)},
       {"validate", gpufleet::AddValidateCommand(app)},
       {"merge", gpufleet::AddMergeCommand(app)},
+      {"sweep", gpufleet::AddSweepCommand(app)},
+      {"report", gpufleet::AddReportCommand(app)},
   };
   try {
     app.parse(argc, argv);
