@@ -409,7 +409,14 @@ deployment: [{gpu: H100-SXM-80GB}]
                         Case{"{trace: {path: typo.csv, format: azure}}", 2, "typo.csv:101: TIMESTAMP '2033-11-16"},
                         Case{"{trace: {path: typo.csv, format: azure, max_gap_s: 4e8}}", 0, "\"requests_arrived\": 100"},
                         Case{"{trace: {path: typo.csv, format: azure, max_gap_s: .inf}}", 0, "\"requests_arrived\": 100"},
-                        Case{"{trace: {path: typo.csv, format: azure, max_gap_s: 0}}", 2, "s.yaml:5:62: workload.trace.max_gap_s is 0, out of range"}}) {
+                        Case{"{trace: {path: typo.csv, format: azure, max_gap_s: 0}}", 2, "s.yaml:5:62: workload.trace.max_gap_s is 0, out of range"},
+                        // A synthetic source would generate 1.6e10 requests only to drop them before the window.
+                        Case{"{synthetic: {rate_rps: 1e9, prompt_tokens: {dist: fixed, value: 9}, output_tokens: "
+                             "{dist: fixed, value: 9}}, window_s: [16, 17], max_requests: 5}",
+                             2, "s.yaml:5:131: workload.window_s starts at 16 s"},
+                        Case{"{synthetic: {rate_rps: 10, prompt_tokens: {dist: fixed, value: 9}, output_tokens: "
+                             "{dist: fixed, value: 9}}, window_s: [16, 17], max_requests: 5}",
+                             0, "\"requests_arrived\": 5"}}) {
     const std::string path = testing::WriteFile(dir, "s.yaml", head + "workload: " + c.workload + "\n");
     auto r = testing::RunGpufleet("simulate " + path + " --json", /*merge_stderr=*/true);
     EXPECT_EQ(r.exit_code, c.exit_code) << c.workload << "\n" << r.output;

@@ -39,6 +39,13 @@ absl::Status CheckOptions(const WorkloadSpec& spec, double horizon_s) {
     if (spec.superpose != 1) {
       return bad(absl::StrCat("superpose is ", spec.superpose), "1 for a synthetic workload (it applies to traces)");
     }
+    const double skipped = SyntheticRequestsBeforeWindow(spec);
+    if (skipped > kMaxSkippedSyntheticRequests) {
+      return bad(absl::StrCat("window_s starts at ", spec.window_start_s, " s, so the synthetic source would generate ",
+                              "and discard about ", skipped, " requests before it"),
+                 absl::StrCat("rate_rps x rate_multiplier x window start <= ", kMaxSkippedSyntheticRequests,
+                              " (a synthetic load is stationary: leave window_s out, or start it earlier)"));
+    }
     if (std::isinf(horizon_s) && spec.max_requests == std::numeric_limits<int64_t>::max()) {
       return absl::InvalidArgumentError(
           "workload: a synthetic workload needs a horizon or max_requests; expected a finite horizon or a "

@@ -15,6 +15,7 @@
 #include "sim/scenario/cluster_sizing.h"
 #include "sim/util/status_macros.h"
 #include "sim/util/yaml_fields.h"
+#include "traces/workload_stream.h"
 
 namespace gpufleet {
 namespace {
@@ -337,6 +338,14 @@ class Loader {
       GF_ASSIGN_OR_RETURN(spec.window_start_s, ScalarDouble(file_, win[0], "workload.window_s[0]", 0, kInf));
       GF_ASSIGN_OR_RETURN(spec.window_end_s, ScalarDouble(file_, win[1], "workload.window_s[1]", 0, kInf));
       if (spec.window_end_s <= spec.window_start_s) return YamlError(file_, win[1], "workload.window_s ends before it starts", "end_s > start_s");
+      if (SyntheticRequestsBeforeWindow(spec) > kMaxSkippedSyntheticRequests) {
+        return YamlError(file_, win[0],
+                         absl::StrCat("workload.window_s starts at ", spec.window_start_s, " s, so the synthetic source "
+                                      "would generate and discard about ", SyntheticRequestsBeforeWindow(spec),
+                                      " requests before it"),
+                         absl::StrCat("rate_rps x rate_multiplier x window start <= ", kMaxSkippedSyntheticRequests,
+                                      " (a synthetic load is stationary: leave window_s out, or start it earlier)"));
+      }
     } else {
       w.Raw("window_s");
     }
