@@ -1,0 +1,7 @@
+// libFuzzer harness: the Azure LLM trace CSV stream, its extent and length pairs.
+// The target is FuzzAzureCsv in tools/fuzz/targets/trace_targets.h.
+#include "tools/fuzz/targets/trace_targets.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  return gpufleet::fuzz::FuzzAzureCsv(data, size);
+}
