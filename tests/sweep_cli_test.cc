@@ -21,24 +21,10 @@ using testing::RunGpufleet;
 using testing::TempDir;
 using testing::WriteFile;
 
-// About 0.1 s a point: a few seconds of load on one small replica.
-constexpr const char* kBase = R"(seed: 1
-horizon_s: 20
-cluster: {nodes: [{type: DGX-H100, count: 1}]}
-model: Llama-2-7B
-deployment: [{gpu: H100-SXM-80GB, replicas: 1, scheduler: sarathi, max_batched_tokens: 2048}]
-router: round_robin
-workload:
-  synthetic:
-    rate_rps: 5
-    prompt_tokens: {dist: lognormal, median: 300, sigma: 0.5, max: 1000}
-    output_tokens: {dist: lognormal, median: 50, sigma: 0.5, max: 200}
-slos:
-  ttft: {target_s: 0.5, percentile: 99}
-)";
+using testing::kTinySweepBase;
 
 std::string WriteSweep(const std::string& dir, const std::string& sweep) {
-  WriteFile(dir, "base.yaml", kBase);
+  WriteFile(dir, "base.yaml", kTinySweepBase);
   return WriteFile(dir, "sweep.yaml", sweep);
 }
 

@@ -22,19 +22,7 @@ using testing::QueryInt;
 using testing::TempDir;
 using testing::WriteFile;
 
-// The tiny scenario of sweep_cli_test.cc: about 0.1 s a point.
-constexpr const char* kBase = R"(seed: 1
-horizon_s: 20
-cluster: {nodes: [{type: DGX-H100, count: 1}]}
-model: Llama-2-7B
-deployment: [{gpu: H100-SXM-80GB, replicas: 1, scheduler: sarathi, max_batched_tokens: 2048}]
-router: round_robin
-workload:
-  synthetic:
-    rate_rps: 5
-    prompt_tokens: {dist: lognormal, median: 300, sigma: 0.5, max: 1000}
-    output_tokens: {dist: lognormal, median: 50, sigma: 0.5, max: 200}
-)";
+using testing::kTinySweepBase;
 constexpr const char* kSweep = "name: tiny\nbase: base.yaml\naxes:\n  deployment[0].replicas: [1, 2]\n"
                                "  deployment[0].max_batched_tokens: [512, 2048]\n";
 
@@ -47,16 +35,7 @@ std::string ReadAll(const std::string& path) {
 
 // Runs gpufleet with `env` (NAME=VALUE ...) added to its environment; stdout and stderr together.
 CommandResult RunEnv(const std::string& env, const std::string& args) {
-  const std::string cmd = "env " + env + " " + GPUFLEET_BINARY + " " + args + " 2>&1";
-  CommandResult r;
-  FILE* p = popen(cmd.c_str(), "r");
-  if (p == nullptr) return r;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) r.output.append(buf, n);
-  const int status = pclose(p);
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
+  return testing::RunShell("env " + env + " " + GPUFLEET_BINARY + " " + args + " 2>&1");
 }
 
 void WriteExecutable(const std::string& dir, const std::string& name, const std::string& text) {
@@ -119,7 +98,7 @@ echo "$id"
 
 TEST(SweepSlurm, FakeSbatchRunsTheScriptsEndToEnd) {
   const std::string dir = TempDir();
-  WriteFile(dir, "base.yaml", kBase);
+  WriteFile(dir, "base.yaml", kTinySweepBase);
   const std::string sweep = WriteFile(dir, "sweep.yaml", kSweep);
   const std::string bin = dir + "/bin";
   std::filesystem::create_directories(bin);
@@ -169,7 +148,7 @@ TEST(SweepSlurm, FakeSbatchRunsTheScriptsEndToEnd) {
 
 TEST(SweepSlurm, BadFlagsAreExit2) {
   const std::string dir = TempDir();
-  WriteFile(dir, "base.yaml", kBase);
+  WriteFile(dir, "base.yaml", kTinySweepBase);
   const std::string sweep = WriteFile(dir, "sweep.yaml", kSweep);
   const std::string db = " --db " + dir + "/out.db";
   struct Case {
@@ -222,7 +201,7 @@ TEST(SweepSlurm, RealSingleHostCluster) {
     GTEST_SKIP() << "no single-host Slurm cluster (tools/slurm/test-cluster.sh: needs root and Debian's slurmctld, "
                     "slurmd, slurm-client and munge): " << started.output;
   }
-  WriteFile(dir, "base.yaml", kBase);
+  WriteFile(dir, "base.yaml", kTinySweepBase);
   const std::string sweep = WriteFile(dir, "sweep.yaml", kSweep);
   const std::string db = dir + "/out.db";
   const CommandResult r = RunEnv("SLURM_CONF=" + dir + "/cluster/slurm.conf",

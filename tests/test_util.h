@@ -102,9 +102,8 @@ struct CommandResult {
   std::string output;  // stdout, or stdout + stderr when merged
 };
 
-// Runs the gpufleet binary with `args` (a shell fragment). stderr is merged into the output when asked.
-inline CommandResult RunGpufleet(const std::string& args, bool merge_stderr = false) {
-  std::string cmd = std::string(GPUFLEET_BINARY) + " " + args + (merge_stderr ? " 2>&1" : " 2>/dev/null");
+// Runs a shell command line; its stdout (and whatever the line itself redirects there) and exit code.
+inline CommandResult RunShell(const std::string& cmd) {
   CommandResult r;
   FILE* p = popen(cmd.c_str(), "r");
   if (p == nullptr) return r;
@@ -115,5 +114,26 @@ inline CommandResult RunGpufleet(const std::string& args, bool merge_stderr = fa
   r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   return r;
 }
+
+// Runs the gpufleet binary with `args` (a shell fragment). stderr is merged into the output when asked.
+inline CommandResult RunGpufleet(const std::string& args, bool merge_stderr = false) {
+  return RunShell(std::string(GPUFLEET_BINARY) + " " + args + (merge_stderr ? " 2>&1" : " 2>/dev/null"));
+}
+
+// A base scenario for sweep tests: about 0.1 s a point, a few seconds of load on one small replica.
+inline constexpr const char* kTinySweepBase = R"(seed: 1
+horizon_s: 20
+cluster: {nodes: [{type: DGX-H100, count: 1}]}
+model: Llama-2-7B
+deployment: [{gpu: H100-SXM-80GB, replicas: 1, scheduler: sarathi, max_batched_tokens: 2048}]
+router: round_robin
+workload:
+  synthetic:
+    rate_rps: 5
+    prompt_tokens: {dist: lognormal, median: 300, sigma: 0.5, max: 1000}
+    output_tokens: {dist: lognormal, median: 50, sigma: 0.5, max: 200}
+slos:
+  ttft: {target_s: 0.5, percentile: 99}
+)";
 
 }  // namespace gpufleet::testing
