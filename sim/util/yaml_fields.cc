@@ -122,8 +122,15 @@ size_t FirstInvalidUtf8(std::string_view s) {
 // The whole text, comments included: the scenario text is also stored with every run (SQLite).
 // Line and column are counted in bytes, as yaml-cpp counts them (a leading BOM is not counted).
 absl::Status CheckUtf8Text(const std::string& text, const std::string& name) {
-  const size_t bad = FirstInvalidUtf8(text);
-  if (bad == std::string_view::npos) return absl::OkStatus();
+  // YAML allows no raw control character but tab, LF and CR, and yaml-cpp mangles a NUL: "a\0_b" reads
+  // back as "a\xA0b", invalid UTF-8 that the profile writer then passed on (found by tools/fuzz).
+  const auto control = [](char ch) {
+    const unsigned char c = static_cast<unsigned char>(ch);
+    return c < 0x20 && c != '\t' && c != '\n' && c != '\r';
+  };
+  const size_t bad = std::min(FirstInvalidUtf8(text),
+                              static_cast<size_t>(std::find_if(text.begin(), text.end(), control) - text.begin()));
+  if (bad >= text.size()) return absl::OkStatus();
   YAML::Mark mark;
   mark.pos = static_cast<int>(bad);
   const size_t line_start = bad == 0 ? std::string::npos : text.rfind('\n', bad - 1);
@@ -131,8 +138,10 @@ absl::Status CheckUtf8Text(const std::string& text, const std::string& name) {
   mark.column = static_cast<int>(line_start == std::string::npos ? bad : bad - line_start - 1);
   if (mark.line == 0 && text.rfind("\xEF\xBB\xBF", 0) == 0) mark.column -= 3;
   return YamlError(name, mark,
-                   absl::StrFormat("invalid UTF-8 (byte 0x%02X)", static_cast<unsigned char>(text[bad])),
-                   "UTF-8 text");
+                   absl::StrCat(control(text[bad]) ? "a control character" : "invalid UTF-8",
+                                absl::StrFormat(" (byte 0x%02X)", static_cast<unsigned char>(text[bad]))),
+                   control(text[bad]) ? "text without control characters (tab, line feed and carriage return only)"
+                                      : "UTF-8 text");
 }
 
 // Where the second document of `text` starts: its '---' line when it has one, else its first node.
