@@ -166,7 +166,7 @@ TEST(SweepCli, SigtermLeavesWholePointsAndARerunCompletes) {
     EXPECT_EQ(d.Int("SELECT COUNT(*) FROM run_summary"), points);
   }
   EXPECT_FALSE(std::filesystem::exists(db + ".work")) << "shards left behind";
-  auto rerun = RunGpufleet("sweep " + sweep + " --jobs 2 --db " + db);
+  auto rerun = RunGpufleet("sweep " + sweep + " --jobs 2 --db " + db, /*merge_stderr=*/true);
   ASSERT_EQ(rerun.exit_code, 0) << rerun.output;
   Db d(db);
   EXPECT_EQ(d.Int("SELECT COUNT(*) FROM runs"), 16);
