@@ -32,17 +32,18 @@ inline void Require(bool ok, std::string_view what) {
 }
 
 // This process's scratch folder, created on first use and removed at a normal exit.
+// Never destroyed: the exit handler that removes the folder runs after static destructors would have.
 inline const std::filesystem::path& ScratchDir() {
-  static const std::filesystem::path dir = [] {
+  static const std::filesystem::path* dir = [] {
     namespace fs = std::filesystem;
     std::error_code ec;
     const fs::path root = fs::is_directory("/dev/shm", ec) ? fs::path("/dev/shm") : fs::temp_directory_path();
-    fs::path d = root / ("gpufleet-fuzz-" + std::to_string(::getpid()));
-    fs::create_directories(d);
+    auto* d = new fs::path(root / ("gpufleet-fuzz-" + std::to_string(::getpid())));
+    fs::create_directories(*d);
     std::atexit([] { std::error_code ignored; std::filesystem::remove_all(ScratchDir(), ignored); });
     return d;
   }();
-  return dir;
+  return *dir;
 }
 
 // Writes `data` to `relative` under the scratch folder (creating its folders) and returns the path.
