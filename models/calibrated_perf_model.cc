@@ -46,24 +46,30 @@ IterationBreakdown CalibratedPerfModel::Breakdown(std::span<const SeqWork> batch
   }
   const double kv_bytes_per_token = 2.0 * s_.kv_heads * s_.head_dim * s_.dtype_bytes;
   const FrameworkParams& f = ops_.profile().framework;
-  const double cs = f.ComputeScale(tokens, s_.tp);  // sustained-load clocks for this much tensor-core work
+  const double up_n = (s_.gated ? 2.0 : 1.0) * s_.ffn;
+  // One layer's projections; under MoE the experts the batch activates (expected distinct count), each
+  // on its share of the tokens.
+  auto gemms = [&](double cs) {
+    double t = ops_.Gemm(GemmKind::kQkv, tokens, (s_.heads + 2 * s_.kv_heads) * s_.head_dim, s_.hidden, cs) +
+               ops_.Gemm(GemmKind::kAttnOut, tokens, s_.hidden, s_.heads * s_.head_dim, cs);
+    if (s_.num_experts > 1) {
+      const double active = s_.num_experts * (1.0 - std::pow(1.0 - s_.experts_per_token / s_.num_experts, tokens));
+      const double rows = tokens * s_.experts_per_token / std::max(active, 1.0);
+      t += active * (ops_.Gemm(GemmKind::kMlpUp, rows, up_n, s_.hidden, cs) +
+                     ops_.Gemm(GemmKind::kMlpDown, rows, s_.hidden, s_.ffn, cs));
+      t += ops_.Gemm(GemmKind::kOther, tokens, s_.num_experts, s_.hidden, cs);
+    } else {
+      t += ops_.Gemm(GemmKind::kMlpUp, tokens, up_n, s_.hidden, cs) + ops_.Gemm(GemmKind::kMlpDown, tokens, s_.hidden, s_.ffn, cs);
+    }
+    return t;
+  };
+  // Sustained-load clocks for this much tensor-core work: by the GEMMs' busy time at boost clock, or
+  // (older profiles) by the tokens.
+  const double busy = f.throttle_busy_s > 0 ? s_.layers * gemms(1.0) : 0.0;
+  const double cs = f.ComputeScale(tokens, s_.tp, busy);
   IterationBreakdown b;
 
-  double gemm = ops_.Gemm(GemmKind::kQkv, tokens, (s_.heads + 2 * s_.kv_heads) * s_.head_dim, s_.hidden, cs) +
-                ops_.Gemm(GemmKind::kAttnOut, tokens, s_.hidden, s_.heads * s_.head_dim, cs);
-  const double up_n = (s_.gated ? 2.0 : 1.0) * s_.ffn;
-  if (s_.num_experts > 1) {
-    // The experts the batch activates (expected distinct count), each on its share of the tokens.
-    const double active = s_.num_experts * (1.0 - std::pow(1.0 - s_.experts_per_token / s_.num_experts, tokens));
-    const double rows = tokens * s_.experts_per_token / std::max(active, 1.0);
-    gemm += active * (ops_.Gemm(GemmKind::kMlpUp, rows, up_n, s_.hidden, cs) +
-                      ops_.Gemm(GemmKind::kMlpDown, rows, s_.hidden, s_.ffn, cs));
-    gemm += ops_.Gemm(GemmKind::kOther, tokens, s_.num_experts, s_.hidden, cs);
-  } else {
-    gemm += ops_.Gemm(GemmKind::kMlpUp, tokens, up_n, s_.hidden, cs) +
-            ops_.Gemm(GemmKind::kMlpDown, tokens, s_.hidden, s_.ffn, cs);
-  }
-  b.gemm_s = s_.layers * gemm;
+  b.gemm_s = s_.layers * gemms(cs);
 
   double attention = 0;
   if (any_prefill) {

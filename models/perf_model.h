@@ -36,10 +36,15 @@ class PerfModel {
 // The `perf_model:` section of a scenario.
 struct PerfModelSpec {
   // "roofline" (spec sheet), "calibrated" (operator model with the GPUs' calibration profiles), or
-  // "constant" (a fixed time per iteration, for what-ifs and queueing checks).
+  // "constant" (a fixed time per iteration, for what-ifs and queueing checks), or "measured" (Splitwise's
+  // end-to-end measurements interpolated, models/measured_perf_model.h).
   std::string type = "calibrated";
-  std::string profile_dir;           // "calibrated": where <GPU>.yaml profiles live (default models/calibration)
+  std::string profile_dir;           // "calibrated": the folder of <GPU>.yaml profiles (a serving stack's, or perf_model.profiles)
+  std::string serving_stack;         // "calibrated": the stack's name ("custom" for perf_model.profiles)
+  std::string serving_stack_note;    // how it was chosen, for reports
   double constant_iteration_s = 0.01;  // "constant": seconds per iteration, whatever the batch
+  std::string measured_table;        // "measured": Splitwise's perf-model CSV
+  std::string measured_hardware;     // "measured": its hardware column to replay ("h100-80gb")
   double compute_efficiency = 0.6;   // share of the spec-sheet dense peak that GEMMs reach
   double memory_efficiency = 0.8;    // share of the spec-sheet HBM bandwidth that streaming kernels reach
   double iteration_overhead_s = 0.004;  // scheduler + launch + sampling time per iteration

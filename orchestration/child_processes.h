@@ -17,10 +17,10 @@ namespace gpufleet {
 // The path of the running binary (/proc/self/exe), which the children run.
 absl::StatusOr<std::string> SelfExecutable();
 
-// Starts `binary args...` with stdout discarded and stderr into `stderr_path`, and registers it for
-// StopChildren. The child starts with default signal handling and nothing blocked.
+// Starts `binary args...` with stderr into `stderr_path` and stdout into `stdout_path` (empty: discarded),
+// and registers it for StopChildren. The child starts with default signal handling and nothing blocked.
 absl::StatusOr<pid_t> SpawnChild(const std::string& binary, const std::vector<std::string>& args,
-                                 const std::string& stderr_path);
+                                 const std::string& stderr_path, const std::string& stdout_path = "");
 
 struct ChildExit {
   pid_t pid = 0;

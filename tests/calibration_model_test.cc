@@ -123,7 +123,7 @@ TEST(CalibrationOperatorModel, MemoryBoundKernelsCostAtLeastOneWave) {
 
 TEST(CalibrationPerfModel, ShortPrefillsAreLaunchBoundAndDecodeIsNot) {
   // The shipped H100 profile on Llama-2-70B at TP8 (Splitwise: prefills of 128 to 512 tokens all ~55 ms).
-  auto profile = LoadGpuProfile(DefaultProfileDir() + "/H100-SXM-80GB.yaml");
+  auto profile = LoadGpuProfile(CalibrationRoot() + "/splitwise-2023" + "/H100-SXM-80GB.yaml");
   ASSERT_TRUE(profile.ok()) << profile.status();
   ASSERT_GT(profile->framework.prefill_launch_per_layer_s, 0);
   const ReplicaHardware hw{RealCatalog().FindLlm("Llama-2-70B"), &H100(), RealCatalog().FindNode("DGX-H100"), 8};
@@ -227,7 +227,7 @@ TEST(CalibrationProfile, MalformedProfileNamesTheLine) {
 
 TEST(CalibrationProfile, AnOldProfileSaysToRegenerateAndDoesNotBreakItsNeighbours) {
   const std::string dir = testing::TempDir();
-  const std::string shipped = DefaultProfileDir();
+  const std::string shipped = CalibrationRoot() + "/splitwise-2023";
   std::filesystem::copy_file(shipped + "/H100-SXM-80GB.yaml", dir + "/H100-SXM-80GB.yaml");
   // A profile from before revisions were written (it has no model_revision line).
   std::ifstream in(shipped + "/A40.yaml");
@@ -251,7 +251,7 @@ TEST(CalibrationProfile, AnOldProfileSaysToRegenerateAndDoesNotBreakItsNeighbour
 }
 
 TEST(CalibrationProfile, ShippedProfilesAndDerivations) {
-  const std::string dir = DefaultProfileDir();
+  const std::string dir = CalibrationRoot() + "/splitwise-2023";
   for (const char* gpu : {"A100-SXM-80GB", "H100-SXM-80GB", "A40"}) {
     auto p = ProfileForGpu(*RealCatalog().FindGpu(gpu), RealCatalog(), dir);
     ASSERT_TRUE(p.ok()) << p.status();
@@ -289,8 +289,8 @@ TEST(CalibrationProfile, ShippedProfilesAndDerivations) {
 
 TEST(CalibrationPerfModel, LabelsSayWhetherTheProfileIsCalibrated) {
   const LlmSpec& llm = *RealCatalog().FindLlm("Llama-2-7B");
-  auto h100 = ProfileForGpu(H100(), RealCatalog(), DefaultProfileDir());
-  auto l4 = ProfileForGpu(*RealCatalog().FindGpu("L4"), RealCatalog(), DefaultProfileDir());
+  auto h100 = ProfileForGpu(H100(), RealCatalog(), CalibrationRoot() + "/splitwise-2023");
+  auto l4 = ProfileForGpu(*RealCatalog().FindGpu("L4"), RealCatalog(), CalibrationRoot() + "/splitwise-2023");
   ASSERT_TRUE(h100.ok() && l4.ok());
   const CalibratedPerfModel a(*h100, ReplicaHardware{&llm, &H100(), RealCatalog().FindNode("DGX-H100"), 1});
   const CalibratedPerfModel b(*l4, ReplicaHardware{&llm, RealCatalog().FindGpu("L4"), RealCatalog().FindNode("aws-g6.xlarge"), 1});
@@ -327,7 +327,7 @@ TEST(CalibrationHeldOut, SplitwiseDecodeOfAnUnseenPromptSize) {
   const std::string path = testing::SharedData("splitwise/perf_model_llama2-70b.csv");
   auto rows = ReadSplitwise(path);
   ASSERT_TRUE(rows.ok()) << rows.status();
-  auto base = LoadGpuProfile(DefaultProfileDir() + "/H100-SXM-80GB.yaml");
+  auto base = LoadGpuProfile(CalibrationRoot() + "/splitwise-2023" + "/H100-SXM-80GB.yaml");
   ASSERT_TRUE(base.ok()) << base.status();
   base->framework = FrameworkParams{};
   // Fit the end-to-end parameters on every prompt size but 2048 (rows written to a temporary file).
@@ -640,6 +640,50 @@ TEST(CalibrationFramework, ComputeScaleThrottlesLargeIterationsAndManyRanks) {
   soft.throttle_sharpness = 1;
   EXPECT_NEAR(soft.ComputeScale(1, 8), 1.0, 1e-3);
   EXPECT_LT(soft.ComputeScale(65536, 8), soft.ComputeScale(4096, 8));
+}
+
+TEST(CalibrationFramework, BusyTimeOnsetFollowsTheGemmTimeNotTheTokens) {
+  FrameworkParams p;
+  p.peer_slowdown = 0.3;
+  p.throttle_sharpness = 2;
+  p.throttle_busy_s = 0.08;
+  // At B = throttle_busy_s, H = 1/2, whatever the tokens; throttle_tokens plays no part.
+  for (double tokens : {16.0, 4096.0, 65536.0}) {
+    EXPECT_DOUBLE_EQ(p.ComputeScale(tokens, 8, 0.08), 1.0 / (1.0 + 0.5 * 0.3 * 7)) << tokens;
+    EXPECT_EQ(p.ComputeScale(tokens, 8, 0.0), 1.0) << tokens;
+  }
+  EXPECT_LT(p.ComputeScale(2048, 8, 0.2), p.ComputeScale(2048, 8, 0.05));
+
+  // In the perf model, B is the iteration's GEMM time on one rank: the same tokens hold a TP4 rank busy
+  // twice as long as a TP8 one, so with a busy-time onset TP8 is throttled less at equal tokens.
+  GpuProfile profile;
+  profile.gpu = "H100-SXM-80GB";
+  profile.created = "x";
+  profile.framework.peer_slowdown = 0.3;
+  profile.framework.throttle_sharpness = 4;
+  profile.framework.throttle_busy_s = 0.08;
+  const std::vector<SeqWork> prefill(1, SeqWork{2048, 0});
+  auto slowdown = [&](const GpuProfile& prof, int tp) {
+    GpuProfile plain = prof;
+    plain.framework.peer_slowdown = 0;
+    const ReplicaHardware hw{RealCatalog().FindLlm("Llama-2-70B"), &H100(), RealCatalog().FindNode("DGX-H100"), tp};
+    return CalibratedPerfModel(prof, hw).Breakdown(prefill).gemm_s / CalibratedPerfModel(plain, hw).Breakdown(prefill).gemm_s;
+  };
+  const double tp4 = slowdown(profile, 4), tp8 = slowdown(profile, 8);
+  EXPECT_GT(tp4, 1.0);
+  EXPECT_GT(tp8, 1.0);
+  EXPECT_LT((tp8 - 1) / 7, (tp4 - 1) / 3);  // less per peer at TP8: its ranks finish sooner
+  // Written only when set, and read back.
+  const std::string dir = testing::TempDir();
+  ASSERT_TRUE(WriteGpuProfile(profile, dir + "/busy.yaml").ok());
+  auto back = LoadGpuProfile(dir + "/busy.yaml");
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_DOUBLE_EQ(back->framework.throttle_busy_s, 0.08);
+  profile.framework.throttle_busy_s = 0;
+  ASSERT_TRUE(WriteGpuProfile(profile, dir + "/tokens.yaml").ok());
+  std::ifstream in(dir + "/tokens.yaml");
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(text.find("throttle_busy_s"), std::string::npos) << text;
 }
 
 }  // namespace

@@ -22,7 +22,9 @@ TEST(Cli, QuickstartJsonHasTheDocumentedKeys) {
                           "gpu_util_mean", "perf_model"}) {
     EXPECT_TRUE(j.contains(key)) << key;
   }
-  EXPECT_EQ(j["perf_model"], "calibrated operator model (H100-SXM-80GB: calibrated)");
+  EXPECT_EQ(j["perf_model"],
+            "calibrated operator model (H100-SXM-80GB: calibrated); serving stack vllm-0.11 (default: the most recent "
+            "stack with measurements of H100-SXM-80GB)");
   EXPECT_GT(j["requests_completed"].get<int64_t>(), 1000);
   EXPECT_LE(j["ttft_p50_s"].get<double>(), j["ttft_p99_s"].get<double>());
   EXPECT_LE(j["tbt_p50_s"].get<double>(), j["tbt_p99_s"].get<double>());

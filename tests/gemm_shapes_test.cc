@@ -167,7 +167,7 @@ TEST(GemmShapes, MalformedEntriesNameTheLineAndWhatIsExpected) {
       {"factor: [1.1, 0.9, 1]", "factor: [1.1, 0.9, 99]", "gemm_shapes[0].factor is 99, out of range"},
       {"n: 8192, k: 4096", "n: 4096, k: 4096", "gemm_shapes[1] repeats the shape n 4096, k 4096"},
       {"n: 8192, k: 4096", "n: 8192, kk: 4096", "gemm_shapes[1] has no 'k'"},
-      {"model_revision: 4", "model_revision: 5", "newer gpufleet"},
+      {"model_revision: 5", "model_revision: 6", "newer gpufleet"},
   };
   for (const Case& c : cases) {
     auto q = LoadEdited(c.from, c.to);
@@ -175,9 +175,11 @@ TEST(GemmShapes, MalformedEntriesNameTheLineAndWhatIsExpected) {
     EXPECT_NE(q.status().message().find("edited.yaml:"), std::string::npos) << q.status();
     EXPECT_NE(q.status().message().find(c.message), std::string::npos) << q.status();
   }
-  // Revision 3 (before shape corrections) is still read.
-  auto old = LoadEdited("model_revision: 4", "model_revision: 3");
-  EXPECT_TRUE(old.ok()) << old.status();
+  // Revisions 3 (before shape corrections) and 4 (before the busy-time onset) are still read.
+  for (const char* old_revision : {"model_revision: 3", "model_revision: 4"}) {
+    auto old = LoadEdited("model_revision: 5", old_revision);
+    EXPECT_TRUE(old.ok()) << old.status();
+  }
 }
 
 TEST(GemmShapes, CalibrateKeepsThemForMicrobenchAndOnRequest) {

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <ctime>
 #include <exception>
 #include <filesystem>
@@ -12,12 +13,15 @@
 #include <set>
 #include <thread>
 #include <tuple>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/strip.h"
 #include "models/calibrated_perf_model.h"
 #include "models/calibration/fit.h"
 #include "models/calibration/gemm_shapes.h"
+#include "models/calibration/model_names.h"
 #include "models/calibration/operator_model.h"
 #include "models/calibration/nelder_mead.h"
 #include "sim/util/status_macros.h"
@@ -115,11 +119,72 @@ bool SameMeasurementSet(const std::string& source_entry, const std::string& path
   return tail(source_path) == tail(path);
 }
 
+// The path part of a profile source entry ("PATH (description)").
+std::string SourcePath(const std::string& source_entry) { return source_entry.substr(0, source_entry.find(" (")); }
+
+constexpr uint64_t kFnvOffset = 14695981039346656037ull;
+uint64_t Fnv1a(absl::string_view bytes, uint64_t h) {
+  for (char c : bytes) h = (h ^ static_cast<unsigned char>(c)) * 1099511628211ull;
+  return h;
+}
+
+// Hashes the file at `path` into `h`, reading it in blocks.
+absl::Status HashFile(const std::string& path, uint64_t* h) {
+  std::FILE* f = std::fopen(path.c_str(), "rb");
+  if (f == nullptr) return absl::NotFoundError(absl::StrCat(path, ": cannot open measurement file"));
+  std::vector<char> buffer(size_t{1} << 20);
+  size_t n;
+  while ((n = std::fread(buffer.data(), 1, buffer.size(), f)) > 0) *h = Fnv1a(absl::string_view(buffer.data(), n), *h);
+  const bool failed = std::ferror(f) != 0;
+  std::fclose(f);
+  if (failed) return absl::DataLossError(absl::StrCat(path, ": read error"));
+  return absl::OkStatus();
+}
+
 }  // namespace
 
+absl::StatusOr<std::string> MeasurementSetDigest(const std::string& path) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  uint64_t h = kFnvOffset;
+  if (fs::is_directory(path, ec)) {
+    std::vector<std::pair<std::string, fs::path>> files;  // relative path, path
+    for (fs::recursive_directory_iterator it(path, ec), end; !ec && it != end; it.increment(ec)) {
+      if (it->is_regular_file()) files.emplace_back(it->path().lexically_relative(path).generic_string(), it->path());
+    }
+    if (ec) return absl::DataLossError(absl::StrCat(path, ": cannot list the folder: ", ec.message()));
+    std::sort(files.begin(), files.end());
+    for (const auto& [rel, file] : files) {
+      h = Fnv1a(rel, h);
+      h = Fnv1a(absl::string_view("\0", 1), h);
+      h = Fnv1a(std::to_string(fs::file_size(file, ec)), h);
+      h = Fnv1a(absl::string_view("\0", 1), h);
+      GF_RETURN_IF_ERROR(HashFile(file.string(), &h));
+    }
+  } else {
+    GF_RETURN_IF_ERROR(HashFile(path, &h));
+  }
+  return absl::StrFormat("fnv1a64:%016x", h);
+}
+
+absl::StatusOr<GpuProfile::FittedSet> FittedSetOf(const std::string& path) {
+  GF_ASSIGN_OR_RETURN(std::string digest, MeasurementSetDigest(path));
+  return GpuProfile::FittedSet{digest, path};
+}
+
 bool FittedOn(const GpuProfile& profile, const std::string& path) {
-  for (const auto& s : profile.sources)
-    if (SameMeasurementSet(s, path)) return true;
+  if (!profile.fitted_on.empty()) {
+    const absl::StatusOr<std::string> digest = MeasurementSetDigest(path);
+    for (const auto& f : profile.fitted_on)
+      if (digest.ok() && f.digest == *digest) return true;
+  }
+  // Sources without a digest (every source of a profile written before digests): the old rule by path, which
+  // cannot tell a new set in a folder named like the training one from it. Kept for those profiles only.
+  for (const auto& s : profile.sources) {
+    const bool has_digest = std::any_of(profile.fitted_on.begin(), profile.fitted_on.end(),
+                                        [&](const GpuProfile::FittedSet& f) { return f.what == SourcePath(s); });
+    if (!has_digest && SameMeasurementSet(s, path)) return true;
+  }
   return false;
 }
 
@@ -152,6 +217,8 @@ absl::StatusOr<GpuProfile> CalibrateFromVidur(const VidurCalibrationInput& input
   p.created = Today();
   p.sources = {absl::StrCat(input.compute_dir, " (vidur kernel times: ", set.gemms.size(), " GEMMs, ",
                             set.elementwise.size(), " memory-bound kernels)")};
+  GF_ASSIGN_OR_RETURN(GpuProfile::FittedSet compute_set, FittedSetOf(input.compute_dir));
+  p.fitted_on = {compute_set};
   p.gemm = FitGemm(set.gemms, gpu, start.gemm);
   const GemmCv cv = GemmApeCv(set.gemms, gpu, start.gemm, input.shape_corrections);
   p.gemm_shapes.clear();
@@ -188,23 +255,25 @@ absl::StatusOr<GpuProfile> CalibrateFromVidur(const VidurCalibrationInput& input
     p.fit["allreduce"] = SummarizeErrors(ape, "leave-one-rank-count-out");
     p.sources.push_back(absl::StrCat(input.network_file, " (NCCL all_reduce on ", input.network_node->name, ", ",
                                      ar.size(), " intra-node rows)"));
+    GF_ASSIGN_OR_RETURN(GpuProfile::FittedSet network_set, FittedSetOf(input.network_file));
+    p.fitted_on.push_back(network_set);
   }
   return p;
 }
 
 absl::StatusOr<SplitwiseHardware> ResolveSplitwiseHardware(const std::string& name, const Catalog& catalog) {
   SplitwiseHardware hw;
-  if (name == "a100-80gb") {
-    hw.gpu = catalog.FindGpu("A100-SXM-80GB");
-    hw.node = catalog.FindNode("DGX-A100");
-  } else if (name == "h100-80gb" || name == "h100-80gb-pcap") {
-    hw.gpu = catalog.FindGpu("H100-SXM-80GB");
-    hw.node = catalog.FindNode("DGX-H100");
-    hw.headline = name == "h100-80gb";
-  }
-  if (hw.gpu == nullptr || hw.node == nullptr) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("unknown Splitwise hardware '", name, "'; expected a100-80gb, h100-80gb or h100-80gb-pcap"));
+  // "<hardware>-pcap": Splitwise's model of that GPU under a power cap (its prefill times x 1.3), not a
+  // measurement of its own; reported apart from the measured hardware.
+  constexpr absl::string_view kPowerCap = "-pcap";
+  absl::string_view gpu_name = name;
+  if (absl::ConsumeSuffix(&gpu_name, kPowerCap)) hw.headline = false;
+  GF_ASSIGN_OR_RETURN(hw.gpu, MapGpuName(gpu_name, catalog, absl::StrCat("Splitwise hardware '", name, "'")));
+  hw.node = ReferenceNode(*hw.gpu, catalog);
+  if (hw.node == nullptr) {
+    return absl::InvalidArgumentError(absl::StrCat("Splitwise hardware '", name, "' is the catalog GPU ", hw.gpu->name,
+                                                   ", which no catalog node holds; expected a node of it in ",
+                                                   "models/catalog/nodes.yaml"));
   }
   return hw;
 }
@@ -255,10 +324,26 @@ ScreenedRows ScreenEndToEnd(const std::vector<EndToEndSample>& rows) {
 
 namespace {
 
+// The catalog model of a Splitwise row ("llama2-70b" -> Llama-2-70B, "bloom-176b" -> BLOOM-176B), by
+// model_names.h's rule; an unknown one is an error at the row, with the closest catalog names.
 absl::StatusOr<const LlmSpec*> SplitwiseModel(const EndToEndSample& s, const Catalog& catalog) {
-  if (s.model == "llama2-70b") return catalog.FindLlm("Llama-2-70B");
-  return absl::InvalidArgumentError(absl::StrCat(s.origin.file, ":", s.origin.row, ": model '", s.model,
-                                                 "' has no catalog entry; expected llama2-70b"));
+  return MapModelName(s.model, catalog, absl::StrCat(s.origin.file, ":", s.origin.row));
+}
+
+// The one model of `rows` (a fit or a report group is of one model): an error naming the first row of a
+// second model.
+absl::StatusOr<const LlmSpec*> OneSplitwiseModel(const std::vector<EndToEndSample>& rows, const Catalog& catalog,
+                                                 const std::string& what) {
+  GF_ASSIGN_OR_RETURN(const LlmSpec* llm, SplitwiseModel(rows.front(), catalog));
+  for (const EndToEndSample& s : rows) {
+    GF_ASSIGN_OR_RETURN(const LlmSpec* other, SplitwiseModel(s, catalog));
+    if (other != llm) {
+      return absl::InvalidArgumentError(absl::StrCat(s.origin.file, ":", s.origin.row, ": model '", s.model, "' (",
+                                                     other->name, ") differs from row ", rows.front().origin.row, "'s ",
+                                                     llm->name, "; expected one model per ", what));
+    }
+  }
+  return llm;
 }
 
 // Cross-validation folds for end-to-end rows: each distinct configuration (TP, prompt, batch, output
@@ -304,16 +389,18 @@ double AttentionCeiling(const GpuProfile& p) { return std::max(0.06, p.gemm.comp
 
 // Parameters the end-to-end data determines (10): the serving stack's host times per iteration, sequence
 // and TP rank, the eager prefill launch time and its overlap with GPU work, the sustained-load slowdown
-// (own and per peer, midpoint and sharpness), and the attention prefill efficiency (flash attention is
-// not in the kernel measurements).
+// (own and per peer, onset and sharpness), and the attention prefill efficiency (flash attention is not
+// in the kernel measurements). `busy_onset`: the onset is a GEMM busy time (throttle_busy_s), else a
+// token count (throttle_tokens, left at its default by a busy-time fit).
 constexpr int kEndToEndParameters = 10;
-GpuProfile WithEndToEndParams(GpuProfile p, const std::vector<double>& x) {
+GpuProfile WithEndToEndParams(GpuProfile p, const std::vector<double>& x, bool busy_onset) {
   p.framework.iteration_overhead_s = std::exp(x[0]);
   p.framework.per_sequence_s = std::exp(x[1]);
   p.attention.prefill_efficiency = 0.05 + (AttentionCeiling(p) - 0.05) / (1 + std::exp(-x[2]));
   p.framework.throttle_slowdown = std::exp(x[3]);
   p.framework.peer_slowdown = std::exp(x[8]);
-  p.framework.throttle_tokens = std::exp(x[6]);
+  p.framework.throttle_tokens = busy_onset ? FrameworkParams{}.throttle_tokens : std::exp(x[6]);
+  p.framework.throttle_busy_s = busy_onset ? std::exp(x[6]) : 0.0;
   p.framework.throttle_sharpness = 0.25 + 7.75 / (1 + std::exp(-x[7]));
   p.framework.per_rank_s = std::exp(x[4]);
   p.framework.prefill_launch_per_layer_s = std::exp(x[5]);
@@ -321,10 +408,11 @@ GpuProfile WithEndToEndParams(GpuProfile p, const std::vector<double>& x) {
   return p;
 }
 
-GpuProfile FitEndToEnd(const std::vector<EndToEndSample>& rows, const GpuProfile& base, const SplitwiseHardware& hw,
-                       const LlmSpec& llm) {
+// The end-to-end fit with the sustained-load onset on one clock (tokens or GEMM busy time); its loss.
+std::pair<GpuProfile, double> FitEndToEndOnset(const std::vector<EndToEndSample>& rows, const GpuProfile& base,
+                                               const SplitwiseHardware& hw, const LlmSpec& llm, bool busy_onset) {
   auto loss = [&](const std::vector<double>& x) {
-    const GpuProfile p = WithEndToEndParams(base, x);
+    const GpuProfile p = WithEndToEndParams(base, x, busy_onset);
     // One model per TP degree for the whole pass: building one copies the profile.
     std::map<int, CalibratedPerfModel> models;
     double sum = 0;
@@ -359,17 +447,17 @@ GpuProfile FitEndToEnd(const std::vector<EndToEndSample>& rows, const GpuProfile
                                     std::log(1.0 / sustained - 1.0 + 1e-3),
                                     std::log(std::max(base.framework.per_rank_s, 1e-5)),
                                     std::log(std::max(base.framework.prefill_launch_per_layer_s, launch_per_layer)),
-                                    std::log(2048.0), logit(1.0, 0.25, 8.0), std::log(0.05), logit(4.0, 1.0, 64.0)};
+                                    std::log(busy_onset ? 0.02 : 2048.0), logit(1.0, 0.25, 8.0), std::log(0.05), logit(4.0, 1.0, 64.0)};
     MinimizeResult r = NelderMead(loss, x0, options);
     if (r.value < best.value) best = r;
   }
-  return WithEndToEndParams(base, best.x);
+  return {WithEndToEndParams(base, best.x, busy_onset), best.value};
 }
 
-// Each row predicted by an end-to-end fit (from `kernel_only`) that held its fold out; calls `visit(row,
-// prediction)` for every row.
+// Each row predicted by an end-to-end fit (from `kernel_only`, with the throttle onset in GEMM busy time
+// or in tokens) that held its fold out; calls `visit(row, prediction)` for every row.
 void CrossValidateEndToEnd(const std::vector<EndToEndSample>& rows, const GpuProfile& kernel_only,
-                           const SplitwiseHardware& hw, const LlmSpec& llm,
+                           const SplitwiseHardware& hw, const LlmSpec& llm, bool busy_onset,
                            const std::function<void(const EndToEndSample&, const EndToEndPrediction&)>& visit) {
   const std::vector<int> fold = EndToEndFolds(rows);
   // The folds' fits are independent (each from the same kernel-only start): run them side by side, then
@@ -386,7 +474,7 @@ void CrossValidateEndToEnd(const std::vector<EndToEndSample>& rows, const GpuPro
       if (2 * train.size() < static_cast<size_t>(kEndToEndParameters) || tests[held].empty()) continue;
       workers.emplace_back([&, held, train = std::move(train)] {
         try {
-          const GpuProfile fitted = FitEndToEnd(train, kernel_only, hw, llm);
+          const GpuProfile fitted = FitEndToEndOnset(train, kernel_only, hw, llm, busy_onset).first;
           for (const auto& s : tests[held]) predictions[held].push_back(PredictEndToEnd(s, fitted, hw, llm));
         } catch (...) {
           failures[held] = std::current_exception();
@@ -415,21 +503,46 @@ absl::StatusOr<GpuProfile> CalibrateFromSplitwise(const std::string& path, const
                                        absl::StrCat("points (prefill and decode of ", rows.size(), " rows of hardware '",
                                                     hardware, "' after screening)"),
                                        "the serving-stack model"));
-  GF_ASSIGN_OR_RETURN(const LlmSpec* llm, SplitwiseModel(rows.front(), catalog));
+  GF_ASSIGN_OR_RETURN(const LlmSpec* llm, OneSplitwiseModel(rows, catalog, absl::StrCat("fit (hardware '", hardware, "')")));
   // The end-to-end parameters are fitted from their kernel-only starting values, not from an earlier
   // end-to-end fit, so refitting is reproducible; an earlier Splitwise provenance entry is replaced.
   GpuProfile kernel_only = KernelOnly(base);
-  std::erase_if(kernel_only.sources, [](const std::string& s) { return s.find("(Splitwise end-to-end") != std::string::npos; });
-  GpuProfile p = FitEndToEnd(rows, kernel_only, hw, *llm);
-  std::vector<double> prefill_ape, decode_ape;
-  CrossValidateEndToEnd(rows, kernel_only, hw, *llm, [&](const EndToEndSample& s, const EndToEndPrediction& e) {
-    prefill_ape.push_back(std::fabs(e.prefill_s / s.prefill_s - 1));
-    decode_ape.push_back(std::fabs(e.decode_iteration_s / s.decode_iteration_s - 1));
+  std::erase_if(kernel_only.sources, [&](const std::string& s) {
+    if (s.find("(Splitwise end-to-end") == std::string::npos) return false;
+    std::erase_if(kernel_only.fitted_on, [&](const GpuProfile::FittedSet& f) { return f.what == SourcePath(s); });
+    return true;
   });
+  GF_ASSIGN_OR_RETURN(GpuProfile::FittedSet splitwise_set, FittedSetOf(path));
+  // Whether the sustained-load slowdown sets in after so long a stretch of tensor-core work (what a power
+  // limit integrates; it separates TP degrees, whose ranks hold the same tokens for different times) or
+  // after so many tokens is the data's to say: both are cross-validated and the one with the lower mean
+  // error over both phases is fitted to all rows (the H100 rows take busy time; the A100's, which
+  // contradict each other at TP8, tokens). Ties keep tokens, the older form.
+  std::vector<double> prefill_ape, decode_ape;
+  bool busy_onset = false;
+  double best_error = std::numeric_limits<double>::infinity();
+  for (const bool busy : {false, true}) {
+    std::vector<double> prefill, decode;
+    CrossValidateEndToEnd(rows, kernel_only, hw, *llm, busy, [&](const EndToEndSample& s, const EndToEndPrediction& e) {
+      prefill.push_back(std::fabs(e.prefill_s / s.prefill_s - 1));
+      decode.push_back(std::fabs(e.decode_iteration_s / s.decode_iteration_s - 1));
+    });
+    double error = 0;
+    for (double a : prefill) error += a;
+    for (double a : decode) error += a;
+    if (error < best_error) {
+      best_error = error;
+      busy_onset = busy;
+      prefill_ape = std::move(prefill);
+      decode_ape = std::move(decode);
+    }
+  }
+  GpuProfile p = FitEndToEndOnset(rows, kernel_only, hw, *llm, busy_onset).first;
   p.fit["splitwise_prefill"] = SummarizeErrors(prefill_ape, kEndToEndCv);
   p.fit["splitwise_decode"] = SummarizeErrors(decode_ape, kEndToEndCv);
   p.created = Today();
   p.sources.push_back(absl::StrCat(path, " (Splitwise end-to-end, hardware ", hardware, ", ", rows.size(), " rows)"));
+  p.fitted_on.push_back(splitwise_set);
   return p;
 }
 
@@ -542,9 +655,13 @@ absl::StatusOr<ValidationReport> ValidateSplitwise(const std::string& path,
   GF_ASSIGN_OR_RETURN(std::vector<EndToEndSample> all, ReadSplitwise(path));
   ValidationReport report;
   report.source = path;
-  // Groups: (hardware, TP, phase); every kept row gives a prefill and a decode point.
-  std::set<std::string> hardware, not_headline;
-  for (const auto& s : all) hardware.insert(s.hardware);
+  // Groups: (hardware, TP, phase), and the model when the file holds several; every kept row gives a
+  // prefill and a decode point.
+  std::set<std::string> hardware, models, not_headline;
+  for (const auto& s : all) {
+    hardware.insert(s.hardware);
+    models.insert(s.model);
+  }
   for (const std::string& name : hardware) {
     GF_ASSIGN_OR_RETURN(SplitwiseHardware hw, ResolveSplitwiseHardware(name, catalog));
     auto it = profiles.find(hw.gpu->name);
@@ -554,36 +671,45 @@ absl::StatusOr<ValidationReport> ValidateSplitwise(const std::string& path,
     // held-out rows leak nothing through the starting point.
     const GpuProfile kernel_only = KernelOnly(profile);
     if (FittedOn(profile, path)) report.in_sample = true;
-    ScreenedRows screened = ScreenEndToEnd(Where<EndToEndSample>(all, [&](const auto& s) { return s.hardware == name; }));
-    report.excluded.insert(report.excluded.end(), screened.excluded.begin(), screened.excluded.end());
-    const std::vector<EndToEndSample>& rows = screened.kept;
-    GF_ASSIGN_OR_RETURN(const LlmSpec* llm, SplitwiseModel(rows.front(), catalog));
-    auto group = [&](const EndToEndSample& s, const char* phase) {
-      const std::string g = absl::StrFormat("%s tp%d %s", name, s.tensor_parallel, phase);
-      if (!hw.headline) not_headline.insert(g);
-      return g;
-    };
-    std::map<int64_t, size_t> point_of_row;  // file row -> its prefill point (decode follows)
-    for (const auto& s : rows) {
-      const EndToEndPrediction e = PredictEndToEnd(s, profile, hw, *llm);
-      const std::string config = absl::StrFormat("prompt=%d batch=%d output=%d", s.prompt_tokens, s.batch, s.output_tokens);
-      point_of_row[s.origin.row] = report.points.size();
-      report.points.push_back(PointOf(s.origin, group(s, "prefill"), config, s.prefill_s, e.prefill_s));
-      report.points.push_back(PointOf(s.origin, group(s, "decode"), config, s.decode_iteration_s, e.decode_iteration_s));
+    for (const std::string& model : models) {
+      ScreenedRows screened = ScreenEndToEnd(
+          Where<EndToEndSample>(all, [&](const auto& s) { return s.hardware == name && s.model == model; }));
+      report.excluded.insert(report.excluded.end(), screened.excluded.begin(), screened.excluded.end());
+      const std::vector<EndToEndSample>& rows = screened.kept;
+      if (rows.empty()) continue;
+      GF_ASSIGN_OR_RETURN(const LlmSpec* llm, SplitwiseModel(rows.front(), catalog));
+      auto group = [&](const EndToEndSample& s, const char* phase) {
+        const std::string g = models.size() > 1 ? absl::StrFormat("%s %s tp%d %s", name, llm->name, s.tensor_parallel, phase)
+                                                : absl::StrFormat("%s tp%d %s", name, s.tensor_parallel, phase);
+        if (!hw.headline) not_headline.insert(g);
+        return g;
+      };
+      std::map<int64_t, size_t> point_of_row;  // file row -> its prefill point (decode follows)
+      for (const auto& s : rows) {
+        const EndToEndPrediction e = PredictEndToEnd(s, profile, hw, *llm);
+        const std::string config = absl::StrFormat("prompt=%d batch=%d output=%d", s.prompt_tokens, s.batch, s.output_tokens);
+        point_of_row[s.origin.row] = report.points.size();
+        report.points.push_back(PointOf(s.origin, group(s, "prefill"), config, s.prefill_s, e.prefill_s));
+        report.points.push_back(PointOf(s.origin, group(s, "decode"), config, s.decode_iteration_s, e.decode_iteration_s));
+      }
+      // The folds refit the profile's form of the throttle onset (GEMM busy time or tokens).
+      const bool busy_onset = profile.framework.throttle_busy_s > 0;
+      CrossValidateEndToEnd(rows, kernel_only, hw, *llm, busy_onset, [&](const EndToEndSample& s, const EndToEndPrediction& e) {
+        const size_t i = point_of_row.at(s.origin.row);
+        report.points[i].cross_validated_s = e.prefill_s;
+        report.points[i + 1].cross_validated_s = e.decode_iteration_s;
+      });
     }
-    CrossValidateEndToEnd(rows, kernel_only, hw, *llm, [&](const EndToEndSample& s, const EndToEndPrediction& e) {
-      const size_t i = point_of_row.at(s.origin.row);
-      report.points[i].cross_validated_s = e.prefill_s;
-      report.points[i + 1].cross_validated_s = e.decode_iteration_s;
-    });
   }
   Summarize(report, kEndToEndCv, [&](const std::string& g) { return !not_headline.contains(g); });
   if (!report.excluded.empty()) {
     report.notes.push_back(absl::StrCat(report.excluded.size(), " rows contradict rows with less work (prefill under half as long) ",
                                         "and are left out of the fits and every figure above; see `excluded`"));
   }
-  report.notes.push_back("h100-80gb-pcap rows are Splitwise's model of a power-capped H100 (prefill x 1.3), "
-                         "reported separately and left out of the overall figures");
+  if (!not_headline.empty()) {
+    report.notes.push_back("h100-80gb-pcap rows are Splitwise's model of a power-capped H100 (prefill x 1.3), "
+                           "reported separately and left out of the overall figures");
+  }
   return report;
 }
 

@@ -54,7 +54,10 @@ std::vector<double> ShapeInterpolationApe(const std::vector<GemmSample>& gemms, 
                                           const GemmParams& start);
 inline constexpr char kShapeInterpolationMethod[] = "every other token count held out";
 
-// Maps Splitwise's hardware names to catalog GPUs and nodes.
+// Maps Splitwise's hardware names to catalog GPUs and nodes: the name goes through MapGpuName
+// (model_names.h: "a100-80gb" -> A100-SXM-80GB) after Splitwise's "-pcap" suffix (its model of a
+// power-capped GPU, not a measurement: headline false) is taken off; the node is ReferenceNode's (DGX-A100,
+// DGX-H100: the servers Splitwise measured on).
 struct SplitwiseHardware {
   const GpuSpec* gpu = nullptr;
   const NodeSpec* node = nullptr;
@@ -112,9 +115,19 @@ struct ValidationReport {
   std::vector<std::string> notes;
 };
 
-// Building reports: whether `profile` lists the measurement set at `path` among its sources (so its errors
-// there are in-sample); a point with no cross-validated prediction yet; each group's errors (points
-// grouped by name) and the overall errors over the groups `headline` accepts.
+// The content digest of a measurement set, "fnv1a64:<16 hex digits>": 64-bit FNV-1a over a file's bytes, or
+// over every regular file below a folder in sorted relative-path order, each hashed as its relative path, a
+// NUL, its byte count, a NUL and its bytes. Names outside the set (its folder's name and place) do not count,
+// so a copy is the same set and an edited one is not.
+absl::StatusOr<std::string> MeasurementSetDigest(const std::string& path);
+// `path`'s digest with `path` as its name, for GpuProfile::fitted_on.
+absl::StatusOr<GpuProfile::FittedSet> FittedSetOf(const std::string& path);
+
+// Building reports: whether `profile` was fitted on the measurement set at `path` (so its errors there are
+// in-sample): its digest is one of the profile's fitted_on. A source a profile lists without a digest (profiles
+// written before digests) is compared by path instead, by its last two components; a new set in a folder
+// named like the training one is then taken for it. Also: a point with no cross-validated prediction yet;
+// each group's errors (points grouped by name) and the overall errors over the groups `headline` accepts.
 bool FittedOn(const GpuProfile& profile, const std::string& path);
 ValidationPoint PointOf(const SampleOrigin& origin, std::string group, std::string config, double measured_s,
                         double predicted_s);
@@ -133,7 +146,7 @@ absl::StatusOr<ValidationReport> ValidateSplitwise(const std::string& path,
 absl::StatusOr<ValidationReport> ValidateMicrobench(const std::string& path, const GpuProfile& profile,
                                                     const GpuSpec& gpu, double link_gbps);
 
-// Predicted prefill and decode-iteration times of a Splitwise row (Llama-2-70B at its TP).
+// Predicted prefill and decode-iteration times of a Splitwise row (its model at its TP).
 struct EndToEndPrediction {
   double prefill_s = 0;
   double decode_iteration_s = 0;

@@ -25,6 +25,7 @@ struct Param {
   const char* key;
   double* value;
   double min, max;
+  bool optional = false;  // read when present; written only when non-zero
 };
 
 // Each section's parameters with their ranges: the reader checks and fills them, the writer emits them
@@ -85,13 +86,14 @@ std::vector<Param> FrameworkFields(FrameworkParams& x) {
       {"peer_slowdown", &x.peer_slowdown, 0, 20},
       {"throttle_tokens", &x.throttle_tokens, 1, 1e9},
       {"throttle_sharpness", &x.throttle_sharpness, 0.25, 16},
+      {"throttle_busy_s", &x.throttle_busy_s, 0, 1e3, true},
   };
 }
 
 absl::Status ReadSection(MapReader& top, const char* name, std::vector<Param> params) {
   GF_ASSIGN_OR_RETURN(MapReader m, MapReader::Make(top.file(), top.Raw(name),
                                                    top.what() == "profile" ? name : absl::StrCat(top.what(), ".", name)));
-  for (Param& p : params) GF_RETURN_IF_ERROR(m.Get(p.key, p.value, p.min, p.max));
+  for (Param& p : params) GF_RETURN_IF_ERROR(p.optional ? m.Opt(p.key, p.value, p.min, p.max) : m.Get(p.key, p.value, p.min, p.max));
   return m.Finish();
 }
 
@@ -117,6 +119,33 @@ absl::Status ReadFit(MapReader& top, GpuProfile* p) {
     p->fit[name] = err;
   }
   return fit.Finish();
+}
+
+// The content digests of the measurement sets the profile was fitted on: a list of {digest, what}; absent in
+// profiles written before them.
+absl::Status ReadFittedOn(MapReader& top, GpuProfile* p) {
+  if (!top.Has("fitted_on")) {
+    top.Raw("fitted_on");
+    return absl::OkStatus();
+  }
+  const YAML::Node list = top.Raw("fitted_on");
+  if (!list.IsSequence()) {
+    return YamlError(top.file(), list, "fitted_on is not a list", "a list of {digest: \"fnv1a64:...\", what: PATH}");
+  }
+  for (size_t i = 0; i < list.size(); ++i) {
+    GF_ASSIGN_OR_RETURN(MapReader e, MapReader::Make(top.file(), list[i], absl::StrCat("fitted_on[", i, "]")));
+    GpuProfile::FittedSet f;
+    GF_RETURN_IF_ERROR(e.Get("digest", &f.digest));
+    GF_RETURN_IF_ERROR(e.Get("what", &f.what));
+    GF_RETURN_IF_ERROR(e.Finish());
+    if (!f.digest.starts_with("fnv1a64:") || f.digest.size() != 24 ||
+        f.digest.find_first_not_of("0123456789abcdef", 8) != std::string::npos) {
+      return e.ErrorAt("digest", absl::StrCat(e.what(), ".digest is '", f.digest, "'"),
+                       "\"fnv1a64:\" and 16 lower-case hex digits");
+    }
+    p->fitted_on.push_back(std::move(f));
+  }
+  return absl::OkStatus();
 }
 
 // The measured GEMM shapes: a list of {n, k, m: [...], factor: [...]} with m increasing, at most one
@@ -184,7 +213,10 @@ void EmitSection(YAML::Emitter& out, const std::string& name, const std::vector<
   out << YAML::Key << name << YAML::Value;
   if (flow) out << YAML::Flow;
   out << YAML::BeginMap;
-  for (const Param& v : values) out << YAML::Key << v.key << YAML::Value << absl::StrFormat("%.6g", *v.value);
+  for (const Param& v : values) {
+    if (v.optional && *v.value == 0) continue;
+    out << YAML::Key << v.key << YAML::Value << absl::StrFormat("%.6g", *v.value);
+  }
   out << YAML::EndMap;
 }
 
@@ -198,7 +230,7 @@ double LogDistance(const GpuSpec& a, const GpuSpec& b) {
 
 std::string ProfileFileName(const std::string& gpu) { return gpu + ".yaml"; }
 
-std::string DefaultProfileDir() {
+std::string CalibrationRoot() {
   if (const char* env = std::getenv("GPUFLEET_DATA_DIR"); env != nullptr && *env != '\0') {
     return std::string(env) + "/models/calibration";
   }
@@ -221,12 +253,14 @@ absl::StatusOr<GpuProfile> LoadGpuProfile(const std::string& path) {
   }
   GpuProfile p;
   GF_RETURN_IF_ERROR(top.Get("gpu", &p.gpu));
+  GF_RETURN_IF_ERROR(top.Opt("serving_stack", &p.serving_stack));  // profiles before stacks: none
   GF_RETURN_IF_ERROR(top.GetEnum("status", {"calibrated", "uncalibrated"}, &p.status));
   GF_RETURN_IF_ERROR(top.Opt("derived_from", &p.derived_from));
   GF_RETURN_IF_ERROR(top.Opt("framework_from", &p.framework_from));
   GF_RETURN_IF_ERROR(top.Get("created", &p.created));
   GF_RETURN_IF_ERROR(top.Opt("command", &p.command));
   GF_RETURN_IF_ERROR(top.Opt("sources", &p.sources));
+  GF_RETURN_IF_ERROR(ReadFittedOn(top, &p));
   GF_RETURN_IF_ERROR(ReadSection(top, "gemm", GemmFields(p.gemm)));
   {
     GF_ASSIGN_OR_RETURN(MapReader streams, MapReader::Make(path, top.Raw("stream"), "stream"));
@@ -251,6 +285,7 @@ absl::Status WriteGpuProfile(const GpuProfile& p, const std::string& path) {
                                     ". Fitted parameters of the operator model (docs/perf-model.md)."));
   out << YAML::BeginMap;
   out << YAML::Key << "gpu" << YAML::Value << p.gpu;
+  out << YAML::Key << "serving_stack" << YAML::Value << p.serving_stack;
   out << YAML::Key << "status" << YAML::Value << p.status;
   out << YAML::Key << "model_revision" << YAML::Value << kProfileModelRevision;
   if (!p.derived_from.empty()) out << YAML::Key << "derived_from" << YAML::Value << p.derived_from;
@@ -260,6 +295,14 @@ absl::Status WriteGpuProfile(const GpuProfile& p, const std::string& path) {
   out << YAML::Key << "sources" << YAML::Value << YAML::BeginSeq;
   for (const auto& s : p.sources) out << s;
   out << YAML::EndSeq;
+  if (!p.fitted_on.empty()) {
+    out << YAML::Key << "fitted_on" << YAML::Value << YAML::BeginSeq;
+    for (const auto& f : p.fitted_on) {
+      out << YAML::Flow << YAML::BeginMap << YAML::Key << "digest" << YAML::Value << f.digest << YAML::Key << "what"
+          << YAML::Value << f.what << YAML::EndMap;
+    }
+    out << YAML::EndSeq;
+  }
   GpuProfile q = p;  // the field tables take non-const references
   EmitSection(out, "gemm", GemmFields(q.gemm));
   out << YAML::Key << "stream" << YAML::Value << YAML::BeginMap;

@@ -111,9 +111,13 @@ struct AllReduceParams {
 // where clocks drop and wander, while short bursts and memory-bound decode do not. Tensor-parallel ranks
 // meet at every all-reduce, so each waits for the slowest of its peers: the loss grows with their number.
 // The compute time is multiplied by
-//   1 + H(T) * (throttle_slowdown + peer_slowdown * (r - 1)),  H(T) = x^q / (1 + x^q),  x = T / throttle_tokens,
-// with T the tokens computed, r the tensor-parallel degree and q throttle_sharpness, so small iterations
-// run at the microbenchmarked (boost-clock) throughput. Zero slowdowns = no throttling.
+//   1 + H * (throttle_slowdown + peer_slowdown * (r - 1)),  H = x^q / (1 + x^q),
+// with r the tensor-parallel degree and q throttle_sharpness, so small iterations run at the
+// microbenchmarked (boost-clock) throughput. The onset x follows one of two clocks: x = B / throttle_busy_s
+// when throttle_busy_s > 0, B the iteration's GEMM time at boost clock on one rank (how long the tensor
+// cores are held busy: what a power limit integrates), else x = T / throttle_tokens, T the tokens computed
+// (profiles before model revision 5). `calibrate` fits both and keeps the better one (docs/perf-model.md).
+// Zero slowdowns = no throttling.
 struct FrameworkParams {
   double iteration_overhead_s = 4e-3;
   double per_sequence_s = 0;
@@ -124,10 +128,13 @@ struct FrameworkParams {
   double peer_slowdown = 0;
   double throttle_tokens = 4096;
   double throttle_sharpness = 1;
+  double throttle_busy_s = 0;  // > 0: the onset follows the GEMM busy time (s) instead of the tokens
 
-  // The factor on the compute peak (1 / the time multiplier above).
-  double ComputeScale(double tokens, int ranks) const {
-    const double x = std::pow(tokens / throttle_tokens, throttle_sharpness);
+  // The factor on the compute peak (1 / the time multiplier above), for an iteration of `tokens` that
+  // holds one rank's tensor cores busy for `busy_s` at boost clock.
+  double ComputeScale(double tokens, int ranks, double busy_s = 0) const {
+    const double x = throttle_busy_s > 0 ? std::pow(busy_s / throttle_busy_s, throttle_sharpness)
+                                         : std::pow(tokens / throttle_tokens, throttle_sharpness);
     return 1.0 / (1.0 + x / (1.0 + x) * (throttle_slowdown + peer_slowdown * (ranks - 1)));
   }
 };
@@ -161,6 +168,7 @@ inline std::map<std::string, StreamParams> DefaultStreams() {
 
 struct GpuProfile {
   std::string gpu;               // catalog GPU name
+  std::string serving_stack;     // the stack folder it belongs to (serving_stacks.h)
   std::string status = "uncalibrated";  // "calibrated" or "uncalibrated"
   std::string derived_from;      // uncalibrated: the profile whose efficiencies it uses
   // The profile whose end-to-end fit supplied `framework` (host times, throttling) when neither this GPU
@@ -168,6 +176,14 @@ struct GpuProfile {
   std::string framework_from;
   std::string created;           // date
   std::vector<std::string> sources;   // measurement files or the derivation
+  // What the fit saw, by content: one digest per measurement set (MeasurementSetDigest in calibrate.h), so
+  // `validate` calls a set in-sample only when its content is what the profile was fitted on. Empty in
+  // profiles written before digests (validate then falls back to comparing paths with `sources`).
+  struct FittedSet {
+    std::string digest;                // "fnv1a64:<16 hex digits>"
+    std::string what;                  // the set as named when fitted (a path)
+  };
+  std::vector<FittedSet> fitted_on;
   std::string command;           // how it was made
   GemmParams gemm;
   std::map<std::string, StreamParams> stream = DefaultStreams();  // by StreamKinds()
@@ -179,14 +195,16 @@ struct GpuProfile {
 
   bool calibrated() const { return status == "calibrated"; }
   // Whether `framework` was fitted to end-to-end measurements of this GPU.
-  bool has_end_to_end_fit() const { return fit.contains("splitwise_prefill"); }
+  bool has_end_to_end_fit() const { return fit.contains("splitwise_prefill") || fit.contains("end_to_end"); }
 };
 
 // The revision of the equations a profile's parameters belong to, written into every profile; a profile
-// of a revision this gpufleet cannot read is refused with a "regenerate it" error. 4: measured GEMM shape
-// corrections (optional; a revision-3 profile is a revision-4 profile without them), 3: GEMM projection
-// factors and sustained slowdown (2: cache and wave terms, 1: the first fitted model).
-inline constexpr int kProfileModelRevision = 4;
+// of a revision this gpufleet cannot read is refused with a "regenerate it" error. 5: the sustained-load
+// onset may follow the GEMM busy time (optional framework.throttle_busy_s; a revision-3 or -4 profile is a
+// revision-5 profile without it), 4: measured GEMM shape corrections (optional; a revision-3 profile is a
+// revision-4 profile without them), 3: GEMM projection factors and sustained slowdown (2: cache and wave
+// terms, 1: the first fitted model).
+inline constexpr int kProfileModelRevision = 5;
 inline constexpr int kOldestReadableProfileRevision = 3;
 
 // How a profile's sources name borrowed serving-stack parameters (followed by the donor GPU).
@@ -196,8 +214,9 @@ absl::StatusOr<GpuProfile> LoadGpuProfile(const std::string& path);
 // Writes atomically (temporary file, then rename).
 absl::Status WriteGpuProfile(const GpuProfile& profile, const std::string& path);
 
-// The profiles directory: $GPUFLEET_DATA_DIR/models/calibration or the source tree's.
-std::string DefaultProfileDir();
+// The calibration root: $GPUFLEET_DATA_DIR/models/calibration or the source tree's. It holds stacks.yaml and
+// one folder of profiles per serving stack (serving_stacks.h).
+std::string CalibrationRoot();
 
 // The profile for `gpu` from `dir`: its own file if present, else one derived from the nearest calibrated
 // architecture (marked uncalibrated), else the built-in defaults (marked uncalibrated). The serving stack's

@@ -183,6 +183,8 @@ absl::StatusOr<GpuProfile> CalibrateFromMicrobench(const std::string& path, cons
   p.fit.clear();
   p.sources = {absl::StrFormat("%s (gpufleet-microbench on %s, driver %s, CUDA %s; %d rows at %g W)", path,
                                set.gpu_name, set.driver_version, set.cuda_version, set.used(), set.top_limit)};
+  GF_ASSIGN_OR_RETURN(GpuProfile::FittedSet measured, FittedSetOf(path));
+  p.fitted_on = {measured};
   p.gemm = FitGemm(gemms, gpu, start.gemm);
   p.fit["gemm"] = SummarizeErrors(
       CrossValidatedApe<GemmSample>(

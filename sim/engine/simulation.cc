@@ -188,6 +188,10 @@ absl::StatusOr<RunResult> RunSimulation(const Scenario& scenario, const Catalog&
                                                  std::move(scheduler), group.memory_plan.num_blocks,
                                                  group.memory.block_size, limits, &ctx));
   }
+  if (scenario.perf_model.type == "calibrated" && !scenario.perf_model.serving_stack.empty()) {
+    result->perf_model_label += absl::StrCat("; serving stack ", scenario.perf_model.serving_stack, " (",
+                                             scenario.perf_model.serving_stack_note, ")");
+  }
   std::unique_ptr<SeriesSampler> series;
   if (options.series_interval_s > 0) {
     series = MakeSeriesSampler(options.series_interval_s, scenario, catalog, platform, placements, replicas,

@@ -70,6 +70,20 @@ CREATE TABLE IF NOT EXISTS sweep_points (
   finished_at TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS sweep_points_sweep ON sweep_points(sweep_id, point_key);
 CREATE INDEX IF NOT EXISTS sweep_points_key ON sweep_points(point_key);
+CREATE TABLE IF NOT EXISTS plans (
+  plan_id TEXT PRIMARY KEY, name TEXT NOT NULL, plan_path TEXT NOT NULL, plan_text TEXT NOT NULL,
+  objective TEXT NOT NULL, candidates INTEGER NOT NULL, simulations INTEGER NOT NULL, wall_s REAL NOT NULL,
+  created_at TEXT NOT NULL, result_json TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS plan_candidates (
+  plan_id TEXT NOT NULL, candidate INTEGER NOT NULL, gpu TEXT NOT NULL, tensor_parallel INTEGER NOT NULL,
+  max_batched_tokens INTEGER NOT NULL, scheduler TEXT NOT NULL, feasible INTEGER NOT NULL,
+  max_rate_multiplier REAL NOT NULL, saturated INTEGER NOT NULL, limiting TEXT NOT NULL,
+  gpus_per_node INTEGER NOT NULL, node_usd_per_hour REAL NOT NULL, probes INTEGER NOT NULL,
+  PRIMARY KEY (plan_id, candidate));
+CREATE TABLE IF NOT EXISTS plan_fleets (
+  plan_id TEXT NOT NULL, rate REAL NOT NULL, fleet TEXT NOT NULL, found INTEGER NOT NULL,
+  cost_usd_per_hour REAL, ilp_cost_usd_per_hour REAL, gpus INTEGER, groups TEXT NOT NULL, log TEXT NOT NULL,
+  PRIMARY KEY (plan_id, rate, fleet));
 )sql";
 
 bool Contains(const std::vector<std::string>& v, const std::string& x) {

@@ -69,9 +69,10 @@ absl::StatusOr<MergeCounts> CopyRuns(sqlite3* db, const std::string& target, con
     children.emplace_back(t, std::move(copy));
   }
 
-  // Tables keyed by their own identity rather than a run (the sweeps a shard's points belong to) are
+  // Tables keyed by their own identity rather than a run (sweeps, plans and their rows) are
   // copied row by row where the target lacks them.
-  for (const std::string& t : {std::string("sweeps")}) {
+  for (const std::string& t : {std::string("sweeps"), std::string("plans"), std::string("plan_candidates"),
+                                std::string("plan_fleets")}) {
     if (std::find(shard_info.tables.begin(), shard_info.tables.end(), t) == shard_info.tables.end()) continue;
     const std::string cols = Quoted(sqlite::Columns(db, "shard", t));
     GF_RETURN_IF_ERROR(sqlite::Exec(db, absl::StrCat("INSERT OR IGNORE INTO main.\"", t, "\" (", cols, ") SELECT ",

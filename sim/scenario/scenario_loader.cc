@@ -1,6 +1,7 @@
 // Scenario YAML parsing and validation (see scenario_loader.h and docs/scenario.md).
 #include "sim/scenario/scenario_loader.h"
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -9,6 +10,10 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "models/calibration/measurements.h"
+#include "models/calibration/model_names.h"
+#include "models/calibration/serving_stacks.h"
 #include "policies/batching/batch_scheduler.h"
 #include "policies/routing/router.h"
 #include "sim/platform/placement.h"
@@ -29,8 +34,8 @@ class Loader {
 
   absl::Status Load(const YAML::Node& root, Scenario* s) {
     GF_ASSIGN_OR_RETURN(MapReader top, MapReader::Make(file_, root, "scenario"));
-    GF_RETURN_IF_ERROR(top.ExpectOnly({"name", "seed", "horizon_s", "cluster", "model", "perf_model", "deployment",
-                                       "router", "workload", "slos", "prices", "limits"}));
+    GF_RETURN_IF_ERROR(top.ExpectOnly({"name", "seed", "horizon_s", "cluster", "model", "perf_model", "serving_stack",
+                                       "deployment", "router", "workload", "slos", "prices", "limits"}));
     GF_RETURN_IF_ERROR(top.Opt("name", &s->name));
     int64_t seed = 0;
     GF_RETURN_IF_ERROR(top.Opt("seed", &seed, 0));
@@ -42,6 +47,7 @@ class Loader {
     GF_RETURN_IF_ERROR(Model(top, s));
     GF_RETURN_IF_ERROR(PerfModel(top, s));
     GF_RETURN_IF_ERROR(Deployment(top, s));
+    GF_RETURN_IF_ERROR(Profiles(top, s));
     GF_RETURN_IF_ERROR(Router(top, s));
     GF_RETURN_IF_ERROR(Workload(top, s));
     GF_RETURN_IF_ERROR(Slos(top, s));
@@ -115,15 +121,15 @@ class Loader {
   }
 
   absl::Status PerfModel(MapReader& top, Scenario* s) {
-    s->perf_model.profile_dir = DefaultProfileDir();
     if (!top.Has("perf_model")) { top.Raw("perf_model"); return absl::OkStatus(); }
     GF_ASSIGN_OR_RETURN(MapReader p, MapReader::Make(file_, top.Raw("perf_model"), "perf_model"));
     PerfModelSpec& spec = s->perf_model;
-    GF_RETURN_IF_ERROR(p.OptEnum("type", {"roofline", "calibrated", "constant"}, &spec.type));
+    GF_RETURN_IF_ERROR(p.OptEnum("type", {"roofline", "calibrated", "constant", "measured"}, &spec.type));
     if (spec.type == "constant") {
       GF_RETURN_IF_ERROR(p.Get("iteration_s", &spec.constant_iteration_s, 1e-9, 1e6));
       return p.Finish();
     }
+    if (spec.type == "measured") return MeasuredTable(p, s);
     if (spec.type == "calibrated") {
       if (p.Has("profiles")) {
         GF_RETURN_IF_ERROR(p.Get("profiles", &spec.profile_dir));
@@ -131,6 +137,11 @@ class Loader {
         if (!std::filesystem::is_directory(spec.profile_dir)) {
           return p.ErrorAt("profiles", absl::StrCat("perf_model.profiles '", spec.profile_dir, "' is not a folder"),
                            "a folder of <GPU>.yaml calibration profiles");
+        }
+        if (std::filesystem::exists(spec.profile_dir + "/stacks.yaml")) {
+          return p.ErrorAt("profiles", absl::StrCat("perf_model.profiles '", spec.profile_dir,
+                                                    "' is the calibration root, a folder of serving stacks"),
+                           "serving_stack: NAME (one of its stacks), or a folder of <GPU>.yaml profiles");
         }
       } else {
         p.Raw("profiles");
@@ -142,6 +153,125 @@ class Loader {
     GF_RETURN_IF_ERROR(p.Opt("iteration_overhead_s", &spec.iteration_overhead_s, 0.0, 10.0));
     GF_RETURN_IF_ERROR(p.Opt("collective_latency_s", &spec.collective_latency_s, 0.0, 1.0));
     return p.Finish();
+  }
+
+  // perf_model {type: measured, table: CSV, hardware: NAME}: Splitwise's perf-model CSV, read and checked
+  // here (its model must be the scenario's; the hardware must have rows); each group's GPU and TP are
+  // checked against it in Profiles, once the deployment is known.
+  absl::Status MeasuredTable(MapReader& p, Scenario* s) {
+    PerfModelSpec& spec = s->perf_model;
+    GF_RETURN_IF_ERROR(p.Get("table", &spec.measured_table));
+    spec.measured_table = Resolve(spec.measured_table);
+    GF_RETURN_IF_ERROR(p.Get("hardware", &spec.measured_hardware));
+    absl::StatusOr<std::vector<EndToEndSample>> rows = ReadSplitwise(spec.measured_table);
+    if (!rows.ok()) {
+      return p.ErrorAt("table", absl::StrCat("perf_model.table cannot be read: ", rows.status().message()),
+                       "Splitwise's perf-model CSV (model, hardware, prompt_size, batch_size, token_size, ..., tensor_parallel)");
+    }
+    std::vector<std::string> hardware;
+    for (const EndToEndSample& r : *rows) {
+      if (std::find(hardware.begin(), hardware.end(), r.hardware) == hardware.end()) hardware.push_back(r.hardware);
+      if (r.hardware == spec.measured_hardware) measured_rows_.push_back(r);
+    }
+    if (measured_rows_.empty()) {
+      return p.ErrorAt("hardware", absl::StrCat("perf_model.hardware '", spec.measured_hardware, "' has no rows in ",
+                                                spec.measured_table),
+                       absl::StrCat("one of: ", absl::StrJoin(hardware, ", ")));
+    }
+    for (const EndToEndSample& r : measured_rows_) {
+      absl::StatusOr<const LlmSpec*> llm =
+          MapModelName(r.model, catalog_, absl::StrCat(r.origin.file, ":", r.origin.row));
+      if (!llm.ok() || *llm != s->model) {
+        return p.ErrorAt("table", absl::StrCat(r.origin.file, ":", r.origin.row, ": model '", r.model, "' is not the scenario's ",
+                                               s->model->name),
+                         "a table of the scenario's model");
+      }
+    }
+    return p.Finish();
+  }
+
+  // perf_model "measured": every group must run the table's GPU at a TP degree it has rows of.
+  absl::Status CheckMeasuredDeployment(MapReader& top, const Scenario& s) {
+    const std::string& hw = s.perf_model.measured_hardware;
+    std::string gpu_name = hw;
+    if (gpu_name.ends_with("-pcap")) gpu_name.resize(gpu_name.size() - 5);  // Splitwise's power-capped H100
+    absl::StatusOr<const GpuSpec*> gpu = MapGpuName(gpu_name, catalog_, absl::StrCat(file_, ": perf_model.hardware"));
+    std::vector<int> tps;
+    for (const EndToEndSample& r : measured_rows_) {
+      if (std::find(tps.begin(), tps.end(), r.tensor_parallel) == tps.end()) tps.push_back(r.tensor_parallel);
+    }
+    std::sort(tps.begin(), tps.end());
+    const YAML::Node dep = top.node()["deployment"];
+    // The group's own key when it is written, else the group.
+    auto at = [&](size_t i, const char* key) { return dep[i][key] ? dep[i][key] : dep[i]; };
+    for (size_t i = 0; i < s.deployment.size(); ++i) {
+      const ReplicaGroup& g = s.deployment[i];
+      if (!gpu.ok() || *gpu != g.gpu) {
+        return YamlError(file_, at(i, "gpu"), absl::StrCat("deployment[", i, "] runs ", g.gpu->name, " but perf_model.hardware '",
+                                                      hw, "' measured ", gpu.ok() ? (*gpu)->name : "no catalog GPU"),
+                           "a measured table of the deployed GPU");
+      }
+      if (std::find(tps.begin(), tps.end(), g.tensor_parallel) == tps.end()) {
+        return YamlError(file_, at(i, "tensor_parallel"),
+                           absl::StrCat("deployment[", i, "].tensor_parallel is ", g.tensor_parallel, " but perf_model.table has no rows of '",
+                                        hw, "' at that degree"),
+                           absl::StrCat("one of the measured degrees: ", absl::StrJoin(tps, ", ")));
+      }
+    }
+    return absl::OkStatus();
+  }
+
+  // The serving stack and each group's calibration profile, once the GPUs are known: the default stack
+  // depends on which GPUs the scenario deploys.
+  absl::Status Profiles(MapReader& top, Scenario* s) {
+    PerfModelSpec& spec = s->perf_model;
+    if (spec.type != "calibrated") {
+      if (top.Has("serving_stack")) {
+        return top.ErrorAt("serving_stack", absl::StrCat("serving_stack is set but perf_model.type is '", spec.type, "'"),
+                           "serving_stack only with the calibrated perf model (the default)");
+      }
+      top.Raw("serving_stack");
+      if (spec.type == "measured") return CheckMeasuredDeployment(top, *s);
+      return absl::OkStatus();
+    }
+    if (!spec.profile_dir.empty()) {  // perf_model.profiles: the user's own folder is the stack
+      if (top.Has("serving_stack")) {
+        return top.ErrorAt("serving_stack", "serving_stack and perf_model.profiles are both set",
+                           "one of them: a stack of models/calibration, or a folder of profiles");
+      }
+      top.Raw("serving_stack");
+      spec.serving_stack = "custom";
+      spec.serving_stack_note = absl::StrCat("profiles from ", spec.profile_dir);
+    } else {
+      GF_ASSIGN_OR_RETURN(std::vector<ServingStack> stacks, LoadServingStacks(CalibrationRoot(), catalog_));
+      if (top.Has("serving_stack")) {
+        std::string name;
+        GF_RETURN_IF_ERROR(top.Get("serving_stack", &name));
+        auto found = FindServingStack(stacks, name);
+        if (!found.ok()) {
+          std::vector<std::string> names;
+          for (const ServingStack& st : stacks) names.push_back(st.name);
+          return UnknownName(top, "serving_stack", name, "serving stack", names);
+        }
+        spec.profile_dir = (*found)->dir;
+        spec.serving_stack = name;
+        spec.serving_stack_note = "named by the scenario";
+      } else {
+        top.Raw("serving_stack");
+        std::vector<std::string> gpus;
+        for (const ReplicaGroup& g : s->deployment) gpus.push_back(g.gpu->name);
+        const StackChoice choice = DefaultServingStack(stacks, gpus);
+        spec.profile_dir = choice.stack->dir;
+        spec.serving_stack = choice.stack->name;
+        spec.serving_stack_note = choice.reason;
+      }
+    }
+    for (ReplicaGroup& g : s->deployment) {
+      auto profile = ProfileForGpu(*g.gpu, catalog_, spec.profile_dir);
+      if (!profile.ok()) return profile.status();
+      g.profile = *std::move(profile);
+    }
+    return absl::OkStatus();
   }
 
   absl::Status Deployment(MapReader& top, Scenario* s) {
@@ -198,11 +328,6 @@ class Loader {
                                      : "a larger tensor_parallel or a GPU with more memory");
       }
       g.memory_plan = *plan;
-      if (s->perf_model.type == "calibrated") {
-        auto profile = ProfileForGpu(*g.gpu, catalog_, s->perf_model.profile_dir);
-        if (!profile.ok()) return profile.status();
-        g.profile = *profile;
-      }
       GF_RETURN_IF_ERROR(d.Finish());
       s->deployment.push_back(std::move(g));
       if (s->cluster_auto) {
@@ -415,6 +540,7 @@ class Loader {
   std::string file_;
   std::string base_dir_;
   const Catalog& catalog_;
+  std::vector<EndToEndSample> measured_rows_;  // perf_model "measured": the table's rows of its hardware
 };
 
 }  // namespace

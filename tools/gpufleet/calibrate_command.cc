@@ -3,22 +3,72 @@
 #include <cstdio>
 
 #include "models/calibration/calibrate.h"
+#include "models/calibration/end_to_end_fit.h"
+#include "absl/strings/match.h"
+#include "sim/util/status_macros.h"
+#include "models/calibration/serving_stacks.h"
 #include "models/catalog.h"
 #include "sim/util/atomic_file.h"
 #include "tools/gpufleet/commands.h"
 
 namespace gpufleet {
 
+namespace {
+
+bool IsEndToEndSource(const std::string& s) { return s == "mlenergy" || s == "inference-bench"; }
+
+absl::StatusOr<std::vector<EndToEndRun>> ReadEndToEnd(const std::string& source, const std::string& path,
+                                                      const Catalog& catalog) {
+  if (source == "mlenergy") return ReadMlEnergy(path, catalog);
+  if (source == "inference-bench") return ReadInferenceBench(path, catalog);
+  return absl::InvalidArgumentError("--also '" + source + "=" + path + "': expected mlenergy=PATH or inference-bench=PATH");
+}
+
+template <typename Flags>
+absl::StatusOr<GpuProfile> FitEndToEnd(const Flags& f, const GpuSpec& gpu, const GpuProfile& start,
+                                       const Catalog& catalog) {
+  std::vector<std::pair<std::string, std::string>> sets = {{f.source, f.path}};
+  for (const std::string& a : f.also) {
+    const size_t eq = a.find('=');
+    if (eq == std::string::npos) return absl::InvalidArgumentError("--also '" + a + "': expected SOURCE=PATH");
+    sets.emplace_back(a.substr(0, eq), a.substr(eq + 1));
+  }
+  std::vector<EndToEndRun> runs;
+  std::vector<std::string> notes;
+  std::vector<GpuProfile::FittedSet> digests;
+  for (const auto& [source, path] : sets) {
+    GF_ASSIGN_OR_RETURN(GpuProfile::FittedSet digest, FittedSetOf(path));
+    digests.push_back(std::move(digest));
+    GF_ASSIGN_OR_RETURN(std::vector<EndToEndRun> got, ReadEndToEnd(source, path, catalog));
+    int kept = 0;
+    for (EndToEndRun& r : got) {
+      if (r.gpu != gpu.name || !absl::StartsWithIgnoreCase(r.framework, f.framework)) continue;
+      runs.push_back(std::move(r));
+      ++kept;
+    }
+    notes.push_back(path + " (" + source + ", " + std::to_string(kept) + " " + f.framework + " runs of " + gpu.name + ")");
+  }
+  EndToEndFitOptions options;
+  options.stack = f.stack;
+  GF_ASSIGN_OR_RETURN(GpuProfile fitted, CalibrateFromEndToEnd(runs, start, gpu, catalog, options));
+  for (std::string& n : notes) fitted.sources.push_back(std::move(n));
+  for (auto& d : digests) fitted.fitted_on.push_back(std::move(d));
+  return fitted;
+}
+
+}  // namespace
+
 std::function<int()> AddCalibrateCommand(CLI::App& app) {
   struct Flags {
-    std::string source, path, gpu, out, base, network, node, hardware, catalog;
+    std::string source, path, gpu, out, base, network, node, hardware, catalog, stack, framework = "vLLM";
+    std::vector<std::string> also;
     bool shapes = false;
   };
   auto f = std::make_shared<Flags>();
   CLI::App* cmd = app.add_subcommand("calibrate", "Fit a GPU's performance-model profile to measurements");
   cmd->add_option("--source", f->source, "Measurement format")
       ->required()
-      ->check(CLI::IsMember({"vidur", "splitwise", "microbench"}));
+      ->check(CLI::IsMember({"vidur", "splitwise", "microbench", "mlenergy", "inference-bench"}));
   cmd->add_option("path", f->path, "vidur: a compute folder (vidur-profiles/compute/h100); splitwise: the CSV; "
                                    "microbench: the suite's CSV")
       ->required();
@@ -30,6 +80,16 @@ std::function<int()> AddCalibrateCommand(CLI::App& app) {
   cmd->add_option("--node", f->node,
                   "Catalog node type the collectives were measured on (vidur --network; microbench: default the GPU's NVLink)");
   cmd->add_option("--hardware", f->hardware, "splitwise: which hardware's rows to fit (a100-80gb, h100-80gb)");
+  cmd->add_option("--stack", f->stack,
+                  "Serving stack the profile describes (a folder of models/calibration, see stacks.yaml); the "
+                  "starting profile for splitwise comes from it. Default: the starting profile's, else splitwise-2023 "
+                  "(the stack of the vidur and Splitwise measurements)");
+  cmd->add_option("--framework", f->framework,
+                  "mlenergy, inference-bench: fit only runs of this framework (case-insensitive prefix of the "
+                  "published name; default vLLM)");
+  cmd->add_option("--also", f->also,
+                  "mlenergy, inference-bench: another end-to-end set to fit together with PATH, as SOURCE=PATH "
+                  "(e.g. --also inference-bench=../shared/data/llm-inference-bench)");
   cmd->add_option("--catalog", f->catalog, "Catalog directory (default: the built-in models/catalog)");
   CLI::Option* shapes_flag = cmd->add_flag(
       "--shape-corrections,!--no-shape-corrections", f->shapes,
@@ -54,8 +114,14 @@ std::function<int()> AddCalibrateCommand(CLI::App& app) {
     absl::StatusOr<GpuProfile> start = GpuProfile{};
     if (!f->base.empty()) {
       start = LoadGpuProfile(f->base);
-    } else if (f->source == "splitwise") {
-      start = ProfileForGpu(*gpu, *catalog, DefaultProfileDir());
+    } else if (f->source == "splitwise" || IsEndToEndSource(f->source)) {
+      // End-to-end sets refine the GPU's kernel-level profile of the splitwise-2023 stack by default.
+      if (IsEndToEndSource(f->source) && f->stack.empty()) {
+        return ReportError(absl::InvalidArgumentError(
+            "--source " + f->source + " fits a serving stack's profile: pass --stack NAME (e.g. vllm-0.11)"));
+      }
+      start = IsEndToEndSource(f->source) ? ProfileForGpu(*gpu, *catalog, CalibrationRoot() + "/" + std::string(kSplitwiseStack)) :
+              ProfileForGpu(*gpu, *catalog, CalibrationRoot() + "/" + (f->stack.empty() ? std::string(kSplitwiseStack) : f->stack));
     }
     if (!start.ok()) return ReportError(start.status());
     absl::StatusOr<GpuProfile> profile;
@@ -68,6 +134,8 @@ std::function<int()> AddCalibrateCommand(CLI::App& app) {
         }
       }
       profile = CalibrateFromVidur(input, *gpu, *start);
+    } else if (IsEndToEndSource(f->source)) {
+      profile = FitEndToEnd(*f, *gpu, *start, *catalog);
     } else if (f->source == "splitwise") {
       if (f->hardware.empty()) return ReportError(absl::InvalidArgumentError("--source splitwise needs --hardware"));
       profile = CalibrateFromSplitwise(f->path, f->hardware, *start, *catalog);
@@ -81,15 +149,22 @@ std::function<int()> AddCalibrateCommand(CLI::App& app) {
       profile = CalibrateFromMicrobench(f->path, *gpu, *start, link_gbps, shapes);
     }
     if (!profile.ok()) return ReportError(profile.status());
+    profile->serving_stack = !f->stack.empty() ? f->stack : !start->serving_stack.empty() ? start->serving_stack : std::string(kSplitwiseStack);
     // A refinement keeps the history of how the profile was made.
-    const std::string step = "gpufleet calibrate --source " + f->source + " " + f->path + " --gpu " + f->gpu +
-                             (f->hardware.empty() ? "" : " --hardware " + f->hardware) +
-                             (shapes_flag->count() == 0 ? ""
-                              : shapes                   ? " --shape-corrections"
-                                                         : " --no-shape-corrections");
-    // A repeated refinement replaces the earlier one.
-    std::string history = start->command.substr(0, start->command.find("; then gpufleet calibrate --source splitwise"));
-    profile->command = (f->source == "splitwise" && !history.empty()) ? history + "; then " + step : step;
+    std::string step = "gpufleet calibrate --source " + f->source + " " + f->path + " --gpu " + f->gpu +
+                       (f->hardware.empty() ? "" : " --hardware " + f->hardware) +
+                       (shapes_flag->count() == 0 ? ""
+                        : shapes                   ? " --shape-corrections"
+                                                   : " --no-shape-corrections");
+    if (IsEndToEndSource(f->source)) {
+      step += " --stack " + f->stack;
+      for (const std::string& a : f->also) step += " --also " + a;
+      profile->command = "kernel parameters of the " + std::string(kSplitwiseStack) + " profile; then " + step;
+    } else {
+      // A repeated refinement replaces the earlier one.
+      std::string history = start->command.substr(0, start->command.find("; then gpufleet calibrate --source splitwise"));
+      profile->command = (f->source == "splitwise" && !history.empty()) ? history + "; then " + step : step;
+    }
     if (auto st = WriteGpuProfile(*profile, f->out); !st.ok()) return ReportError(st);
     std::printf("wrote %s (%s)\n", f->out.c_str(), profile->status.c_str());
     for (const auto& [name, e] : profile->fit) {

@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include "models/calibration/gpu_profile.h"
+#include "models/calibration/serving_stacks.h"
 #include "models/catalog.h"
 #include "tools/gpufleet/commands.h"
 
@@ -34,25 +35,34 @@ std::function<int()> AddCatalogCommand(CLI::App& app) {
                            n.network_gbps, n.price_usd_per_hour);
       }
     } else if (*what == "profiles") {
-      out += fmt::format("{:<16} {:<13} {:<16} {:<18} {:>10} {:>12} {:>12} {:>12}\n", "gpu", "status", "derived from",
-                         "serving stack of", "gemm cv", "prefill cv", "decode cv", "gemm shapes");
-      for (const auto& [name, g] : catalog->gpus()) {
-        auto p = ProfileForGpu(g, *catalog, DefaultProfileDir());
-        if (!p.ok()) return ReportError(p.status());
-        auto err = [&](const char* key) {
-          auto it = p->fit.find(key);
-          return it == p->fit.end() ? std::string("-") : fmt::format("{:.1f}%", it->second.median_ape * 100);
-        };
-        const std::string host = !p->framework_from.empty() ? p->framework_from
-                                 : p->has_end_to_end_fit() ? "own fit"
-                                 : !p->derived_from.empty() ? p->derived_from
-                                                            : "built-in defaults";
-        out += fmt::format("{:<16} {:<13} {:<16} {:<18} {:>10} {:>12} {:>12} {:>12}\n", name, p->status,
-                           p->derived_from.empty() ? "-" : p->derived_from, host, err("gemm"),
-                           err("splitwise_prefill"), err("splitwise_decode"), p->gemm_shapes.size());
+      auto stacks = LoadServingStacks(CalibrationRoot(), *catalog);
+      if (!stacks.ok()) return ReportError(stacks.status());
+      for (const ServingStack& st : *stacks) {
+        out += fmt::format("serving stack {} (released {}): {}\n", st.name, st.released, st.description);
+        out += fmt::format("  {:<16} {:<13} {:<16} {:<18} {:>10} {:>12} {:>12} {:>12}\n", "gpu", "status",
+                           "derived from", "serving times of", "gemm cv", "prefill cv", "decode cv", "end-to-end cv");
+        for (const auto& [name, g] : catalog->gpus()) {
+          auto p = ProfileForGpu(g, *catalog, st.dir);
+          if (!p.ok()) return ReportError(p.status());
+          auto err = [&](std::initializer_list<const char*> keys) {
+            for (const char* key : keys) {
+              auto it = p->fit.find(key);
+              if (it != p->fit.end()) return fmt::format("{:.1f}%", it->second.median_ape * 100);
+            }
+            return std::string("-");
+          };
+          const std::string host = !p->framework_from.empty() ? p->framework_from
+                                   : p->has_end_to_end_fit()   ? "own fit"
+                                   : !p->derived_from.empty()  ? p->derived_from
+                                                               : "built-in defaults";
+          out += fmt::format("  {:<16} {:<13} {:<16} {:<18} {:>10} {:>12} {:>12} {:>12}\n", name, p->status,
+                             p->derived_from.empty() ? "-" : p->derived_from, host, err({"gemm"}),
+                             err({"splitwise_prefill"}), err({"splitwise_decode"}), err({"end_to_end"}));
+        }
+        out += "\n";
       }
-      out += "(median absolute errors, cross-validated; gemm shapes: measured weight shapes the profile keeps; see "
-             "docs/perf-model.md)\n";
+      out += "(median absolute errors, cross-validated; a scenario picks its stack with serving_stack:, default the most "
+             "recent with measurements of every GPU it deploys; see docs/perf-model.md)\n";
     } else {
       out += fmt::format("{:<18} {:>7} {:>7} {:>6} {:>6} {:>8} {:>8} {:>9} {:>10}\n", "model", "layers", "hidden", "heads",
                          "kv", "ffn", "experts", "params B", "KV KB/tok");

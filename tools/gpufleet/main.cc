@@ -27,6 +27,7 @@ int main(int argc, char** argv) {
       {"merge", gpufleet::AddMergeCommand(app)},
       {"sweep", gpufleet::AddSweepCommand(app)},
       {"report", gpufleet::AddReportCommand(app)},
+      {"plan", gpufleet::AddPlanCommand(app)},
   };
   try {
     app.parse(argc, argv);

@@ -10,9 +10,11 @@
 #include <nlohmann/json.hpp>
 
 #include "models/calibration/calibrate.h"
+#include "models/calibration/serving_stacks.h"
 #include "models/catalog.h"
 #include "sim/util/atomic_file.h"
 #include "tools/gpufleet/commands.h"
+#include "tools/gpufleet/validate_end_to_end.h"
 
 namespace gpufleet {
 namespace {
@@ -53,16 +55,18 @@ std::string PointsCsv(const ValidationReport& report) {
 
 std::function<int()> AddValidateCommand(CLI::App& app) {
   struct Flags {
-    std::string source, path, profile, gpu, catalog, points, node, derive_from;
+    std::string source, path, profile, gpu, catalog, points, node, derive_from, stack;
+    int jobs = 2, prompt_tokens = 256;
     bool json = false;
   };
   auto f = std::make_shared<Flags>();
   CLI::App* cmd = app.add_subcommand("validate", "Compare the performance model's predictions with measurements");
   cmd->add_option("--source", f->source, "Measurement format")
       ->required()
-      ->check(CLI::IsMember({"vidur", "splitwise", "microbench"}));
+      ->check(CLI::IsMember({"vidur", "splitwise", "microbench", "mlenergy", "inference-bench"}));
   cmd->add_option("path", f->path,
-                  "vidur: a compute folder (vidur-profiles/compute/h100); splitwise: the CSV; microbench: the suite's CSV")
+                  "vidur: a compute folder (vidur-profiles/compute/h100); splitwise: the CSV; microbench: the suite's CSV; "
+                  "mlenergy: the folder of ML.ENERGY V3 JSON files; inference-bench: the LLM-Inference-Bench folder")
       ->required();
   cmd->add_option("--profile", f->profile, "Profile to validate (default: the GPU's profile in models/calibration)");
   cmd->add_option("--gpu", f->gpu,
@@ -72,26 +76,52 @@ std::function<int()> AddValidateCommand(CLI::App& app) {
                   "vidur, microbench: validate the profile the measured GPU would get if only this GPU were calibrated "
                   "(how far a derived, uncalibrated profile is off)")
       ->excludes("--profile");
+  cmd->add_option("--stack", f->stack,
+                  "Serving stack whose profiles to validate (models/calibration/stacks.yaml). Default: splitwise-2023 "
+                  "(the stack of the kernel and Splitwise measurements) for vidur, splitwise and microbench; for "
+                  "mlenergy and inference-bench the scenario default (the most recent stack with measurements of "
+                  "every GPU the set covers)")
+      ->excludes("--profile");
   cmd->add_option("--catalog", f->catalog, "Catalog directory (default: the built-in models/catalog)");
   cmd->add_flag("--json", f->json, "Print one JSON object");
+  cmd->add_option("-j,--jobs", f->jobs, "mlenergy, inference-bench: simulations to run at once")
+      ->check(CLI::Range(1, 256))
+      ->capture_default_str();
+  cmd->add_option("--prompt-tokens", f->prompt_tokens,
+                  "mlenergy: the prompt length to simulate (ML.ENERGY publishes none)")
+      ->check(CLI::Range(1, 1 << 20))
+      ->capture_default_str();
   cmd->add_option("--points", f->points,
                   "Also write every measured point with its predictions (profile and cross-validated) to this CSV");
   return [f]() -> int {
+    if (f->source == "mlenergy" || f->source == "inference-bench") {
+      if (!f->profile.empty() || !f->derive_from.empty() || !f->gpu.empty() || !f->node.empty()) {
+        return ReportError(absl::InvalidArgumentError(
+            "--source " + f->source + " validates a serving stack (--stack), every GPU the set covers: --profile, "
+            "--derive-from, --gpu and --node apply to the kernel and Splitwise sources"));
+      }
+      return RunEndToEndValidation({f->source, f->path, f->stack, f->catalog, f->points, f->jobs, f->prompt_tokens, f->json});
+    }
     // Checked before the (long) validation, so it never ends in an output it cannot write.
     if (!f->points.empty()) {
       if (absl::Status s = CheckOutputPath(f->points, "--points"); !s.ok()) return ReportError(s);
     }
     auto catalog = Catalog::LoadFromDir(f->catalog.empty() ? Catalog::DefaultDir() : f->catalog);
     if (!catalog.ok()) return ReportError(catalog.status());
+    const std::string stack_dir = CalibrationRoot() + "/" + (f->stack.empty() ? std::string(kSplitwiseStack) : f->stack);
+    if (!std::filesystem::is_directory(stack_dir)) {
+      return ReportError(absl::InvalidArgumentError("--stack '" + f->stack + "' has no folder " + stack_dir +
+                                                    "; expected a stack listed by `gpufleet catalog profiles`"));
+    }
     // The profile to validate for the measured GPU: --profile, one derived from --derive-from's, or its own.
     auto profile_for = [&](const GpuSpec& gpu) -> absl::StatusOr<GpuProfile> {
       if (!f->profile.empty()) return LoadGpuProfile(f->profile);
-      if (f->derive_from.empty()) return ProfileForGpu(gpu, *catalog, DefaultProfileDir());
+      if (f->derive_from.empty()) return ProfileForGpu(gpu, *catalog, stack_dir);
       const GpuSpec* donor = catalog->FindGpu(f->derive_from);
       if (donor == nullptr) {
         return absl::InvalidArgumentError("--derive-from '" + f->derive_from + "' is not in the GPU catalog");
       }
-      auto donor_profile = ProfileForGpu(*donor, *catalog, DefaultProfileDir());
+      auto donor_profile = ProfileForGpu(*donor, *catalog, stack_dir);
       if (!donor_profile.ok()) return donor_profile.status();
       if (!donor_profile->calibrated()) {
         return absl::InvalidArgumentError("--derive-from " + f->derive_from + ": that GPU has no calibrated profile");
@@ -133,7 +163,7 @@ std::function<int()> AddValidateCommand(CLI::App& app) {
     } else {
       std::map<std::string, GpuProfile> profiles;
       for (const char* name : {"A100-SXM-80GB", "H100-SXM-80GB"}) {
-        auto profile = f->profile.empty() ? ProfileForGpu(*catalog->FindGpu(name), *catalog, DefaultProfileDir())
+        auto profile = f->profile.empty() ? ProfileForGpu(*catalog->FindGpu(name), *catalog, stack_dir)
                                           : LoadGpuProfile(f->profile);
         if (!profile.ok()) return ReportError(profile.status());
         profiles[name] = *profile;

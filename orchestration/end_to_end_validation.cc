@@ -1,0 +1,227 @@
+// Rebuilding published serving runs as scenarios and simulating them (see end_to_end_validation.h).
+#include "orchestration/end_to_end_validation.h"
+
+#include <stdlib.h>
+#include <sys/wait.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <numeric>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
+#include "orchestration/child_processes.h"
+#include "sim/util/status_macros.h"
+
+namespace gpufleet {
+namespace {
+
+constexpr double kSeriesInterval = 1.0;
+
+// Output lengths at the quantiles (i + 0.5) / n of the histogram (uniform within a bin), then in a fixed
+// scrambled order so that long and short requests mix as a shuffled dataset would.
+std::vector<int> QuantileLengths(const EndToEndRun& run, int n) {
+  std::vector<int> out;
+  const auto& edges = run.output_bins;
+  const auto& counts = run.output_counts;
+  const double total = std::accumulate(counts.begin(), counts.end(), 0.0);
+  if (edges.size() < 2 || total <= 0) {
+    out.assign(n, std::max(1, run.output_tokens));
+    return out;
+  }
+  size_t bin = 0;
+  double below = 0;  // count in bins before `bin`
+  for (int i = 0; i < n; ++i) {
+    const double q = (i + 0.5) / n * total;
+    while (bin + 1 < counts.size() && below + counts[bin] < q) below += counts[bin++];
+    const double frac = counts[bin] > 0 ? (q - below) / counts[bin] : 0.5;
+    const double len = edges[bin] + std::clamp(frac, 0.0, 1.0) * (edges[bin + 1] - edges[bin]);
+    out.push_back(std::max(1, static_cast<int>(std::lround(len))));
+  }
+  // A stride coprime with n visits every index once.
+  size_t stride = static_cast<size_t>(n * 0.618) | 1;
+  while (std::gcd(stride, static_cast<size_t>(n)) != 1) stride += 2;
+  std::vector<int> shuffled(n);
+  for (int i = 0; i < n; ++i) shuffled[i] = out[(static_cast<size_t>(i) * stride) % n];
+  return shuffled;
+}
+
+int ClosedLoopRequests(const EndToEndRun& run) { return std::max(256, 3 * run.batch); }
+
+std::string LastLine(const std::string& path) {
+  std::ifstream in(path);
+  std::string line, last;
+  while (std::getline(in, line))
+    if (!line.empty()) last = line;
+  return last;
+}
+
+// Output tokens per second over the intervals in which requests were still waiting (the batch was full),
+// leaving out the first (the opening prefills); NaN when there were none.
+double SteadyThroughput(const std::string& series_csv) {
+  std::ifstream in(series_csv);
+  std::string line;
+  if (!std::getline(in, line)) return NAN;
+  std::vector<std::string> head = absl::StrSplit(line, ',');
+  auto col = [&](const char* name) { return std::find(head.begin(), head.end(), name) - head.begin(); };
+  const size_t replica = col("replica"), waiting = col("waiting"), tokens = col("output_tokens");
+  double sum = 0;
+  int intervals = 0;
+  bool first = true;
+  while (std::getline(in, line)) {
+    std::vector<std::string> f = absl::StrSplit(line, ',');
+    if (f.size() != head.size() || f[replica] != "-1") continue;
+    if (first) { first = false; continue; }
+    if (std::stod(f[waiting]) <= 0) continue;
+    sum += std::stod(f[tokens]);
+    ++intervals;
+  }
+  return intervals > 0 ? sum / (intervals * kSeriesInterval) : NAN;
+}
+
+std::vector<RunMetric> MetricsOf(const EndToEndRun& run, const nlohmann::json& j, double steady_tok_s) {
+  std::vector<RunMetric> out;
+  auto num = [&](const char* key) { return j.contains(key) && j[key].is_number() ? j[key].get<double>() : NAN; };
+  auto add = [&](const char* name, double measured, double simulated) {
+    if (std::isfinite(measured) && measured > 0 && std::isfinite(simulated) && simulated > 0) {
+      out.push_back({name, measured, simulated});
+    }
+  };
+  if (run.kind == EndToEndRun::Kind::kFixedBatch) {
+    add("latency", run.latency_s, num("e2e_max_s"));
+    add("ttft", run.ttft_s, num("ttft_mean_s"));
+    add("output_tok_s", run.output_tok_s,
+        static_cast<double>(run.batch) * run.output_tokens / num("e2e_max_s"));
+    add("itl_p50", run.itl_p50_s, num("tbt_p50_s"));
+  } else {
+    add("output_tok_s", run.output_tok_s, std::isfinite(steady_tok_s) ? steady_tok_s : num("throughput_tok_s"));
+    add("itl_p50", run.itl_p50_s, num("tbt_p50_s"));
+    add("itl_p90", run.itl_p90_s, num("tbt_p90_s"));
+    add("itl_p95", run.itl_p95_s, num("tbt_p95_s"));
+    add("itl_p99", run.itl_p99_s, num("tbt_p99_s"));
+  }
+  return out;
+}
+
+}  // namespace
+
+absl::StatusOr<RunScenario> ScenarioForRun(const EndToEndRun& run, const EndToEndValidationOptions& options) {
+  const LlmSpec* llm = options.catalog->FindLlm(run.model);
+  if (llm == nullptr) return absl::InvalidArgumentError(absl::StrCat("model '", run.model, "' is not in the catalog"));
+  RunSchedule sched = ScheduleOf(run, *llm, options.assumptions);
+  RunScenario out;
+  out.trace_csv = "arrival_s,prompt_tokens,output_tokens\n";
+  int longest = 0;
+  if (run.kind == EndToEndRun::Kind::kFixedBatch) {
+    for (int i = 0; i < run.batch; ++i) absl::StrAppend(&out.trace_csv, "0,", run.prompt_tokens, ",", run.output_tokens, "\n");
+    longest = run.prompt_tokens + run.output_tokens;
+  } else {
+    const int p = options.assumptions.closed_loop_prompt_tokens;
+    for (int len : QuantileLengths(run, ClosedLoopRequests(run))) {
+      absl::StrAppend(&out.trace_csv, "0,", p, ",", len, "\n");
+      longest = std::max(longest, p + len);
+    }
+  }
+  // A closed loop serves at most its longest request (ML.ENERGY sizes max_model_len to fit the GPUs, which
+  // the catalog's context length for Qwen3-32B on one H100 would not).
+  sched.max_model_len = run.kind == EndToEndRun::Kind::kClosedLoop ? longest : std::max<int64_t>(sched.max_model_len, longest);
+  if (run.kind == EndToEndRun::Kind::kFixedBatch) sched.max_batched_tokens = std::max(sched.max_batched_tokens, sched.max_model_len);
+  std::string perf = options.profiles_dir.empty()
+                         ? absl::StrCat("serving_stack: ", options.serving_stack, "\n")
+                         : absl::StrCat("perf_model: {type: calibrated, profiles: \"", options.profiles_dir, "\"}\n");
+  out.scenario_yaml = absl::StrFormat(
+      "# %s:%d (%s, %s, %s, TP %d, %s %d)\n"
+      "name: validate-%s-%d\nseed: 1\ncluster: auto\nmodel: %s\n%s"
+      "deployment:\n  - name: measured\n    gpu: %s\n    tensor_parallel: %d\n    replicas: 1\n"
+      "    max_batch_size: %d\n    max_batched_tokens: %d\n    max_model_len: %d\n"
+      "    gpu_memory_utilization: %g\n    scheduler: %s\n"
+      "router: round_robin\nworkload:\n  trace: {path: trace.csv, format: native}\n",
+      run.origin.file, run.origin.row, run.source, run.gpu, run.model, run.tensor_parallel,
+      run.kind == EndToEndRun::Kind::kFixedBatch ? "batch" : "max_num_seqs", run.batch, run.source, run.origin.row,
+      run.model, perf, run.gpu, run.tensor_parallel, sched.max_batch_size, sched.max_batched_tokens, sched.max_model_len,
+      options.assumptions.gpu_memory_utilization, sched.scheduler);
+  return out;
+}
+
+absl::StatusOr<std::vector<SimulatedRun>> SimulateEndToEndRuns(const std::vector<EndToEndRun>& runs,
+                                                               const EndToEndValidationOptions& options) {
+  namespace fs = std::filesystem;
+  std::string tmpl = (fs::temp_directory_path() / "gpufleet-validate-XXXXXX").string();
+  if (mkdtemp(tmpl.data()) == nullptr) return absl::InternalError("cannot create a temporary folder in " + fs::temp_directory_path().string());
+  const fs::path work(tmpl);
+  struct Cleanup {
+    fs::path dir;
+    ~Cleanup() { std::error_code ec; fs::remove_all(dir, ec); }
+  } cleanup{work};
+
+  std::vector<SimulatedRun> out(runs.size());
+  std::map<pid_t, size_t> live;
+  size_t next = 0, done = 0;
+  auto dir_of = [&](size_t i) { return work / std::to_string(i); };
+  auto finish = [&](size_t i, int wait_status) {
+    SimulatedRun& r = out[i];
+    const fs::path d = dir_of(i);
+    if (!WIFEXITED(wait_status) || WEXITSTATUS(wait_status) != 0) {
+      r.error = absl::StrCat("simulation ", DescribeWaitStatus(wait_status), ": ", LastLine((d / "err").string()));
+      return;
+    }
+    std::ifstream in(d / "out.json");
+    nlohmann::json j = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
+    if (j.is_discarded()) {
+      r.error = "simulation printed no JSON summary";
+      return;
+    }
+    r.perf_model = j.value("perf_model", "");
+    const double steady = runs[i].kind == EndToEndRun::Kind::kClosedLoop ? SteadyThroughput((d / "series.csv").string()) : NAN;
+    r.metrics = MetricsOf(runs[i], j, steady);
+  };
+  while (done < runs.size()) {
+    while (next < runs.size() && live.size() < static_cast<size_t>(std::max(1, options.jobs))) {
+      const size_t i = next++;
+      out[i].run = &runs[i];
+      auto sc = ScenarioForRun(runs[i], options);
+      if (!sc.ok()) {
+        out[i].error = std::string(sc.status().message());
+        ++done;
+        continue;
+      }
+      const fs::path d = dir_of(i);
+      fs::create_directories(d);
+      std::ofstream(d / "scenario.yaml") << sc->scenario_yaml;
+      std::ofstream(d / "trace.csv") << sc->trace_csv;
+      std::vector<std::string> args = {"simulate", (d / "scenario.yaml").string(), "--json", "--no-progress"};
+      if (runs[i].kind == EndToEndRun::Kind::kClosedLoop) {
+        args.insert(args.end(), {"--series-interval", absl::StrCat(kSeriesInterval), "--series-csv", (d / "series.csv").string()});
+      }
+      if (!options.catalog_dir.empty()) args.insert(args.end(), {"--catalog", options.catalog_dir});
+      GF_ASSIGN_OR_RETURN(pid_t pid, SpawnChild(options.binary, args, (d / "err").string(), (d / "out.json").string()));
+      live[pid] = i;
+    }
+    if (live.empty()) continue;
+    GF_ASSIGN_OR_RETURN(ChildExit ex, WaitChild());
+    if (ex.pid == 0) {
+      if (StopSignal() != 0) {
+        StopChildren();
+        return absl::CancelledError("validation stopped by a signal");
+      }
+      continue;
+    }
+    auto it = live.find(ex.pid);
+    if (it == live.end()) continue;
+    finish(it->second, ex.wait_status);
+    live.erase(it);
+    ++done;
+    if (options.progress) std::fprintf(stderr, "\rsimulated %zu of %zu runs%s", done, runs.size(), done == runs.size() ? "\n" : "");
+  }
+  return out;
+}
+
+}  // namespace gpufleet

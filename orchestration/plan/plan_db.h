@@ -1,0 +1,19 @@
+// A plan's rows in the run database (docs/sqlite-schema.md: plans, plan_candidates, plan_fleets), so that
+// planners query plans beside the runs that verified them (`plan --db` also records every verification
+// simulation as a run).
+#pragma once
+
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "orchestration/plan/fleet_planner.h"
+#include "orchestration/plan/plan_spec.h"
+
+namespace gpufleet {
+
+// Writes the plan in one transaction (retried while the database is locked, for up to `wait_s`); returns
+// its plan_id. `result_json` is the plan's `--json` report, stored whole.
+absl::StatusOr<std::string> WritePlanRows(const std::string& db_path, double wait_s, const PlanSpec& spec,
+                                          const PlanResult& result, const std::string& result_json);
+
+}  // namespace gpufleet
