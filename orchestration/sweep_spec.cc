@@ -17,16 +17,6 @@
 namespace gpufleet {
 namespace {
 
-std::string Where(const std::string& file, const YAML::Node& node) {
-  return absl::StrCat(file, ":", node.Mark().line + 1, ":", node.Mark().column + 1);
-}
-
-std::string EmitFlow(const YAML::Node& node) {
-  YAML::Emitter out;
-  out << YAML::Flow << node;
-  return out.c_str();
-}
-
 // Integral values print as integers, others with 15 significant digits so that 0.1 + 0.2 reads 0.3.
 std::string FormatNumber(double v, bool integral) {
   return integral ? absl::StrCat(static_cast<int64_t>(std::llround(v))) : absl::StrFormat("%.15g", v);
@@ -76,11 +66,11 @@ absl::Status ReadValues(const std::string& file, const YAML::Node& key, const YA
   std::vector<std::string> texts, wheres;
   if (node.IsMap()) {
     GF_ASSIGN_OR_RETURN(texts, ReadRange(file, node, path));
-    wheres.assign(texts.size(), Where(file, node));
+    wheres.assign(texts.size(), YamlWhere(file, node));
   } else if (node.IsSequence() && node.size() > 0) {
     for (const YAML::Node& item : node) {
-      texts.push_back(EmitFlow(item));
-      wheres.push_back(Where(file, item));
+      texts.push_back(YamlFlowText(item));
+      wheres.push_back(YamlWhere(file, item));
     }
   } else {
     return YamlError(file, node, absl::StrCat(path, " has no values"),
@@ -98,7 +88,7 @@ absl::Status ReadValues(const std::string& file, const YAML::Node& key, const YA
     axis->values[i].push_back(std::move(o));
   }
   axis->paths.push_back(path);
-  axis->origins.push_back(Where(file, key));
+  axis->origins.push_back(YamlWhere(file, key));
   return absl::OkStatus();
 }
 
@@ -164,9 +154,9 @@ absl::StatusOr<SweepSpec> ParseSweepSpec(const std::string& text, const std::str
   if (YAML::Node set = r.Raw("set"); set.IsDefined() && !set.IsNull()) {
     if (!set.IsMap()) return YamlError(name, set, "set is not a mapping", "set: {PATH: VALUE, ...}");
     for (const auto& kv : set) {
-      const std::string value = EmitFlow(kv.second);
+      const std::string value = YamlFlowText(kv.second);
       GF_ASSIGN_OR_RETURN(ScenarioOverride o, ParseOverride(absl::StrCat(kv.first.Scalar(), "=", value),
-                                                            absl::StrCat(Where(name, kv.first), ": ", kv.first.Scalar(),
+                                                            absl::StrCat(YamlWhere(name, kv.first), ": ", kv.first.Scalar(),
                                                                          "=", value)));
       spec.fixed.push_back(std::move(o));
     }

@@ -21,17 +21,6 @@ uint64_t Fnv1a(const std::string& s, uint64_t h = 1469598103934665603ull) {
   return h;
 }
 
-std::string GroupsJson(const Fleet& f, const std::vector<PlanCandidate>& cands) {
-  nlohmann::ordered_json a = nlohmann::ordered_json::array();
-  for (size_t i = 0; i < cands.size() && i < f.replicas.size(); ++i) {
-    if (f.replicas[i] == 0) continue;
-    a.push_back({{"gpu", cands[i].gpu}, {"tensor_parallel", cands[i].tensor_parallel},
-                 {"max_batched_tokens", cands[i].max_batched_tokens}, {"scheduler", cands[i].scheduler},
-                 {"replicas", f.replicas[i]}});
-  }
-  return a.dump();
-}
-
 std::string LogText(const std::vector<std::string>& log) {
   std::string out;
   for (const std::string& l : log) absl::StrAppend(&out, out.empty() ? "" : "\n", l);
@@ -84,7 +73,7 @@ absl::StatusOr<std::string> WritePlanRows(const std::string& db_path, double wai
       } else {
         row.Null();
       }
-      row.Text(GroupsJson(v.found ? v.fleet : v.ilp, r.candidates)).Text(v.found ? LogText(v.log) : v.why_not);
+      row.Text(FleetGroupsJson(v.found ? v.fleet : v.ilp, r.candidates).dump()).Text(v.found ? LogText(v.log) : v.why_not);
       return row.Done(db);
     };
     for (const RatePlan& rp : r.rates) {

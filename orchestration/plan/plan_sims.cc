@@ -46,6 +46,17 @@ std::vector<std::string> PlanSimulator::Args(const Fleet& fleet, double rate_mul
   return args;
 }
 
+nlohmann::ordered_json FleetGroupsJson(const Fleet& fleet, const std::vector<PlanCandidate>& candidates) {
+  nlohmann::ordered_json a = nlohmann::ordered_json::array();
+  for (size_t i = 0; i < candidates.size() && i < fleet.replicas.size(); ++i) {
+    if (fleet.replicas[i] == 0) continue;
+    const PlanCandidate& c = candidates[i];
+    a.push_back({{"gpu", c.gpu}, {"tensor_parallel", c.tensor_parallel}, {"max_batched_tokens", c.max_batched_tokens},
+                 {"scheduler", c.scheduler}, {"replicas", fleet.replicas[i]}});
+  }
+  return a;
+}
+
 SimOutcome ParseOutcome(int exit_ok, const std::string& out, const std::string& error_line) {
   SimOutcome o;
   if (!exit_ok) {

@@ -70,6 +70,9 @@ class PlanSimulator {
   int64_t simulations_ = 0;
 };
 
+// A fleet's replica groups as JSON: [{gpu, tensor_parallel, max_batched_tokens, scheduler, replicas}].
+nlohmann::ordered_json FleetGroupsJson(const Fleet& fleet, const std::vector<PlanCandidate>& candidates);
+
 SimOutcome ParseOutcome(int exit_ok, const std::string& out, const std::string& error_line);
 
 }  // namespace gpufleet

@@ -15,16 +15,6 @@
 namespace gpufleet {
 namespace {
 
-std::string Where(const std::string& file, const YAML::Node& node) {
-  return absl::StrCat(file, ":", node.Mark().line + 1, ":", node.Mark().column + 1);
-}
-
-std::string EmitFlow(const YAML::Node& node) {
-  YAML::Emitter out;
-  out << YAML::Flow << node;
-  return out.c_str();
-}
-
 // A list of integers (or one integer) at `key`, each in [lo, hi], no repeats.
 absl::Status IntList(MapReader& r, const char* key, int64_t lo, int64_t hi, std::vector<int64_t>* out) {
   YAML::Node n = r.Raw(key);
@@ -90,9 +80,9 @@ absl::StatusOr<PlanSpec> ParsePlanSpec(const std::string& text, const std::strin
         return YamlError(name, kv.first, absl::StrCat("set changes ", path, ", which the plan decides"),
                          "overrides of the workload, SLOs, router, prices or serving stack");
       }
-      const std::string value = EmitFlow(kv.second);
+      const std::string value = YamlFlowText(kv.second);
       GF_ASSIGN_OR_RETURN(ScenarioOverride o, ParseOverride(absl::StrCat(path, "=", value),
-                                                            absl::StrCat(Where(name, kv.first), ": ", path, "=", value)));
+                                                            absl::StrCat(YamlWhere(name, kv.first), ": ", path, "=", value)));
       spec.fixed.push_back(std::move(o));
     }
   }

@@ -463,4 +463,14 @@ std::string ClosestMatch(std::string_view word, const std::vector<std::string>& 
   return best;
 }
 
+std::string YamlWhere(const std::string& file, const YAML::Node& node) {
+  return absl::StrCat(file, ":", node.Mark().line + 1, ":", node.Mark().column + 1);
+}
+
+std::string YamlFlowText(const YAML::Node& node) {
+  YAML::Emitter out;
+  out << YAML::Flow << node;
+  return out.c_str();
+}
+
 }  // namespace gpufleet

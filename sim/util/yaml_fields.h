@@ -27,6 +27,11 @@ absl::Status YamlError(const std::string& file, const YAML::Mark& mark, std::str
 absl::Status YamlError(const std::string& file, const YAML::Node& node, std::string_view what,
                        std::string_view expected = {});
 
+// "file:line:col" of `node` (1-based), for messages that quote a location.
+std::string YamlWhere(const std::string& file, const YAML::Node& node);
+// `node` as one line of flow YAML ("{gpu: A100, replicas: 2}", "[1, 2]"), e.g. an override's value.
+std::string YamlFlowText(const YAML::Node& node);
+
 // Parses a YAML file (or text, for tests) into a node; syntax errors carry file:line:col. Also refused,
 // with their location: bytes that are not UTF-8 (anywhere, comments included), a key repeated in one
 // mapping (yaml-cpp would keep the first silently), and a second document (YAML::Load would drop it).

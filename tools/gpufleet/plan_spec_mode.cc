@@ -31,16 +31,7 @@ nlohmann::ordered_json FleetJson(const VerifiedFleet& v, const std::vector<PlanC
   nlohmann::ordered_json j;
   j["found"] = v.found;
   if (!v.why_not.empty()) j["why_not"] = v.why_not;
-  auto groups = [&](const Fleet& f) {
-    nlohmann::ordered_json a = nlohmann::ordered_json::array();
-    for (size_t i = 0; i < cands.size() && i < f.replicas.size(); ++i) {
-      if (f.replicas[i] == 0) continue;
-      a.push_back({{"gpu", cands[i].gpu}, {"tensor_parallel", cands[i].tensor_parallel},
-                   {"max_batched_tokens", cands[i].max_batched_tokens}, {"scheduler", cands[i].scheduler},
-                   {"replicas", f.replicas[i]}});
-    }
-    return a;
-  };
+  auto groups = [&](const Fleet& f) { return FleetGroupsJson(f, cands); };
   j["ilp"] = {{"fleet", groups(v.ilp)}, {"cost_usd_per_hour", v.ilp_cost_usd_per_hour}, {"status", v.ilp_status},
               {"gap", v.ilp_gap}};
   j["fleet"] = groups(v.fleet);
