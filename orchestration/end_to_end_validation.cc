@@ -2,14 +2,12 @@
 #include "orchestration/end_to_end_validation.h"
 
 #include <stdlib.h>
-#include <sys/wait.h>
 
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
-#include <map>
 #include <numeric>
 #include <sstream>
 
@@ -19,6 +17,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "orchestration/child_processes.h"
+#include "orchestration/simulate_jobs.h"
 #include "sim/util/status_macros.h"
 
 namespace gpufleet {
@@ -55,14 +54,6 @@ std::vector<int> QuantileLengths(const EndToEndRun& run, int n) {
 }
 
 int ClosedLoopRequests(const EndToEndRun& run) { return std::max(256, 3 * run.batch); }
-
-std::string LastLine(const std::string& path) {
-  std::ifstream in(path);
-  std::string line, last;
-  while (std::getline(in, line))
-    if (!line.empty()) last = line;
-  return last;
-}
 
 // Output tokens per second over the intervals in which requests were still waiting (the batch was full),
 // leaving out the first (the opening prefills); NaN when there were none.
@@ -163,63 +154,48 @@ absl::StatusOr<std::vector<SimulatedRun>> SimulateEndToEndRuns(const std::vector
   } cleanup{work};
 
   std::vector<SimulatedRun> out(runs.size());
-  std::map<pid_t, size_t> live;
-  size_t next = 0, done = 0;
-  auto dir_of = [&](size_t i) { return work / std::to_string(i); };
-  auto finish = [&](size_t i, int wait_status) {
-    SimulatedRun& r = out[i];
-    const fs::path d = dir_of(i);
-    if (!WIFEXITED(wait_status) || WEXITSTATUS(wait_status) != 0) {
-      r.error = absl::StrCat("simulation ", DescribeWaitStatus(wait_status), ": ", LastLine((d / "err").string()));
-      return;
-    }
-    std::ifstream in(d / "out.json");
-    nlohmann::json j = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
-    if (j.is_discarded()) {
-      r.error = "simulation printed no JSON summary";
-      return;
-    }
-    r.perf_model = j.value("perf_model", "");
-    const double steady = runs[i].kind == EndToEndRun::Kind::kClosedLoop ? SteadyThroughput((d / "series.csv").string()) : NAN;
-    r.metrics = MetricsOf(runs[i], j, steady);
-  };
-  while (done < runs.size()) {
-    while (next < runs.size() && live.size() < static_cast<size_t>(std::max(1, options.jobs))) {
-      const size_t i = next++;
-      out[i].run = &runs[i];
-      auto sc = ScenarioForRun(runs[i], options);
-      if (!sc.ok()) {
-        out[i].error = std::string(sc.status().message());
-        ++done;
-        continue;
-      }
-      const fs::path d = dir_of(i);
-      fs::create_directories(d);
-      std::ofstream(d / "scenario.yaml") << sc->scenario_yaml;
-      std::ofstream(d / "trace.csv") << sc->trace_csv;
-      std::vector<std::string> args = {"simulate", (d / "scenario.yaml").string(), "--json", "--no-progress"};
-      if (runs[i].kind == EndToEndRun::Kind::kClosedLoop) {
-        args.insert(args.end(), {"--series-interval", absl::StrCat(kSeriesInterval), "--series-csv", (d / "series.csv").string()});
-      }
-      if (!options.catalog_dir.empty()) args.insert(args.end(), {"--catalog", options.catalog_dir});
-      GF_ASSIGN_OR_RETURN(pid_t pid, SpawnChild(options.binary, args, (d / "err").string(), (d / "out.json").string()));
-      live[pid] = i;
-    }
-    if (live.empty()) continue;
-    GF_ASSIGN_OR_RETURN(ChildExit ex, WaitChild());
-    if (ex.pid == 0) {
-      if (StopSignal() != 0) {
-        StopChildren();
-        return absl::CancelledError("validation stopped by a signal");
-      }
+  std::vector<std::vector<std::string>> jobs;
+  std::vector<size_t> job_run;  // the run each job simulates
+  for (size_t i = 0; i < runs.size(); ++i) {
+    out[i].run = &runs[i];
+    auto sc = ScenarioForRun(runs[i], options);
+    if (!sc.ok()) {
+      out[i].error = std::string(sc.status().message());
       continue;
     }
-    auto it = live.find(ex.pid);
-    if (it == live.end()) continue;
-    finish(it->second, ex.wait_status);
-    live.erase(it);
-    ++done;
-    if (options.progress) std::fprintf(stderr, "\rsimulated %zu of %zu runs%s", done, runs.size(), done == runs.size() ? "\n" : "");
+    const fs::path d = work / std::to_string(i);
+    fs::create_directories(d);
+    std::ofstream(d / "scenario.yaml") << sc->scenario_yaml;
+    std::ofstream(d / "trace.csv") << sc->trace_csv;
+    std::vector<std::string> args = {"simulate", (d / "scenario.yaml").string(), "--json", "--no-progress"};
+    if (runs[i].kind == EndToEndRun::Kind::kClosedLoop) {
+      args.insert(args.end(), {"--series-interval", absl::StrCat(kSeriesInterval), "--series-csv", (d / "series.csv").string()});
+    }
+    if (!options.catalog_dir.empty()) args.insert(args.end(), {"--catalog", options.catalog_dir});
+    jobs.push_back(std::move(args));
+    job_run.push_back(i);
+  }
+  auto progress = [&](size_t done, size_t total) {
+    std::fprintf(stderr, "\rsimulated %zu of %zu runs%s", done, total, done == total ? "\n" : "");
+  };
+  GF_ASSIGN_OR_RETURN(std::vector<JobResult> results,
+                      RunJobs(options.binary, jobs, options.jobs, options.progress ? progress : std::function<void(size_t, size_t)>()));
+  for (size_t k = 0; k < results.size(); ++k) {
+    const size_t i = job_run[k];
+    SimulatedRun& r = out[i];
+    if (!results[k].ok()) {
+      r.error = absl::StrCat("simulation ", DescribeWaitStatus(results[k].wait_status), ": ", results[k].error_line);
+      continue;
+    }
+    nlohmann::json j = nlohmann::json::parse(results[k].out, nullptr, /*allow_exceptions=*/false);
+    if (j.is_discarded()) {
+      r.error = "simulation printed no JSON summary";
+      continue;
+    }
+    r.perf_model = j.value("perf_model", "");
+    const fs::path d = work / std::to_string(i);
+    const double steady = runs[i].kind == EndToEndRun::Kind::kClosedLoop ? SteadyThroughput((d / "series.csv").string()) : NAN;
+    r.metrics = MetricsOf(runs[i], j, steady);
   }
   return out;
 }

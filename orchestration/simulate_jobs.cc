@@ -18,7 +18,7 @@ namespace gpufleet {
 bool JobResult::ok() const { return WIFEXITED(wait_status) && WEXITSTATUS(wait_status) == 0; }
 
 absl::StatusOr<std::vector<JobResult>> RunJobs(const std::string& binary, const std::vector<std::vector<std::string>>& jobs,
-                                               int parallel) {
+                                               int parallel, const std::function<void(size_t, size_t)>& on_done) {
   namespace fs = std::filesystem;
   std::string tmpl = (fs::temp_directory_path() / "gpufleet-jobs-XXXXXX").string();
   if (mkdtemp(tmpl.data()) == nullptr) return absl::InternalError("cannot create a temporary folder in " + fs::temp_directory_path().string());
@@ -57,6 +57,7 @@ absl::StatusOr<std::vector<JobResult>> RunJobs(const std::string& binary, const 
     std::ifstream e(file(i, "err"));
     for (std::string line; std::getline(e, line);)
       if (!line.empty()) r.error_line = line;
+    if (on_done) on_done(done, jobs.size());
   }
   return out;
 }

@@ -3,6 +3,7 @@
 // points). Stops every child and returns Cancelled on SIGINT/SIGTERM once InstallSweepSignalHandlers ran.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -18,7 +19,9 @@ struct JobResult {
 };
 
 // Runs `binary args` for every entry of `jobs`, at most `parallel` at once; results in the jobs' order.
+// `on_done(done, total)`, when given, is called after each job ends (a progress line).
 absl::StatusOr<std::vector<JobResult>> RunJobs(const std::string& binary, const std::vector<std::vector<std::string>>& jobs,
-                                               int parallel);
+                                               int parallel,
+                                               const std::function<void(size_t, size_t)>& on_done = nullptr);
 
 }  // namespace gpufleet

@@ -228,3 +228,34 @@ TEST(EndToEndValidation, InferenceBenchBatchesWithinFifteenPercent) {
 
 }  // namespace
 }  // namespace gpufleet
+
+namespace gpufleet {
+namespace {
+
+// Issue 17's target on ML.ENERGY: throughput and median inter-token latency within 10% median APE.
+TEST(EndToEndValidation, MlEnergyRunsSimulatedWithinTenPercent) {
+  if (!testing::HasSharedData()) GTEST_SKIP() << "../shared/data is absent: the ML.ENERGY runs are not available";
+  auto r = testing::RunGpufleet("validate --source mlenergy " + testing::SharedData("mlenergy-v3") + " --json -j 2");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  auto j = nlohmann::json::parse(r.output);
+  EXPECT_EQ(j["serving_stack"]["name"], "vllm-0.11");
+  EXPECT_EQ(j["units"], "fractions (0.05 = 5%)");
+  EXPECT_LT(j["metrics"]["output_tok_s"]["median_ape"].get<double>(), 0.10);
+  EXPECT_LT(j["metrics"]["itl_p50"]["median_ape"].get<double>(), 0.10);
+  EXPECT_EQ(j["metrics"]["output_tok_s"]["n"], 77);
+  EXPECT_TRUE(j["failed"].empty()) << j["failed"];
+}
+
+TEST(EndToEndValidation, KernelOnlyFlagsAreRefused) {
+  auto r = testing::RunGpufleet("validate --source mlenergy /nonexistent --gpu H100-SXM-80GB", true);
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.output.find("apply to the kernel and Splitwise sources"), std::string::npos) << r.output;
+  r = testing::RunGpufleet("validate --source inference-bench /nonexistent --stack vllm-9", true);
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  r = testing::RunGpufleet("calibrate --source mlenergy /nonexistent --gpu H100-SXM-80GB -o /tmp/x.yaml", true);
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.output.find("pass --stack NAME"), std::string::npos) << r.output;
+}
+
+}  // namespace
+}  // namespace gpufleet
