@@ -41,8 +41,9 @@ absl::StatusOr<IlpFleet> SolveFor(const PlanSpec& spec, const std::vector<PlanCa
     o.tputs = {cap[i].max_multiplier};
     t.options.push_back(std::move(o));
   }
-  // Availability is per GPU type, shared by every candidate of that type: the solver's per-option limit
-  // is exact for one candidate per type and a bound otherwise, so the verification counts the GPUs again.
+  // Availability is per GPU type, shared by every candidate of that type, but the solver's limit is per
+  // option: exact with one candidate per type; with several, their total may exceed it, and repair may
+  // add beyond it (a known gap, docs/planning.md).
   for (size_t k = 0; k < allowed.size(); ++k) t.options[k].max_gpus = max_gpus[cands[allowed[k]].gpu];
   IlpOptions io;
   io.time_limit_s = 60;
