@@ -118,6 +118,26 @@ TEST(PlanRepair, AnUnderProvisionedFleetIsRepairedThenPruned) {
   EXPECT_EQ(big.fleet.replicas[0], 3);
 }
 
+TEST(PlanRepair, RepairStopsAtTheGpusAvailability) {
+  const std::string dir = testing::TempDir();
+  testing::WriteFile(dir, "base.yaml", kMd1Base);
+  auto spec = ParsePlanSpec("base: base.yaml\ncandidates: {gpus: [{gpu: H100-SXM-80GB, max_gpus: 2}], "
+                            "max_batched_tokens: [4096], scheduler: vllm, max_batch_size: 1}\n",
+                            dir + "/plan.yaml");
+  ASSERT_TRUE(spec.ok()) << spec.status();
+  PlanSimulator sim(*spec, ExpandCandidates(*spec, 4096), GPUFLEET_BINARY, 2, "");
+  VerifiedFleet v;
+  // 200 req/s needs 3 replicas; only 2 GPUs may be had.
+  ASSERT_TRUE(VerifyRepairPrune(*spec, sim, {3}, 4.0, Fleet{{1}}, {0}, &v).ok());
+  EXPECT_FALSE(v.found);
+  EXPECT_NE(v.why_not.find("availability"), std::string::npos) << v.why_not;
+  EXPECT_EQ(v.fleet.replicas[0], 2);
+  VerifiedFleet over;
+  ASSERT_TRUE(VerifyRepairPrune(*spec, sim, {3}, 4.0, Fleet{{3}}, {0}, &over).ok());
+  EXPECT_FALSE(over.found);
+  EXPECT_NE(over.why_not.find("H100-SXM-80GB (3 GPUs, max_gpus 2)"), std::string::npos) << over.why_not;
+}
+
 TEST(PlanCli, TheWrittenScenarioReproducesTheVerifiedRun) {
   const std::string dir = testing::TempDir();
   testing::WriteFile(dir, "base.yaml", kMd1Base);

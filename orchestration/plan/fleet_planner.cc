@@ -42,8 +42,8 @@ absl::StatusOr<IlpFleet> SolveFor(const PlanSpec& spec, const std::vector<PlanCa
     t.options.push_back(std::move(o));
   }
   // Availability is per GPU type, shared by every candidate of that type, but the solver's limit is per
-  // option: exact with one candidate per type; with several, their total may exceed it, and repair may
-  // add beyond it (a known gap, docs/planning.md).
+  // option: exact with one candidate per type; with several, their total may exceed it, which the
+  // verification then reports (and repair never adds beyond it).
   for (size_t k = 0; k < allowed.size(); ++k) t.options[k].max_gpus = max_gpus[cands[allowed[k]].gpu];
   IlpOptions io;
   io.time_limit_s = 60;
@@ -90,10 +90,28 @@ class Verifier {
     return sim_.Run(r);
   }
 
+  // The GPU type whose `max_gpus` `f` exceeds (its candidates together), or "".
+  std::string OverAvailability(const Fleet& f) const {
+    for (const PlanGpuCandidate& g : spec_.gpus) {
+      if (!g.max_gpus) continue;
+      int64_t gpus = 0;
+      for (size_t i = 0; i < f.replicas.size(); ++i)
+        if (sim_.candidates()[i].gpu == g.gpu) gpus += f.replicas[i] * sim_.candidates()[i].tensor_parallel;
+      if (gpus > *g.max_gpus) return absl::StrFormat("%s (%d GPUs, max_gpus %d)", g.gpu, gpus, *g.max_gpus);
+    }
+    return "";
+  }
+
   // Verification, repair and pruning of `start`, restricted to the candidates in `allowed`.
   absl::Status Run(const Fleet& start, const std::vector<size_t>& allowed, VerifiedFleet* v) {
     const auto& cands = sim_.candidates();
     Fleet f = start;
+    if (const std::string over = OverAvailability(f); !over.empty()) {
+      // The program bounds each candidate alone; candidates of one type can exceed their shared limit.
+      v->why_not = "the integer program's fleet exceeds the availability of " + over;
+      v->fleet = f;
+      return absl::OkStatus();
+    }
     GF_ASSIGN_OR_RETURN(std::vector<SimOutcome> now, AllSeeds(f));
     v->log.push_back(absl::StrFormat("verify %s: %s (worst %s at %.2fx its target)", Describe(f, cands),
                                      AllMet(now) ? "meets the SLOs" : "misses", now.front().worst_slo,
@@ -102,11 +120,15 @@ class Verifier {
     // cheapest), until every seed meets them.
     for (int64_t step = 0; !AllMet(now) && step < spec_.max_repairs; ++step) {
       std::vector<PlanSimulator::Request> trials;
+      std::vector<size_t> added;  // the candidate each trial adds
       for (size_t i : allowed) {
         Fleet g = f;
         ++g.replicas[i];
+        if (!OverAvailability(g).empty()) continue;
         trials.push_back({g, load_, seeds_.front()});
+        added.push_back(i);
       }
+      if (trials.empty()) break;  // every addition exceeds availability
       GF_ASSIGN_OR_RETURN(std::vector<SimOutcome> res, sim_.Run(trials));
       const double before = WorstRatio(now);
       const double cost_before = now.front().cost_usd_per_hour;
@@ -126,12 +148,18 @@ class Verifier {
       if (best < 0) return absl::OkStatus();
       f = trials[best].fleet;
       GF_ASSIGN_OR_RETURN(now, AllSeeds(f));
-      v->log.push_back(absl::StrFormat("repair: add 1 x %s -> %s: %s (worst %s at %.2fx)", cands[allowed[best]].Name(),
+      v->log.push_back(absl::StrFormat("repair: add 1 x %s -> %s: %s (worst %s at %.2fx)", cands[added[best]].Name(),
                                        Describe(f, cands), AllMet(now) ? "meets the SLOs" : "misses",
                                        now.front().worst_slo, now.front().worst_ratio));
     }
     if (!AllMet(now)) {
-      v->why_not = absl::StrCat("the SLOs still fail after ", spec_.max_repairs, " repairs (search.max_repairs)");
+      v->why_not = OverAvailability(f).empty() && !std::all_of(allowed.begin(), allowed.end(), [&](size_t i) {
+                     Fleet g = f;
+                     ++g.replicas[i];
+                     return !OverAvailability(g).empty();
+                   })
+                       ? absl::StrCat("the SLOs still fail after ", spec_.max_repairs, " repairs (search.max_repairs)")
+                       : "the SLOs still fail, and every replica more would exceed the GPUs' availability (max_gpus)";
       v->fleet = f;
       v->seeds = now;
       return absl::OkStatus();
