@@ -8,7 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
-#include "absl/strings/str_replace.h"
+#include "sim/util/csv_field.h"
 
 namespace gpufleet {
 namespace {
@@ -33,10 +33,6 @@ std::vector<std::string> ShortNames(const std::vector<std::string>& paths) {
   return out;
 }
 
-std::string Csv(const std::string& s) {
-  if (s.find_first_of(",\"\n") == std::string::npos) return s;
-  return absl::StrCat("\"", absl::StrReplaceAll(s, {{"\"", "\"\""}}), "\"");
-}
 
 std::string Number(double v) { return absl::StrFormat("%.6g", v); }
 
@@ -109,7 +105,7 @@ std::string FormatReportTable(const SweepReport& r) {
 
 std::string FormatReportCsv(const SweepReport& r) {
   std::vector<std::string> header = {"config"};
-  for (const std::string& p : r.override_paths) header.push_back(Csv(p));
+  for (const std::string& p : r.override_paths) header.push_back(CsvField(p));
   for (const char* h : {"runs", "failed", "meets_slos", "partial"}) header.emplace_back(h);
   for (const std::string& m : ReportMetrics()) {
     header.push_back(m);
@@ -118,7 +114,7 @@ std::string FormatReportCsv(const SweepReport& r) {
   std::string out = absl::StrJoin(header, ",") + "\n";
   for (const ReportPoint& p : r.points) {
     std::vector<std::string> row = {absl::StrCat(p.config)};
-    for (const std::string& path : r.override_paths) row.push_back(Csv(Override(p, path)));
+    for (const std::string& path : r.override_paths) row.push_back(CsvField(Override(p, path)));
     row.push_back(absl::StrCat(p.seeds.size()));
     row.push_back(absl::StrCat(p.failed));
     row.push_back(!p.seeds.empty() && p.meets_slos ? "1" : "0");

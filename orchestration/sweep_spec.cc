@@ -151,16 +151,7 @@ absl::StatusOr<SweepSpec> ParseSweepSpec(const std::string& text, const std::str
   GF_RETURN_IF_ERROR(r.Opt("name", &spec.name));
   GF_RETURN_IF_ERROR(r.Get("base", &spec.base));
   spec.base = (std::filesystem::path(name).parent_path() / spec.base).lexically_normal().string();
-  if (YAML::Node set = r.Raw("set"); set.IsDefined() && !set.IsNull()) {
-    if (!set.IsMap()) return YamlError(name, set, "set is not a mapping", "set: {PATH: VALUE, ...}");
-    for (const auto& kv : set) {
-      const std::string value = YamlFlowText(kv.second);
-      GF_ASSIGN_OR_RETURN(ScenarioOverride o, ParseOverride(absl::StrCat(kv.first.Scalar(), "=", value),
-                                                            absl::StrCat(YamlWhere(name, kv.first), ": ", kv.first.Scalar(),
-                                                                         "=", value)));
-      spec.fixed.push_back(std::move(o));
-    }
-  }
+  GF_ASSIGN_OR_RETURN(spec.fixed, OverridesFromSet(name, r.Raw("set")));
   // Axes in file order: `axes` entries and `zip` groups where they appear.
   for (const auto& kv : root) {
     if (kv.first.Scalar() == "axes") GF_RETURN_IF_ERROR(ReadAxes(name, r.Raw("axes"), &spec));

@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "models/calibrated_perf_model.h"
 #include "models/calibration/fit.h"
+#include "models/calibration/model_names.h"
 #include "models/calibration/nelder_mead.h"
 #include "models/kv_memory.h"
 #include "sim/util/status_macros.h"
@@ -16,15 +17,6 @@
 
 namespace gpufleet {
 namespace {
-
-// The catalog node a run's GPUs sit in (its intra-node fabric for the all-reduce): the first node type,
-// by name, of that GPU with room for the tensor-parallel group.
-const NodeSpec* NodeFor(const std::string& gpu, int tp, const Catalog& catalog) {
-  for (const auto& [name, n] : catalog.nodes()) {
-    if (n.gpu == gpu && n.gpus_per_node >= tp) return &n;
-  }
-  return nullptr;
-}
 
 // Output-length moments from a histogram (bin midpoints): E[O] and E[O^2].
 std::pair<double, double> OutputMoments(const EndToEndRun& run) {
@@ -72,7 +64,8 @@ absl::StatusOr<ReplayPrediction> ReplayRun(const EndToEndRun& run, const GpuProf
                                                    "' or GPU '", run.gpu, "' is not in the catalog"));
   }
   const RunSchedule sched = ScheduleOf(run, *llm, a);
-  ReplicaHardware hw{llm, gpu, NodeFor(run.gpu, run.tensor_parallel, catalog), run.tensor_parallel, &profile};
+  // The node the run's GPUs sat in (its intra-node fabric for the all-reduce): the GPU's reference server.
+  ReplicaHardware hw{llm, gpu, ReferenceNode(*gpu, catalog), run.tensor_parallel, &profile};
   const CalibratedPerfModel model(profile, hw);
   MemoryConfig mem;
   mem.tensor_parallel = run.tensor_parallel;

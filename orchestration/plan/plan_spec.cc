@@ -72,18 +72,15 @@ absl::StatusOr<PlanSpec> ParsePlanSpec(const std::string& text, const std::strin
   GF_RETURN_IF_ERROR(r.Opt("name", &spec.name));
   GF_RETURN_IF_ERROR(r.Get("base", &spec.base));
   spec.base = (std::filesystem::path(name).parent_path() / spec.base).lexically_normal().string();
-  if (YAML::Node set = r.Raw("set"); set.IsDefined() && !set.IsNull()) {
-    if (!set.IsMap()) return YamlError(name, set, "set is not a mapping", "set: {PATH: VALUE, ...}");
+  const YAML::Node set = r.Raw("set");
+  GF_ASSIGN_OR_RETURN(spec.fixed, OverridesFromSet(name, set));
+  if (set.IsMap()) {
     for (const auto& kv : set) {
       const std::string path = kv.first.Scalar();
       if (path == "deployment" || path.rfind("deployment[", 0) == 0 || path == "cluster" || path.rfind("cluster.", 0) == 0) {
         return YamlError(name, kv.first, absl::StrCat("set changes ", path, ", which the plan decides"),
                          "overrides of the workload, SLOs, router, prices or serving stack");
       }
-      const std::string value = YamlFlowText(kv.second);
-      GF_ASSIGN_OR_RETURN(ScenarioOverride o, ParseOverride(absl::StrCat(path, "=", value),
-                                                            absl::StrCat(YamlWhere(name, kv.first), ": ", path, "=", value)));
-      spec.fixed.push_back(std::move(o));
     }
   }
   if (YAML::Node rates = r.Raw("rates"); rates.IsDefined() && !rates.IsNull()) {

@@ -262,4 +262,18 @@ absl::StatusOr<std::string> ApplyOverrides(const std::string& text, const std::s
   return resolved.text();
 }
 
+absl::StatusOr<std::vector<ScenarioOverride>> OverridesFromSet(const std::string& file, const YAML::Node& set) {
+  std::vector<ScenarioOverride> out;
+  if (!set.IsDefined() || set.IsNull()) return out;
+  if (!set.IsMap()) return YamlError(file, set, "set is not a mapping", "set: {PATH: VALUE, ...}");
+  for (const auto& kv : set) {
+    const std::string value = YamlFlowText(kv.second);
+    GF_ASSIGN_OR_RETURN(ScenarioOverride o,
+                        ParseOverride(absl::StrCat(kv.first.Scalar(), "=", value),
+                                      absl::StrCat(YamlWhere(file, kv.first), ": ", kv.first.Scalar(), "=", value)));
+    out.push_back(std::move(o));
+  }
+  return out;
+}
+
 }  // namespace gpufleet

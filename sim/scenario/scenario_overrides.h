@@ -35,6 +35,10 @@ struct ScenarioOverride {
 // Parses "PATH=VALUE" (the text of one --set flag); InvalidArgument naming `origin` when malformed.
 absl::StatusOr<ScenarioOverride> ParseOverride(const std::string& text, const std::string& origin);
 
+// The overrides of a `set: {PATH: VALUE, ...}` mapping in a sweep or plan file `file`, in file order, each
+// with its origin "FILE:LINE:COL: PATH=VALUE". Absent or null: none. Not a mapping: a located error.
+absl::StatusOr<std::vector<ScenarioOverride>> OverridesFromSet(const std::string& file, const YAML::Node& set);
+
 // A scenario tree with its overrides applied, and what is needed to locate errors in it.
 class ResolvedScenario {
  public:

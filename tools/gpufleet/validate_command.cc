@@ -13,6 +13,7 @@
 #include "models/calibration/serving_stacks.h"
 #include "models/catalog.h"
 #include "sim/util/atomic_file.h"
+#include "sim/util/csv_field.h"
 #include "tools/gpufleet/commands.h"
 #include "tools/gpufleet/validate_end_to_end.h"
 
@@ -30,13 +31,6 @@ std::string ErrorRow(const std::string& name, const FitError& e) {
                      e.p90_ape * 100, e.max_ape * 100, e.n);
 }
 
-// A CSV field: quoted when it holds a comma or a quote.
-std::string CsvField(const std::string& s) {
-  if (s.find_first_of(",\"\n") == std::string::npos) return s;
-  std::string out = "\"";
-  for (char c : s) out += c == '"' ? std::string("\"\"") : std::string(1, c);
-  return out + "\"";
-}
 
 std::string PointsCsv(const ValidationReport& report) {
   std::string out = "file,row,group,config,measured_s,predicted_s,cross_validated_s,ape,cross_validated_ape\n";

@@ -22,6 +22,7 @@
 #include "orchestration/child_processes.h"
 #include "orchestration/end_to_end_validation.h"
 #include "sim/util/atomic_file.h"
+#include "sim/util/csv_field.h"
 #include "tools/gpufleet/commands.h"
 
 namespace gpufleet {
@@ -35,12 +36,6 @@ std::string Pct(const FitError& e, double FitError::*field) {
   return e.n == 0 ? std::string("-") : fmt::format("{:.1f}%", e.*field * 100);
 }
 
-std::string CsvField(const std::string& s) {
-  if (s.find_first_of(",\"\n") == std::string::npos) return s;
-  std::string out = "\"";
-  for (char c : s) out += c == '"' ? std::string("\"\"") : std::string(1, c);
-  return out + "\"";
-}
 
 // APEs pooled by a key, in key order.
 struct Pool {
