@@ -12,15 +12,11 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "sim/util/status_macros.h"
+#include "sim/util/fnv1a.h"
 #include "sim/util/yaml_fields.h"
 
 namespace gpufleet {
 namespace {
-
-uint64_t Fnv1a(const std::string& text, uint64_t h = 14695981039346656037ull) {
-  for (char c : text) h = (h ^ static_cast<unsigned char>(c)) * 1099511628211ull;
-  return h;
-}
 
 // The seed the scenario itself sets (0 when absent, as the loader defaults it): the first of
 // `replications` seeds.

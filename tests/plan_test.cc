@@ -71,6 +71,15 @@ slos:
   ttft: {target_s: 0.05, percentile: 90}
 )";
 
+// The simulator's options for kMd1Base: its SLO is what outcomes are judged against.
+PlanSimulatorOptions Md1SimOptions() {
+  PlanSimulatorOptions o;
+  o.binary = GPUFLEET_BINARY;
+  o.jobs = 2;
+  o.slos.ttft = {true, 0.05, 90};
+  return o;
+}
+
 TEST(PlanCapacity, BisectionFindsTheMD1Capacity) {
   const std::string dir = testing::TempDir();
   testing::WriteFile(dir, "base.yaml", kMd1Base);
@@ -102,7 +111,7 @@ TEST(PlanRepair, AnUnderProvisionedFleetIsRepairedThenPruned) {
                             "scheduler: vllm, max_batch_size: 1}\n",
                             dir + "/plan.yaml");
   ASSERT_TRUE(spec.ok()) << spec.status();
-  PlanSimulator sim(*spec, ExpandCandidates(*spec, 4096), GPUFLEET_BINARY, 2, "");
+  PlanSimulator sim(*spec, ExpandCandidates(*spec, 4096), Md1SimOptions());
   VerifiedFleet v;
   // 200 req/s needs 3 replicas of ~76 req/s; start from one.
   ASSERT_TRUE(VerifyRepairPrune(*spec, sim, {3}, 4.0, Fleet{{1}}, {0}, &v).ok());
@@ -125,7 +134,7 @@ TEST(PlanRepair, RepairStopsAtTheGpusAvailability) {
                             "max_batched_tokens: [4096], scheduler: vllm, max_batch_size: 1}\n",
                             dir + "/plan.yaml");
   ASSERT_TRUE(spec.ok()) << spec.status();
-  PlanSimulator sim(*spec, ExpandCandidates(*spec, 4096), GPUFLEET_BINARY, 2, "");
+  PlanSimulator sim(*spec, ExpandCandidates(*spec, 4096), Md1SimOptions());
   VerifiedFleet v;
   // 200 req/s needs 3 replicas; only 2 GPUs may be had.
   ASSERT_TRUE(VerifyRepairPrune(*spec, sim, {3}, 4.0, Fleet{{1}}, {0}, &v).ok());
@@ -156,7 +165,10 @@ candidates: {gpus: [H100-SXM-80GB, A100-SXM-80GB], max_batched_tokens: [4096], s
   EXPECT_EQ(testing::QueryInt(db, "SELECT COUNT(*) FROM plans"), 1);
   EXPECT_EQ(testing::QueryInt(db, "SELECT COUNT(*) FROM plan_candidates"), 2);
   EXPECT_EQ(testing::QueryInt(db, "SELECT COUNT(*) FROM plan_fleets WHERE fleet = 'best' AND found = 1"), 1);
-  EXPECT_GE(testing::QueryInt(db, "SELECT COUNT(*) FROM runs"), 3);
+  // Each distinct verification run once: the mixed plan's fleet is the A100 one, which the cache has.
+  EXPECT_GE(testing::QueryInt(db, "SELECT COUNT(*) FROM runs"), 2);
+  EXPECT_GE(testing::QueryInt(db, "SELECT COUNT(*) FROM plan_cache"), 4);
+  EXPECT_EQ(testing::QueryInt(db, "SELECT COUNT(*) FROM plan_capacities WHERE bucket = 'all'"), 2);
   sqlite3_close(db);
   auto j = nlohmann::json::parse(r.output);
   const auto& best = j["rates"][0]["best"];
@@ -198,6 +210,152 @@ TEST(PlanCli, BaseWithoutSlosOrWithAHorizonIsRefused) {
   r = testing::RunGpufleet("plan " + plan, true);
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.output.find("sets horizon_s"), std::string::npos) << r.output;
+}
+
+}  // namespace
+}  // namespace gpufleet
+
+namespace gpufleet {
+namespace {
+
+TEST(PlanRepair, ACheaperTypeIsSwappedIn) {
+  const std::string dir = testing::TempDir();
+  testing::WriteFile(dir, "base.yaml", kMd1Base);
+  auto spec = ParsePlanSpec("base: base.yaml\ncandidates: {gpus: [H100-SXM-80GB, A100-SXM-80GB], "
+                            "max_batched_tokens: [4096], scheduler: vllm, max_batch_size: 1}\n",
+                            dir + "/plan.yaml");
+  ASSERT_TRUE(spec.ok()) << spec.status();
+  PlanSimulator sim(*spec, ExpandCandidates(*spec, 4096), Md1SimOptions());
+  VerifiedFleet v;
+  // Three H100 replicas carry 200 req/s; the constant model makes the cheaper A100 as fast.
+  ASSERT_TRUE(VerifyRepairPrune(*spec, sim, {3}, 4.0, Fleet{{3, 0}}, {0, 1}, &v).ok());
+  ASSERT_TRUE(v.found) << v.why_not;
+  EXPECT_EQ(v.fleet.replicas, (std::vector<int64_t>{0, 3}));
+  bool swapped = false;
+  for (const std::string& l : v.log) swapped |= l.rfind("swap: 3 x H100-SXM-80GB", 0) == 0;
+  EXPECT_TRUE(swapped) << ::testing::PrintToString(v.log);
+}
+
+TEST(PlanCache, ReplanningReusesTheSimulations) {
+  const std::string dir = testing::TempDir();
+  testing::WriteFile(dir, "base.yaml", kMd1Base);
+  const std::string plan = testing::WriteFile(dir, "plan.yaml", R"(base: base.yaml
+rates: [2]
+candidates: {gpus: [H100-SXM-80GB], max_batched_tokens: [4096], scheduler: vllm, max_batch_size: 1}
+)");
+  const std::string cache = dir + "/cache.db";
+  auto first = testing::RunGpufleet("plan " + plan + " --json --cache " + cache);
+  ASSERT_EQ(first.exit_code, 0) << first.output;
+  auto a = nlohmann::json::parse(first.output);
+  EXPECT_GT(a["simulations"].get<int>(), 5);
+  // The same plan again: nothing to simulate, the same answer.
+  auto again = testing::RunGpufleet("plan " + plan + " --json --cache " + cache);
+  ASSERT_EQ(again.exit_code, 0) << again.output;
+  auto b = nlohmann::json::parse(again.output);
+  EXPECT_EQ(b["simulations"], 0);
+  EXPECT_EQ(b["rates"], a["rates"]);
+  EXPECT_EQ(b["capacity"][0]["max_rate_multiplier"], a["capacity"][0]["max_rate_multiplier"]);
+  // Another price: the capacity search is all cached (its probes carry no prices); only the verification
+  // of the priced fleet runs again.
+  const std::string priced = testing::WriteFile(dir, "priced.yaml", R"(base: base.yaml
+rates: [2]
+candidates: {gpus: [{gpu: H100-SXM-80GB, price_usd_per_hour: 1.0}], max_batched_tokens: [4096], scheduler: vllm, max_batch_size: 1}
+)");
+  auto p = testing::RunGpufleet("plan " + priced + " --json --cache " + cache);
+  ASSERT_EQ(p.exit_code, 0) << p.output;
+  auto c = nlohmann::json::parse(p.output);
+  EXPECT_EQ(c["capacity"][0]["probes"], 0);
+  EXPECT_EQ(c["capacity"][0]["max_rate_multiplier"], a["capacity"][0]["max_rate_multiplier"]);
+  EXPECT_LT(c["rates"][0]["best"]["cost_usd_per_hour"].get<double>(), a["rates"][0]["best"]["cost_usd_per_hour"].get<double>());
+}
+
+TEST(PlanFrontier, LooserTargetsNeverCostMore) {
+  const std::string dir = testing::TempDir();
+  testing::WriteFile(dir, "base.yaml", kMd1Base);
+  const std::string plan = testing::WriteFile(dir, "plan.yaml", R"(base: base.yaml
+rates: [1]
+candidates: {gpus: [H100-SXM-80GB], max_batched_tokens: [4096], scheduler: vllm, max_batch_size: 1}
+frontier: {slo: ttft, targets_s: [0.012, 0.05, 0.2]}
+)");
+  auto r = testing::RunGpufleet("plan " + plan + " --json");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  auto j = nlohmann::json::parse(r.output);
+  const auto& points = j["frontier"]["points"];
+  ASSERT_EQ(points.size(), 3u);
+  double last = INFINITY;
+  for (const auto& p : points) {
+    ASSERT_TRUE(p["found"].get<bool>()) << p.dump();
+    const double cost = p["cost_usd_per_hour"].get<double>();
+    EXPECT_LE(cost, last + 1e-9) << p.dump();
+    last = cost;
+  }
+  // 50 req/s: TTFT p90 within 12 ms (a 10 ms iteration) needs a second replica; 50 ms does not.
+  auto replicas = [](const nlohmann::json& p) {
+    int n = 0;
+    for (const auto& g : p["fleet"]) n += g["replicas"].get<int>();
+    return n;
+  };
+  EXPECT_GT(replicas(points[0]), replicas(points[2]));
+  // The base's own target (0.05) is the plan's answer.
+  EXPECT_EQ(points[1]["fleet"], j["rates"][0]["best"]["fleet"]);
+}
+
+}  // namespace
+}  // namespace gpufleet
+
+namespace gpufleet {
+namespace {
+
+TEST(PlanBuckets, EdgesMakeBucketsAndFilters) {
+  auto spec = ParsePlanSpec("base: b.yaml\ncandidates: {gpus: [H100-SXM-80GB]}\n"
+                            "buckets: {prompt_tokens: [512, 2048], output_tokens: [256]}\n", "p.yaml");
+  ASSERT_TRUE(spec.ok()) << spec.status();
+  const std::vector<PlanBucket> b = BucketsOf(*spec);
+  ASSERT_EQ(b.size(), 6u);
+  EXPECT_EQ(b[0].name, "prompt [0, 512) x output [0, 256)");
+  EXPECT_EQ(b[3].Filter(), "{prompt_tokens: [512, 2048], output_tokens: [256, .inf]}");
+  EXPECT_EQ(b[5].name, "prompt [2048, inf) x output [256, inf)");
+  auto st = ParseError("base: b.yaml\ncandidates: {gpus: [H100-SXM-80GB]}\nbuckets: {prompt_tokens: [512, 100]}\n");
+  EXPECT_NE(st.message().find("not ascending"), std::string::npos) << st;
+  st = ParseError("base: b.yaml\ncandidates: {gpus: [H100-SXM-80GB]}\nfrontier: {slo: ttfx, targets_s: [1]}\n");
+  EXPECT_NE(st.message().find("p.yaml:3:"), std::string::npos) << st;
+  st = ParseError("base: b.yaml\ncandidates: {gpus: [H100-SXM-80GB], routers: [size_buckets]}\n");
+  EXPECT_NE(st.message().find("size_buckets is the router of the bucket plan"), std::string::npos) << st;
+}
+
+TEST(PlanBuckets, EachBucketIsSearchedAndItsProposalVerified) {
+  const std::string dir = testing::TempDir();
+  std::string base = kMd1Base;
+  base.replace(base.find("prompt_tokens: {dist: fixed, value: 16}"), 39, "prompt_tokens: {dist: uniform, min: 16, max: 400}");
+  testing::WriteFile(dir, "base.yaml", base);
+  const std::string plan = testing::WriteFile(dir, "plan.yaml", R"(base: base.yaml
+rates: [2]
+candidates: {gpus: [H100-SXM-80GB, A100-SXM-80GB], max_batched_tokens: [4096], scheduler: vllm, max_batch_size: 1}
+buckets: {prompt_tokens: [100]}
+)");
+  auto r = testing::RunGpufleet("plan " + plan + " --json --db " + dir + "/p.db");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  auto j = nlohmann::json::parse(r.output);
+  ASSERT_EQ(j["buckets"].size(), 2u);
+  const double s0 = j["buckets"][0]["share"].get<double>(), s1 = j["buckets"][1]["share"].get<double>();
+  EXPECT_NEAR(s0 + s1, 1.0, 1e-12);
+  EXPECT_NEAR(s0, 84.0 / 385.0, 0.02);  // prompts 16..99 of 16..400
+  // The constant model serves every size alike: a bucket's capacity is the whole mix's over its share.
+  const auto& cap = j["capacity"][0];
+  for (int b = 0; b < 2; ++b) {
+    const double share = j["buckets"][b]["share"].get<double>();
+    EXPECT_NEAR(cap["buckets"][b]["max_rate_multiplier"].get<double>() * share / cap["max_rate_multiplier"].get<double>(), 1.0, 0.15)
+        << b;
+  }
+  bool bucket_proposal = false;
+  for (const auto& p : j["rates"][0]["mixed_proposals"]) {
+    if (p["proposal"] == "buckets, router size_buckets") bucket_proposal = p["found"].get<bool>();
+  }
+  EXPECT_TRUE(bucket_proposal) << j["rates"][0]["mixed_proposals"].dump();
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open((dir + "/p.db").c_str(), &db), SQLITE_OK);
+  EXPECT_EQ(testing::QueryInt(db, "SELECT COUNT(*) FROM plan_capacities"), 6);  // 2 candidates x (all + 2 buckets)
+  sqlite3_close(db);
 }
 
 }  // namespace

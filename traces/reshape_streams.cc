@@ -79,6 +79,40 @@ class WindowedStream : public Decorator {
   bool done_ = false;
 };
 
+class FilteredStream : public Decorator {
+ public:
+  FilteredStream(std::unique_ptr<RequestStream> inner, TokenRange prompt, TokenRange output, double stop_s,
+                 int64_t max_dropped_in_row)
+      : Decorator(std::move(inner)), prompt_(prompt), output_(output), stop_s_(stop_s),
+        max_dropped_in_row_(max_dropped_in_row) {}
+  absl::StatusOr<bool> Next(TraceRequest* out) override {
+    int64_t dropped = 0;
+    while (!done_) {
+      absl::StatusOr<bool> more = inner_->Next(out);
+      if (!more.ok()) return more;
+      if (!*more || out->arrival_s >= stop_s_) {
+        done_ = true;
+        break;
+      }
+      if (prompt_.Contains(out->prompt_tokens) && output_.Contains(out->output_tokens)) return true;
+      if (max_dropped_in_row_ > 0 && ++dropped >= max_dropped_in_row_) {
+        return absl::InvalidArgumentError(absl::StrFormat(
+            "workload: filter dropped %d requests in a row (the last at %g s); expected a filter that keeps "
+            "some of the source's requests (compare its ranges with the token-length distributions)",
+            dropped, out->arrival_s));
+      }
+    }
+    return false;
+  }
+  double Progress() const override { return done_ ? 1 : inner_->Progress(); }
+
+ private:
+  TokenRange prompt_, output_;
+  double stop_s_;
+  int64_t max_dropped_in_row_;
+  bool done_ = false;
+};
+
 class CappedStream : public Decorator {
  public:
   CappedStream(std::unique_ptr<RequestStream> inner, int64_t max_requests)
@@ -151,6 +185,11 @@ std::unique_ptr<RequestStream> MakeRateMultipliedStream(std::unique_ptr<RequestS
 std::unique_ptr<RequestStream> MakeWindowedStream(std::unique_ptr<RequestStream> inner, double start_s,
                                                   double end_s) {
   return std::make_unique<WindowedStream>(std::move(inner), start_s, end_s);
+}
+
+std::unique_ptr<RequestStream> MakeFilteredStream(std::unique_ptr<RequestStream> inner, TokenRange prompt,
+                                                  TokenRange output, double stop_s, int64_t max_dropped_in_row) {
+  return std::make_unique<FilteredStream>(std::move(inner), prompt, output, stop_s, max_dropped_in_row);
 }
 
 std::unique_ptr<RequestStream> MakeCappedStream(std::unique_ptr<RequestStream> inner, int64_t max_requests) {

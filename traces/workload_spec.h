@@ -3,6 +3,7 @@
 // MakeRequestStream (traces/workload_stream.h).
 #pragma once
 
+#include <cmath>
 #include <cstdint>
 #include <limits>
 #include <string>
@@ -17,6 +18,14 @@ struct LengthSpec {
   int64_t min = 1, max = 1;      // kUniform, inclusive; also clamps kLognormal
   double median = 128;           // kLognormal: exp(mu)
   double sigma = 0.5;            // kLognormal: sigma of log(length)
+};
+
+// A half-open range of token counts, [lo, hi); hi = +inf for no upper bound.
+struct TokenRange {
+  int64_t lo = 0;
+  double hi = std::numeric_limits<double>::infinity();
+  bool Contains(int64_t n) const { return n >= lo && static_cast<double>(n) < hi; }
+  bool All() const { return lo <= 0 && std::isinf(hi) && hi > 0; }
 };
 
 struct WorkloadSpec {
@@ -41,10 +50,15 @@ struct WorkloadSpec {
   std::string resample_path;     // non-empty: resample (prompt, output) pairs from this trace
   std::string resample_format;   // "azure" | "native"
 
-  // Options for both sources, applied in this order: superpose, rate multiplier, window, cap.
+  // Options for both sources, applied in this order: superpose, rate multiplier, window, size filter,
+  // cap (then the scenario's horizon). So the window selects by arrival time first, the filter then
+  // drops requests by size (arrival times unchanged, no re-spacing), and max_requests counts the
+  // requests the filter kept.
   double rate_multiplier = 1.0;  // > 1 compresses time (more load)
   double window_start_s = 0;     // keep arrivals in [start, end), times rebased to start
   double window_end_s = std::numeric_limits<double>::infinity();
+  TokenRange filter_prompt;      // workload.filter.prompt_tokens: keep requests whose prompt is in range
+  TokenRange filter_output;      // workload.filter.output_tokens: same, for the (true) output length
   int64_t max_requests = std::numeric_limits<int64_t>::max();
 };
 

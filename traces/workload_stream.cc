@@ -13,6 +13,9 @@
 namespace gpufleet {
 namespace {
 
+// Consecutive synthetic requests a size filter may drop before the run stops with an error.
+constexpr int64_t kMaxFilterDropsInRow = 10'000'000;
+
 absl::Status CheckOptions(const WorkloadSpec& spec, double horizon_s) {
   auto bad = [](absl::string_view what, absl::string_view expected) {
     return absl::InvalidArgumentError(absl::StrCat("workload: ", what, "; expected ", expected));
@@ -26,6 +29,13 @@ absl::Status CheckOptions(const WorkloadSpec& spec, double horizon_s) {
   if (!(spec.window_end_s > spec.window_start_s)) {
     return bad(absl::StrCat("window is [", spec.window_start_s, ", ", spec.window_end_s, ")"),
                "end > start");
+  }
+  for (const auto& [name, r] : {std::pair<const char*, const TokenRange&>{"prompt_tokens", spec.filter_prompt},
+                                 std::pair<const char*, const TokenRange&>{"output_tokens", spec.filter_output}}) {
+    if (r.lo < 0 || !(r.hi > static_cast<double>(r.lo)) || (std::isfinite(r.hi) && r.hi != std::floor(r.hi))) {
+      return bad(absl::StrCat("filter.", name, " is [", r.lo, ", ", r.hi, ")"),
+                 "[lo, hi) with integers 0 <= lo < hi, hi may be infinity");
+    }
   }
   if (spec.max_requests < 0) return bad(absl::StrCat("max_requests is ", spec.max_requests), "an integer >= 0");
   if (!(horizon_s >= 0)) return bad(absl::StrCat("horizon is ", horizon_s, " s"), "a number of seconds >= 0");
@@ -69,6 +79,11 @@ absl::StatusOr<std::unique_ptr<RequestStream>> MakeRequestStream(const WorkloadS
   if (spec.rate_multiplier != 1.0) stream = MakeRateMultipliedStream(std::move(stream), spec.rate_multiplier);
   if (spec.window_start_s != 0 || std::isfinite(spec.window_end_s)) {
     stream = MakeWindowedStream(std::move(stream), spec.window_start_s, spec.window_end_s);
+  }
+  if (!spec.filter_prompt.All() || !spec.filter_output.All()) {
+    // A synthetic source never ends by itself: a filter that drops all of it must fail, not spin.
+    const int64_t max_dropped = spec.source == WorkloadSpec::Source::kSynthetic ? kMaxFilterDropsInRow : 0;
+    stream = MakeFilteredStream(std::move(stream), spec.filter_prompt, spec.filter_output, horizon_s, max_dropped);
   }
   if (spec.max_requests != std::numeric_limits<int64_t>::max()) {
     stream = MakeCappedStream(std::move(stream), spec.max_requests);

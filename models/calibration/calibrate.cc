@@ -24,6 +24,7 @@
 #include "models/calibration/model_names.h"
 #include "models/calibration/operator_model.h"
 #include "models/calibration/nelder_mead.h"
+#include "sim/util/fnv1a.h"
 #include "sim/util/status_macros.h"
 #include "sim/util/utc_time.h"
 
@@ -122,11 +123,6 @@ bool SameMeasurementSet(const std::string& source_entry, const std::string& path
 // The path part of a profile source entry ("PATH (description)").
 std::string SourcePath(const std::string& source_entry) { return source_entry.substr(0, source_entry.find(" (")); }
 
-constexpr uint64_t kFnvOffset = 14695981039346656037ull;
-uint64_t Fnv1a(absl::string_view bytes, uint64_t h) {
-  for (char c : bytes) h = (h ^ static_cast<unsigned char>(c)) * 1099511628211ull;
-  return h;
-}
 
 // Hashes the file at `path` into `h`, reading it in blocks.
 absl::Status HashFile(const std::string& path, uint64_t* h) {
@@ -134,7 +130,7 @@ absl::Status HashFile(const std::string& path, uint64_t* h) {
   if (f == nullptr) return absl::NotFoundError(absl::StrCat(path, ": cannot open measurement file"));
   std::vector<char> buffer(size_t{1} << 20);
   size_t n;
-  while ((n = std::fread(buffer.data(), 1, buffer.size(), f)) > 0) *h = Fnv1a(absl::string_view(buffer.data(), n), *h);
+  while ((n = std::fread(buffer.data(), 1, buffer.size(), f)) > 0) *h = Fnv1a(std::string_view(buffer.data(), n), *h);
   const bool failed = std::ferror(f) != 0;
   std::fclose(f);
   if (failed) return absl::DataLossError(absl::StrCat(path, ": read error"));
@@ -146,7 +142,7 @@ absl::Status HashFile(const std::string& path, uint64_t* h) {
 absl::StatusOr<std::string> MeasurementSetDigest(const std::string& path) {
   namespace fs = std::filesystem;
   std::error_code ec;
-  uint64_t h = kFnvOffset;
+  uint64_t h = kFnv1aOffset;
   if (fs::is_directory(path, ec)) {
     std::vector<std::pair<std::string, fs::path>> files;  // relative path, path
     for (fs::recursive_directory_iterator it(path, ec), end; !ec && it != end; it.increment(ec)) {
@@ -156,9 +152,9 @@ absl::StatusOr<std::string> MeasurementSetDigest(const std::string& path) {
     std::sort(files.begin(), files.end());
     for (const auto& [rel, file] : files) {
       h = Fnv1a(rel, h);
-      h = Fnv1a(absl::string_view("\0", 1), h);
+      h = Fnv1a(std::string_view("\0", 1), h);
       h = Fnv1a(std::to_string(fs::file_size(file, ec)), h);
-      h = Fnv1a(absl::string_view("\0", 1), h);
+      h = Fnv1a(std::string_view("\0", 1), h);
       GF_RETURN_IF_ERROR(HashFile(file.string(), &h));
     }
   } else {

@@ -1,4 +1,4 @@
-// Bisection of each candidate's single-replica capacity (see capacity_search.h).
+// Bisection of each unit's single-replica capacity (see capacity_search.h).
 #include "orchestration/plan/capacity_search.h"
 
 #include <cmath>
@@ -8,87 +8,118 @@
 #include "sim/util/status_macros.h"
 
 namespace gpufleet {
+namespace {
 
-absl::StatusOr<std::vector<CandidateCapacity>> SearchCapacities(PlanSimulator& sim, const CapacitySearchOptions& o) {
-  const size_t n = sim.candidates().size();
-  struct State {
-    double lo = 0, hi = std::numeric_limits<double>::infinity(), next = 0;
-    bool done = false;
-  };
+struct State {
+  double lo = 0, hi = std::numeric_limits<double>::infinity(), next = 0;
+  bool done = false;
+};
+
+PlanSimulator::Request ProbeOf(const PlanSimulator& sim, const CapacityUnit& u, double multiplier, int64_t seed) {
+  PlanSimulator::Request r;
+  r.fleet.replicas.assign(sim.candidates().size(), 0);
+  r.fleet.replicas[u.candidate] = 1;
+  r.rate_multiplier = multiplier;
+  r.seed = seed;
+  r.sets = u.sets;
+  r.probe = true;
+  return r;
+}
+
+// What an outcome at `m` teaches about the unit; false when the unit is out (reason in `c`).
+bool Learn(const SimOutcome& r, double m, State* s, CandidateCapacity* c) {
+  if (!r.ran) {  // the scenario is refused: the candidate is out
+    s->done = true;
+    c->feasible = false;
+    c->limit = r.error;
+    return false;
+  }
+  if (r.slos_met) {
+    s->lo = std::max(s->lo, m);
+  } else if (m < s->hi) {
+    s->hi = m;
+    c->limit = r.worst_slo;
+    c->limit_ratio = r.worst_ratio;
+  }
+  return true;
+}
+
+}  // namespace
+
+absl::Status SearchCapacities(PlanSimulator& sim, const std::vector<CapacityUnit>& units, const CapacitySearchOptions& o,
+                              std::vector<CandidateCapacity>* out) {
+  const size_t n = units.size();
+  out->resize(n);
   std::vector<State> st(n);
-  std::vector<CandidateCapacity> out(n);
-  for (State& s : st) s.next = o.target_multiplier / 8;
+  for (size_t i = 0; i < n; ++i) {
+    State& s = st[i];
+    CandidateCapacity& c = (*out)[i];
+    if (!c.feasible && !c.limit.empty()) {
+      s.done = true;
+      continue;
+    }
+    // Known probes bracket the capacity (a pass above a failure, from noise, is not trusted: the bracket
+    // keeps the lowest failure and the highest pass below it).
+    const auto known = sim.Known(ProbeOf(sim, units[i], 1, o.seed));
+    for (const auto& [m, r] : known) {
+      ++c.cached_probes;
+      if (!Learn(r, m, &s, &c)) break;
+    }
+    if (s.done) continue;
+    if (s.lo >= s.hi) {
+      s.lo = 0;
+      for (const auto& [m, r] : known)
+        if (r.slos_met && m < s.hi) s.lo = std::max(s.lo, m);
+    }
+    s.next = o.target_multiplier / 8;
+  }
   while (true) {
+    // Decide each unfinished unit's next probe, or that it is done.
     std::vector<size_t> active;
     std::vector<PlanSimulator::Request> reqs;
     for (size_t i = 0; i < n; ++i) {
-      if (st[i].done) continue;
-      if (sim.simulations() + static_cast<int64_t>(reqs.size()) >= o.max_simulations) {
-        st[i].done = true;  // out of budget: keep what is known
-        out[i].feasible = st[i].lo > 0;
-        out[i].max_multiplier = st[i].lo;
-        if (out[i].limit.empty()) out[i].limit = "search budget spent";
+      State& s = st[i];
+      CandidateCapacity& c = (*out)[i];
+      if (s.done) continue;
+      const double cap = units[i].cap_multiplier;
+      if (s.lo >= cap * (1 - 1e-12)) {
+        s.done = true;
+        c.saturated = true;
+      } else if (s.lo > 0 && !std::isinf(s.hi)) {
+        if (s.hi / s.lo <= 1 + o.tolerance) s.done = true;
+        s.next = std::sqrt(s.lo * s.hi);
+      } else if (s.lo > 0) {
+        s.next = std::min(cap, s.lo * 2);
+      } else if (!std::isinf(s.hi)) {
+        s.next = s.hi / 4;
+        if (s.next < o.target_multiplier * o.lowest_share) {
+          s.done = true;
+          c.feasible = false;
+          c.limit = absl::StrFormat("misses %s (%.2fx its target) even at %.3g%% of the load", c.limit, c.limit_ratio,
+                                    100 * s.hi / o.target_multiplier);
+          continue;
+        }
+      }
+      if (!s.done && (sim.budget_used() + static_cast<int64_t>(reqs.size()) >= o.max_simulations || sim.out_of_time())) {
+        s.done = true;  // out of budget or time: keep what is known
+        if (c.limit.empty()) c.limit = sim.out_of_time() ? "search time spent (search.time_limit_s)" : "search budget spent (search.max_simulations)";
+      }
+      if (s.done) {
+        c.feasible = s.lo > 0;
+        c.max_multiplier = std::min(s.lo, cap);
         continue;
       }
-      Fleet f;
-      f.replicas.assign(n, 0);
-      f.replicas[i] = 1;
       active.push_back(i);
-      reqs.push_back({f, st[i].next, o.seed});
+      reqs.push_back(ProbeOf(sim, units[i], s.next, o.seed));
     }
     if (active.empty()) break;
     GF_ASSIGN_OR_RETURN(std::vector<SimOutcome> res, sim.Run(reqs));
     for (size_t k = 0; k < active.size(); ++k) {
-      const size_t i = active[k];
-      State& s = st[i];
-      CandidateCapacity& c = out[i];
-      const SimOutcome& r = res[k];
-      ++c.probes;
-      if (!r.ran) {  // the replica does not fit its GPUs, or the scenario is refused: the candidate is out
-        s.done = true;
-        c.feasible = false;
-        c.limit = r.error;
-        continue;
-      }
-      c.gpus_per_node = r.gpus_total;
-      c.node_usd_per_hour = r.hardware_usd_per_hour;
-      if (r.slos_met) {
-        s.lo = s.next;
-        if (s.lo >= o.target_multiplier * (1 - 1e-12)) {
-          s.done = true;
-          c.saturated = true;
-        } else if (std::isinf(s.hi)) {
-          s.next = std::min(o.target_multiplier, s.next * 2);
-        }
-      } else {
-        s.hi = s.next;
-        c.limit = r.worst_slo;
-        c.limit_ratio = r.worst_ratio;
-        if (s.lo == 0) {
-          s.next /= 4;
-          if (s.next < o.target_multiplier * o.lowest_share) {
-            s.done = true;
-            c.feasible = false;
-            c.limit = absl::StrFormat("misses %s (%.2fx its target) even at %.3g%% of the load", r.worst_slo,
-                                      r.worst_ratio, 100 * s.hi / o.target_multiplier);
-            continue;
-          }
-        }
-      }
-      if (!s.done && s.lo > 0 && !std::isinf(s.hi)) {
-        if (s.hi / s.lo <= 1 + o.tolerance) {
-          s.done = true;
-        } else {
-          s.next = std::sqrt(s.lo * s.hi);
-        }
-      }
-      if (s.done && s.lo > 0) {
-        c.feasible = true;
-        c.max_multiplier = s.lo;
-      }
+      ++(*out)[active[k]].probes;
+      Learn(res[k], reqs[k].rate_multiplier, &st[active[k]], &(*out)[active[k]]);
     }
   }
-  return out;
+  return absl::OkStatus();
 }
 
 }  // namespace gpufleet

@@ -27,12 +27,18 @@ absl::Status ValidateOption(const CapacityTable& table, const GpuOption& o) {
   if (o.gpus_per_replica < 1) {
     return Bad(absl::StrCat(where, " has ", o.gpus_per_replica, " GPUs per replica"), "an integer >= 1");
   }
+  if (!o.node.has_value() && o.price_per_gpu_hour * static_cast<double>(o.gpus_per_replica) > kMaxPricePerHour) {
+    return Bad(absl::StrCat(where, " costs ", o.price_per_gpu_hour * static_cast<double>(o.gpus_per_replica),
+                            " $/h per unit"),
+               absl::StrCat("at most ", kMaxPricePerHour, " $/h"));
+  }
   if (o.node.has_value()) {
     if (o.node->gpus_per_node < 1) {
       return Bad(absl::StrCat(where, " has ", o.node->gpus_per_node, " GPUs per node"), "an integer >= 1");
     }
-    if (!NonNegative(o.node->price_per_hour)) {
-      return Bad(absl::StrCat(where, "'s node costs ", o.node->price_per_hour, " $/h"), "a number >= 0");
+    if (!NonNegative(o.node->price_per_hour) || o.node->price_per_hour > kMaxPricePerHour) {
+      return Bad(absl::StrCat(where, "'s node costs ", o.node->price_per_hour, " $/h"),
+                 absl::StrCat("a number in [0, ", kMaxPricePerHour, "]"));
     }
   }
   if (o.max_gpus.has_value() && *o.max_gpus < 0) {
@@ -49,6 +55,11 @@ absl::Status ValidateOption(const CapacityTable& table, const GpuOption& o) {
     if (!NonNegative(o.tputs[b])) {
       return Bad(absl::StrCat(where, "'s tput for bucket ", BucketName(table, b), " is ", o.tputs[b]),
                  "a number >= 0 (0: cannot serve it)");
+    }
+    if (o.tputs[b] > 0 && table.rates[b] / o.tputs[b] > kMaxUnitsPerBucket) {
+      return Bad(absl::StrCat(where, " would need ", table.rates[b] / o.tputs[b], " units for bucket ",
+                              BucketName(table, b), " (", table.rates[b], " req/s at ", o.tputs[b], " req/s per unit)"),
+                 absl::StrCat("at most ", kMaxUnitsPerBucket, " (are the rates and tputs in the same unit?)"));
     }
   }
   return absl::OkStatus();

@@ -50,8 +50,9 @@ struct CapacityTable {
   std::optional<double> power_budget_w;  // total watts of all units, when the site has a limit
 };
 
-// Checks shapes and ranges (every option has one tput per bucket, numbers finite and >= 0, counts >= 1).
-// InvalidArgument naming the option and bucket at fault.
+// Checks shapes and ranges (every option has one tput per bucket, numbers finite and >= 0, counts >= 1,
+// a unit or node price of at most kMaxPricePerHour, no bucket needing more than kMaxUnitsPerBucket units
+// of an option that serves it). InvalidArgument naming the option and bucket at fault.
 absl::Status ValidateCapacityTable(const CapacityTable& table);
 
 // How a node-shaped option's replicas pack: `replicas` replicas fill `nodes` nodes (one of the two is 1).
@@ -69,5 +70,13 @@ std::optional<int64_t> MaxUnits(const GpuOption& option);
 
 // The largest slice factor accepted: beyond it the program grows without changing the answer much.
 inline constexpr int64_t kMaxSliceFactor = 1024;
+
+// The most units of one option a bucket's rate may need (rate / tput). Beyond it the figures are a unit
+// mistake, not a fleet, and the integer program's unit counts would not fit an int64_t once summed.
+inline constexpr double kMaxUnitsPerBucket = 1e12;
+
+// The highest price of a unit (price_per_gpu_hour × gpus_per_replica) or a node, $/h. CBC's LP solver
+// aborts on an objective coefficient of 1e25 or more (an assertion in ClpSimplex::createRim).
+inline constexpr double kMaxPricePerHour = 1e9;
 
 }  // namespace gpufleet

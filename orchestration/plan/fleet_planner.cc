@@ -1,4 +1,4 @@
-// The planner's search, integer program, verification and repair (see fleet_planner.h).
+// The planner's search, integer programs, verification and repair (see fleet_planner.h).
 #include "orchestration/plan/fleet_planner.h"
 
 #include <algorithm>
@@ -10,52 +10,32 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 #include "sim/util/status_macros.h"
 
 namespace gpufleet {
 namespace {
 
-// The integer program's answer for carrying `load` with the feasible candidates `allowed` (by index).
-struct IlpFleet {
+// A bucket's search runs up to this multiple of the load the fleet must carry: a small bucket's replica
+// is rarely full, and the program needs to know how much of it one bucket takes.
+constexpr double kBucketHeadroom = 4;
+
+// The capacities the program reads: per candidate on the real mix, and per candidate and bucket.
+struct Capacities {
+  std::vector<CandidateCapacity> mix;
+  std::vector<std::vector<CandidateCapacity>> bucket;  // [candidate][bucket index into `buckets`]
+};
+
+// A fleet the integer program proposes, and how its runs route requests.
+struct Proposal {
+  std::string label;
   Fleet fleet;
   double cost = 0;
   std::string status;
   double gap = 0;
+  std::vector<size_t> allowed;  // the candidates repair may add (those that receive traffic)
+  std::function<std::vector<std::string>(const Fleet&)> sets_for;
 };
-
-absl::StatusOr<IlpFleet> SolveFor(const PlanSpec& spec, const std::vector<PlanCandidate>& cands,
-                                  const std::vector<CandidateCapacity>& cap, const std::vector<size_t>& allowed,
-                                  double load) {
-  CapacityTable t;
-  t.bucket_names = {"workload"};
-  t.rates = {load};
-  // One bucket (the workload's real mix) cut into slices so that it can be shared between types.
-  t.slice_factor = 16;
-  std::map<std::string, std::optional<int64_t>> max_gpus;
-  for (const PlanGpuCandidate& g : spec.gpus) max_gpus[g.gpu] = g.max_gpus;
-  for (size_t i : allowed) {
-    GpuOption o;
-    o.name = cands[i].Name();
-    o.gpus_per_replica = cands[i].tensor_parallel;
-    o.node = NodeShape{std::max<int64_t>(cap[i].gpus_per_node, cands[i].tensor_parallel), cap[i].node_usd_per_hour};
-    o.tputs = {cap[i].max_multiplier};
-    t.options.push_back(std::move(o));
-  }
-  // Availability is per GPU type, shared by every candidate of that type, but the solver's limit is per
-  // option: exact with one candidate per type; with several, their total may exceed it, which the
-  // verification then reports (and repair never adds beyond it).
-  for (size_t k = 0; k < allowed.size(); ++k) t.options[k].max_gpus = max_gpus[cands[allowed[k]].gpu];
-  IlpOptions io;
-  io.time_limit_s = 60;
-  GF_ASSIGN_OR_RETURN(IlpSolution s, SolveCapacityIlp(t, io));
-  IlpFleet out;
-  out.fleet.replicas.assign(cands.size(), 0);
-  for (size_t k = 0; k < allowed.size(); ++k) out.fleet.replicas[allowed[k]] = s.units[k];
-  out.cost = s.total_cost;
-  out.status = IlpStatusName(s.status);
-  out.gap = s.relative_gap;
-  return out;
-}
 
 std::string Describe(const Fleet& f, const std::vector<PlanCandidate>& cands) {
   std::string out;
@@ -79,14 +59,141 @@ double WorstRatio(const std::vector<SimOutcome>& v) {
   return w;
 }
 
+GpuOption OptionOf(const PlanCandidate& c, const CandidateCapacity& cap) {
+  GpuOption o;
+  o.name = c.Name();
+  o.gpus_per_replica = c.tensor_parallel;
+  o.node = NodeShape{std::max<int64_t>(cap.gpus_per_node, c.tensor_parallel), cap.node_usd_per_hour};
+  return o;
+}
+
+// Availability is per GPU type, shared by every candidate of that type, but the solver's limit is per
+// option: exact with one candidate per type; with several, their total may exceed it, which the
+// verification then reports (and repair never adds beyond it).
+void SetAvailability(const PlanSpec& spec, const std::vector<PlanCandidate>& cands, const std::vector<size_t>& allowed,
+                     CapacityTable* t) {
+  std::map<std::string, std::optional<int64_t>> max_gpus;
+  for (const PlanGpuCandidate& g : spec.gpus) max_gpus[g.gpu] = g.max_gpus;
+  for (size_t k = 0; k < allowed.size(); ++k) t->options[k].max_gpus = max_gpus[cands[allowed[k]].gpu];
+}
+
+Proposal FromSolution(const IlpSolution& s, const std::vector<size_t>& allowed, size_t n) {
+  Proposal p;
+  p.fleet.replicas.assign(n, 0);
+  for (size_t k = 0; k < allowed.size(); ++k) p.fleet.replicas[allowed[k]] = s.units[k];
+  p.cost = s.total_cost;
+  p.status = IlpStatusName(s.status);
+  p.gap = s.relative_gap;
+  return p;
+}
+
+// The real mix as one bucket, cut into slices so that it can be shared between types.
+absl::StatusOr<Proposal> MixProposal(const PlanSpec& spec, const std::vector<PlanCandidate>& cands, const Capacities& cap,
+                                     const std::vector<size_t>& allowed, double load) {
+  CapacityTable t;
+  t.bucket_names = {"workload"};
+  t.rates = {load};
+  t.slice_factor = 16;
+  std::vector<size_t> used;
+  for (size_t i : allowed) {
+    if (!cap.mix[i].feasible) continue;
+    GpuOption o = OptionOf(cands[i], cap.mix[i]);
+    o.tputs = {cap.mix[i].max_multiplier};
+    t.options.push_back(std::move(o));
+    used.push_back(i);
+  }
+  if (used.empty()) return absl::FailedPreconditionError("no candidate of these meets the SLOs on the whole workload");
+  SetAvailability(spec, cands, used, &t);
+  GF_ASSIGN_OR_RETURN(IlpSolution s, SolveCapacityIlp(t, {.time_limit_s = 60}));
+  Proposal p = FromSolution(s, used, cands.size());
+  p.allowed = used;
+  return p;
+}
+
+// Mélange's program over the buckets; the runs route each bucket to the candidates the program gave it.
+absl::StatusOr<Proposal> BucketProposal(const PlanSpec& spec, const std::vector<PlanCandidate>& cands,
+                                        const Capacities& cap, const std::vector<PlanBucket>& buckets,
+                                        const std::vector<size_t>& allowed, double load) {
+  CapacityTable t;
+  t.slice_factor = 4;
+  for (const PlanBucket& b : buckets) {
+    t.bucket_names.push_back(b.name);
+    // Each bucket's capacity is a multiplier of its own share of the trace, so its rate is the load.
+    t.rates.push_back(load);
+  }
+  std::vector<size_t> used;
+  for (size_t i : allowed) {
+    GpuOption o = OptionOf(cands[i], cap.mix[i]);
+    bool any = false;
+    for (size_t b = 0; b < buckets.size(); ++b) {
+      const CandidateCapacity& c = cap.bucket[i][b];
+      o.tputs.push_back(c.feasible ? c.max_multiplier : 0);
+      any |= c.feasible;
+    }
+    if (!any || cap.mix[i].gpus_per_node == 0) continue;
+    t.options.push_back(std::move(o));
+    used.push_back(i);
+  }
+  if (used.empty()) return absl::FailedPreconditionError("no candidate of these meets the SLOs on any bucket");
+  SetAvailability(spec, cands, used, &t);
+  GF_ASSIGN_OR_RETURN(IlpSolution s, SolveCapacityIlp(t, {.time_limit_s = 60}));
+  Proposal p = FromSolution(s, used, cands.size());
+  // shares[candidate][bucket]: the part of each bucket's requests the candidate's group takes.
+  std::map<size_t, std::vector<double>> shares;
+  for (size_t k = 0; k < used.size(); ++k) {
+    bool any = false;
+    std::vector<double> row(buckets.size(), 0);
+    for (size_t b = 0; b < buckets.size(); ++b) {
+      row[b] = static_cast<double>(s.slices[b][k]) / static_cast<double>(t.slice_factor);
+      any |= row[b] > 0;
+    }
+    if (any) {
+      shares[used[k]] = row;
+      p.allowed.push_back(used[k]);
+    }
+  }
+  const int64_t np = static_cast<int64_t>(spec.bucket_prompt_edges.size()) + 1;
+  const int64_t no = static_cast<int64_t>(spec.bucket_output_edges.size()) + 1;
+  p.sets_for = [&spec, &cands, buckets, shares, np, no](const Fleet& f) {
+    std::string router = "{type: size_buckets";
+    if (!spec.bucket_prompt_edges.empty()) absl::StrAppend(&router, ", prompt_tokens: [", absl::StrJoin(spec.bucket_prompt_edges, ", "), "]");
+    if (!spec.bucket_output_edges.empty()) absl::StrAppend(&router, ", output_tokens: [", absl::StrJoin(spec.bucket_output_edges, ", "), "]");
+    absl::StrAppend(&router, ", shares: {");
+    bool first = true;
+    for (const auto& [i, row] : shares) {
+      if (f.replicas[i] == 0) continue;
+      std::vector<std::vector<double>> m(np, std::vector<double>(no, 0));
+      for (size_t b = 0; b < buckets.size(); ++b) m[buckets[b].prompt_index][buckets[b].output_index] = row[b];
+      std::vector<std::string> rows;
+      for (const auto& r : m) rows.push_back(absl::StrCat("[", absl::StrJoin(r, ", "), "]"));
+      absl::StrAppend(&router, first ? "" : ", ", cands[i].GroupName(), ": [", absl::StrJoin(rows, ", "), "]");
+      first = false;
+    }
+    absl::StrAppend(&router, "}}");
+    return std::vector<std::string>{"router=" + router};
+  };
+  return p;
+}
+
 class Verifier {
  public:
-  Verifier(const PlanSpec& spec, PlanSimulator& sim, std::vector<int64_t> seeds, double load)
-      : spec_(spec), sim_(sim), seeds_(std::move(seeds)), load_(load) {}
+  Verifier(const PlanSpec& spec, PlanSimulator& sim, std::vector<int64_t> seeds, double load,
+           std::function<std::vector<std::string>(const Fleet&)> sets_for)
+      : spec_(spec), sim_(sim), seeds_(std::move(seeds)), load_(load), sets_for_(std::move(sets_for)) {}
+
+  PlanSimulator::Request RequestOf(const Fleet& f, int64_t seed, bool record) const {
+    PlanSimulator::Request r;
+    r.fleet = f;
+    r.rate_multiplier = load_;
+    r.seed = seed;
+    r.record = record;
+    if (sets_for_) r.sets = sets_for_(f);
+    return r;
+  }
 
   absl::StatusOr<std::vector<SimOutcome>> AllSeeds(const Fleet& f) {
     std::vector<PlanSimulator::Request> r;
-    for (int64_t s : seeds_) r.push_back({f, load_, s, /*record=*/true});
+    for (int64_t s : seeds_) r.push_back(RequestOf(f, s, /*record=*/true));
     return sim_.Run(r);
   }
 
@@ -102,7 +209,6 @@ class Verifier {
     return "";
   }
 
-  // Verification, repair and pruning of `start`, restricted to the candidates in `allowed`.
   absl::Status Run(const Fleet& start, const std::vector<size_t>& allowed, VerifiedFleet* v) {
     const auto& cands = sim_.candidates();
     Fleet f = start;
@@ -118,14 +224,15 @@ class Verifier {
                                      now.front().worst_ratio));
     // Repair: add the replica whose addition gains the most SLO margin per dollar (or meets the SLOs
     // cheapest), until every seed meets them.
-    for (int64_t step = 0; !AllMet(now) && step < spec_.max_repairs; ++step) {
+    int64_t step = 0;
+    for (; !AllMet(now) && step < spec_.max_repairs && !sim_.out_of_time(); ++step) {
       std::vector<PlanSimulator::Request> trials;
       std::vector<size_t> added;  // the candidate each trial adds
       for (size_t i : allowed) {
         Fleet g = f;
         ++g.replicas[i];
         if (!OverAvailability(g).empty()) continue;
-        trials.push_back({g, load_, seeds_.front()});
+        trials.push_back(RequestOf(g, seeds_.front(), false));
         added.push_back(i);
       }
       if (trials.empty()) break;  // every addition exceeds availability
@@ -153,65 +260,283 @@ class Verifier {
                                        now.front().worst_slo, now.front().worst_ratio));
     }
     if (!AllMet(now)) {
-      v->why_not = OverAvailability(f).empty() && !std::all_of(allowed.begin(), allowed.end(), [&](size_t i) {
-                     Fleet g = f;
-                     ++g.replicas[i];
-                     return !OverAvailability(g).empty();
-                   })
-                       ? absl::StrCat("the SLOs still fail after ", spec_.max_repairs, " repairs (search.max_repairs)")
-                       : "the SLOs still fail, and every replica more would exceed the GPUs' availability (max_gpus)";
+      const bool room = std::any_of(allowed.begin(), allowed.end(), [&](size_t i) {
+        Fleet g = f;
+        ++g.replicas[i];
+        return OverAvailability(g).empty();
+      });
+      v->why_not = !room                     ? "the SLOs still fail, and every replica more would exceed the GPUs' availability (max_gpus)"
+                   : step < spec_.max_repairs ? "the SLOs still fail when the search's time ran out (search.time_limit_s)"
+                                              : absl::StrCat("the SLOs still fail after ", spec_.max_repairs, " repairs (search.max_repairs)");
       v->fleet = f;
       v->seeds = now;
       return absl::OkStatus();
     }
-    // Prune: remove the replica whose removal saves the most while every seed still meets the SLOs.
-    while (f.total() > 1) {
+    GF_RETURN_IF_ERROR(Prune(allowed, &f, &now, v));
+    GF_ASSIGN_OR_RETURN(const bool swapped, Swap(allowed, &f, &now, v));
+    if (swapped) GF_RETURN_IF_ERROR(Prune(allowed, &f, &now, v));
+    v->found = true;
+    v->fleet = f;
+    v->seeds = now;
+    if (sets_for_) v->sets = sets_for_(f);
+    return absl::OkStatus();
+  }
+
+ private:
+  // Removes the replica whose removal saves the most while every seed still meets the SLOs, until none can go.
+  absl::Status Prune(const std::vector<size_t>& allowed, Fleet* f, std::vector<SimOutcome>* now, VerifiedFleet* v) {
+    const auto& cands = sim_.candidates();
+    while (f->total() > 1 && !sim_.out_of_time()) {
       std::vector<PlanSimulator::Request> trials;
       std::vector<size_t> which;
       for (size_t i : allowed) {
-        if (f.replicas[i] == 0) continue;
-        Fleet g = f;
+        if (f->replicas[i] == 0) continue;
+        Fleet g = *f;
         --g.replicas[i];
-        trials.push_back({g, load_, seeds_.front()});
+        trials.push_back(RequestOf(g, seeds_.front(), false));
         which.push_back(i);
       }
       GF_ASSIGN_OR_RETURN(std::vector<SimOutcome> res, sim_.Run(trials));
       std::vector<size_t> order;
       for (size_t k = 0; k < res.size(); ++k)
         if (res[k].slos_met) order.push_back(k);
-      std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return res[a].cost_usd_per_hour < res[b].cost_usd_per_hour; });
+      std::stable_sort(order.begin(), order.end(),
+                       [&](size_t a, size_t b) { return res[a].cost_usd_per_hour < res[b].cost_usd_per_hour; });
       bool pruned = false;
       for (size_t k : order) {
         // A removal that frees GPUs in a node still paid for saves no money now, but leaves room (and power).
         GF_ASSIGN_OR_RETURN(std::vector<SimOutcome> check, AllSeeds(trials[k].fleet));
         if (!AllMet(check)) continue;
-        f = trials[k].fleet;
-        now = check;
+        *f = trials[k].fleet;
+        *now = check;
         v->log.push_back(absl::StrFormat("prune: remove 1 x %s -> %s: still meets the SLOs, $%.2f/h",
-                                         cands[which[k]].Name(), Describe(f, cands), now.front().cost_usd_per_hour));
+                                         cands[which[k]].Name(), Describe(*f, cands), now->front().cost_usd_per_hour));
         pruned = true;
         break;
       }
       if (!pruned) break;
     }
-    v->found = true;
-    v->fleet = f;
-    v->seeds = now;
     return absl::OkStatus();
   }
 
- private:
+  // Replaces one replica by one of another candidate while that is cheaper and every seed still meets the
+  // SLOs (the program's capacities are a bisection's lower bounds: a cheaper type may carry what it was
+  // not credited with); true when a swap was made.
+  absl::StatusOr<bool> Swap(const std::vector<size_t>& allowed, Fleet* f, std::vector<SimOutcome>* now, VerifiedFleet* v) {
+    const auto& cands = sim_.candidates();
+    bool any = false;
+    for (int round = 0; round < 8 && !sim_.out_of_time(); ++round) {
+      std::vector<PlanSimulator::Request> trials;
+      std::vector<std::pair<size_t, size_t>> which;
+      std::vector<int64_t> moved;
+      for (size_t i : allowed) {
+        if (f->replicas[i] == 0) continue;
+        for (size_t j : allowed) {
+          if (j == i) continue;
+          // One replica, or all of them: nodes are bought whole, so a single swap often saves nothing
+          // while the whole group's does.
+          for (int64_t k : std::set<int64_t>{1, f->replicas[i]}) {
+            Fleet g = *f;
+            g.replicas[i] -= k;
+            g.replicas[j] += k;
+            if (!OverAvailability(g).empty()) continue;
+            trials.push_back(RequestOf(g, seeds_.front(), false));
+            which.emplace_back(i, j);
+            moved.push_back(k);
+          }
+        }
+      }
+      if (trials.empty()) break;
+      GF_ASSIGN_OR_RETURN(std::vector<SimOutcome> res, sim_.Run(trials));
+      std::vector<size_t> order;
+      for (size_t k = 0; k < res.size(); ++k)
+        if (res[k].slos_met && res[k].cost_usd_per_hour < now->front().cost_usd_per_hour - 1e-9) order.push_back(k);
+      std::stable_sort(order.begin(), order.end(),
+                       [&](size_t a, size_t b) { return res[a].cost_usd_per_hour < res[b].cost_usd_per_hour; });
+      bool swapped = false;
+      for (size_t k : order) {
+        GF_ASSIGN_OR_RETURN(std::vector<SimOutcome> check, AllSeeds(trials[k].fleet));
+        if (!AllMet(check)) continue;
+        *f = trials[k].fleet;
+        *now = check;
+        v->log.push_back(absl::StrFormat("swap: %d x %s for %d x %s -> %s: still meets the SLOs, $%.2f/h", moved[k],
+                                         cands[which[k].first].Name(), moved[k], cands[which[k].second].Name(),
+                                         Describe(*f, cands), now->front().cost_usd_per_hour));
+        swapped = any = true;
+        break;
+      }
+      if (!swapped) break;
+    }
+    return any;
+  }
+
   const PlanSpec& spec_;
   PlanSimulator& sim_;
   std::vector<int64_t> seeds_;
   double load_;
+  std::function<std::vector<std::string>(const Fleet&)> sets_for_;
 };
+
+// The proposals for carrying `load` with the candidates in `allowed`, each verified; the cheapest found.
+absl::Status BestFleet(const PlanSpec& spec, const PlannerOptions& options, PlanSimulator& sim, const Capacities& cap,
+                       const std::vector<int64_t>& seeds, const std::vector<size_t>& allowed, double load,
+                       VerifiedFleet* best, std::vector<VerifiedFleet>* all = nullptr) {
+  const auto& cands = sim.candidates();
+  std::vector<Proposal> proposals;
+  std::vector<std::string> why_not;
+  const std::vector<std::string> routers = spec.routers.empty() ? std::vector<std::string>{""} : spec.routers;
+  for (const std::string& router : routers) {
+    auto p = MixProposal(spec, cands, cap, allowed, load);
+    if (!p.ok()) {
+      why_not.push_back(std::string(p.status().message()));
+      break;
+    }
+    p->label = absl::StrCat("real mix, router ", router.empty() ? options.base_router : router);
+    if (!router.empty()) p->sets_for = [router](const Fleet&) { return std::vector<std::string>{"router={type: " + router + "}"}; };
+    proposals.push_back(*std::move(p));
+  }
+  if (spec.has_buckets()) {
+    auto p = BucketProposal(spec, cands, cap, options.buckets, allowed, load);
+    if (p.ok()) {
+      p->label = "buckets, router size_buckets";
+      proposals.push_back(*std::move(p));
+    } else {
+      why_not.push_back(absl::StrCat("buckets: ", p.status().message()));
+    }
+  }
+  for (Proposal& p : proposals) {
+    VerifiedFleet v;
+    v.proposal = p.label;
+    v.ilp = p.fleet;
+    v.ilp_cost_usd_per_hour = p.cost;
+    v.ilp_status = p.status;
+    v.ilp_gap = p.gap;
+    sim.SetStage(absl::StrCat("verifying ", p.label));
+    Verifier verifier(spec, sim, seeds, load, p.sets_for);
+    GF_RETURN_IF_ERROR(verifier.Run(p.fleet, p.allowed, &v));
+    if (!v.found) why_not.push_back(absl::StrCat(p.label, ": ", v.why_not));
+    if (all != nullptr) all->push_back(v);
+    const bool better = v.found && (!best->found || v.cost_usd_per_hour() < best->cost_usd_per_hour() - 1e-9);
+    if (better || (!best->found && best->ilp_status.empty())) *best = std::move(v);
+  }
+  if (!best->found) best->why_not = why_not.empty() ? "no fleet of the candidates met the SLOs" : absl::StrJoin(why_not, "; ");
+  return absl::OkStatus();
+}
+
+absl::StatusOr<Capacities> SearchAll(const PlanSpec& spec, const PlannerOptions& options, PlanSimulator& sim,
+                                     const std::vector<CandidateCapacity>& priced, double target, int64_t seed) {
+  const size_t n = sim.candidates().size();
+  std::vector<CapacityUnit> units;
+  std::vector<CandidateCapacity> state;
+  for (size_t i = 0; i < n; ++i) {
+    units.push_back({i, {}, target});
+    state.push_back(priced[i]);
+  }
+  for (size_t i = 0; i < n; ++i) {
+    for (const PlanBucket& b : options.buckets) {
+      units.push_back({i, {"workload.filter=" + b.Filter()}, target * kBucketHeadroom});
+      state.push_back(priced[i]);
+    }
+  }
+  CapacitySearchOptions co;
+  co.target_multiplier = target;
+  co.seed = seed;
+  co.tolerance = spec.tolerance;
+  co.max_simulations = spec.max_simulations;
+  sim.SetStage(options.buckets.empty() ? "capacity search" : "capacity search (whole workload and buckets)");
+  GF_RETURN_IF_ERROR(SearchCapacities(sim, units, co, &state));
+  Capacities cap;
+  cap.mix.assign(state.begin(), state.begin() + static_cast<std::ptrdiff_t>(n));
+  cap.bucket.assign(n, {});
+  for (size_t k = n; k < units.size(); ++k) cap.bucket[units[k].candidate].push_back(state[k]);
+  return cap;
+}
+
+// InvalidInput-like failure when no fleet can exist: naming the SLO that ruled out the most candidates.
+absl::Status NothingFeasible(const PlanSpec& spec, const PlannerOptions& options, const Capacities& cap) {
+  bool mix = false;
+  for (const CandidateCapacity& c : cap.mix) mix |= c.feasible;
+  if (mix) return absl::OkStatus();
+  if (!options.buckets.empty()) {
+    // A bucket plan may exist though no replica serves the whole mix: only if every bucket has a server.
+    bool every = true;
+    for (size_t b = 0; b < options.buckets.size(); ++b) {
+      bool any = false;
+      for (const auto& row : cap.bucket) any |= row[b].feasible;
+      every &= any;
+    }
+    if (every) return absl::OkStatus();
+  }
+  std::map<std::string, int> by_slo;
+  for (const CandidateCapacity& c : cap.mix) {
+    std::string why = c.limit;
+    if (why.rfind("misses ", 0) == 0) why = why.substr(7);
+    ++by_slo[why.substr(0, why.find(" ("))];
+  }
+  std::string tightest;
+  int most = 0;
+  for (const auto& [slo, n] : by_slo)
+    if (n > most) { most = n; tightest = slo; }
+  (void)spec;
+  return absl::FailedPreconditionError(absl::StrCat(
+      "no candidate meets the SLOs at any size: ", most, " of ", cap.mix.size(), " candidates fail on ", tightest,
+      "; expected looser SLOs, other GPUs or tensor-parallel degrees, or smaller max_batched_tokens"));
+}
+
+std::vector<size_t> AllCandidates(const Capacities& cap) {
+  std::vector<size_t> out;
+  for (size_t i = 0; i < cap.mix.size(); ++i) {
+    bool any = cap.mix[i].feasible;
+    for (const CandidateCapacity& c : cap.bucket[i]) any |= c.feasible;
+    if (any) out.push_back(i);
+  }
+  return out;
+}
 
 }  // namespace
 
+std::string PlanBucket::Filter() const {
+  auto range = [](int64_t lo, int64_t hi) { return hi > 0 ? absl::StrCat("[", lo, ", ", hi, "]") : absl::StrCat("[", lo, ", .inf]"); };
+  return absl::StrCat("{prompt_tokens: ", range(prompt_lo, prompt_hi), ", output_tokens: ", range(output_lo, output_hi), "}");
+}
+
+std::vector<PlanBucket> BucketsOf(const PlanSpec& spec) {
+  std::vector<PlanBucket> out;
+  if (!spec.has_buckets()) return out;
+  auto bounds = [](const std::vector<int64_t>& edges) {
+    std::vector<std::pair<int64_t, int64_t>> r;
+    int64_t lo = 0;
+    for (int64_t e : edges) {
+      r.emplace_back(lo, e);
+      lo = e;
+    }
+    r.emplace_back(lo, 0);
+    return r;
+  };
+  const auto p = bounds(spec.bucket_prompt_edges), o = bounds(spec.bucket_output_edges);
+  auto text = [](std::pair<int64_t, int64_t> b) {
+    return b.second > 0 ? absl::StrCat("[", b.first, ", ", b.second, ")") : absl::StrCat("[", b.first, ", inf)");
+  };
+  for (size_t i = 0; i < p.size(); ++i) {
+    for (size_t j = 0; j < o.size(); ++j) {
+      PlanBucket b;
+      b.prompt_lo = p[i].first;
+      b.prompt_hi = p[i].second;
+      b.output_lo = o[j].first;
+      b.output_hi = o[j].second;
+      b.prompt_index = static_cast<int64_t>(i);
+      b.output_index = static_cast<int64_t>(j);
+      b.name = absl::StrCat("prompt ", text(p[i]), " x output ", text(o[j]));
+      out.push_back(std::move(b));
+    }
+  }
+  return out;
+}
+
 absl::Status VerifyRepairPrune(const PlanSpec& spec, PlanSimulator& sim, const std::vector<int64_t>& seeds, double load,
-                               const Fleet& start, const std::vector<size_t>& allowed, VerifiedFleet* out) {
-  Verifier v(spec, sim, seeds, load);
+                               const Fleet& start, const std::vector<size_t>& allowed, VerifiedFleet* out,
+                               const std::function<std::vector<std::string>(const Fleet&)>& sets_for) {
+  Verifier v(spec, sim, seeds, load, sets_for);
   return v.Run(start, allowed, out);
 }
 
@@ -228,64 +553,56 @@ std::vector<PlanCandidate> ExpandCandidates(const PlanSpec& spec, int64_t defaul
 
 absl::StatusOr<PlanResult> RunPlan(const PlanSpec& spec, const PlannerOptions& options) {
   const auto started = std::chrono::steady_clock::now();
+  const auto deadline = started + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                                      std::chrono::duration<double>(spec.time_limit_s));
   PlanResult result;
   result.candidates = ExpandCandidates(spec, options.default_max_batched_tokens);
-  PlanSimulator sim(spec, result.candidates, options.binary, options.jobs, options.prices_override, options.db);
-  const double top_rate = *std::max_element(spec.rates.begin(), spec.rates.end());
-  CapacitySearchOptions co;
-  co.target_multiplier = top_rate * options.base_multiplier;
-  co.seed = spec.seeds.empty() ? options.base_seed : spec.seeds.front();
-  co.tolerance = spec.tolerance;
-  co.max_simulations = spec.max_simulations;
-  if (options.progress) std::fprintf(stderr, "plan: capacity search over %zu candidates\n", result.candidates.size());
-  GF_ASSIGN_OR_RETURN(result.capacity, SearchCapacities(sim, co));
-  std::vector<size_t> feasible;
-  for (size_t i = 0; i < result.capacity.size(); ++i)
-    if (result.capacity[i].feasible) feasible.push_back(i);
-  if (feasible.empty()) {
-    // Name the SLO that ruled out the most candidates: the tightest one.
-    std::map<std::string, int> by_slo;
-    for (const CandidateCapacity& c : result.capacity) ++by_slo[c.limit.substr(0, c.limit.find(" ("))];
-    std::string tightest;
-    int most = 0;
-    for (const auto& [slo, n] : by_slo)
-      if (n > most) { most = n; tightest = slo; }
-    return absl::FailedPreconditionError(absl::StrCat(
-        "no candidate meets the SLOs at any size: ", most, " of ", result.capacity.size(), " candidates fail on ",
-        tightest, "; expected looser SLOs, other GPUs or tensor-parallel degrees, or smaller max_batched_tokens"));
+  const size_t n = result.candidates.size();
+  // Each candidate's replica priced (and checked to fit) without simulating it.
+  std::vector<CandidateCapacity> priced(n);
+  for (size_t i = 0; i < n; ++i) {
+    if (!options.price_replica) break;
+    auto p = options.price_replica(result.candidates[i]);
+    if (!p.ok()) {
+      priced[i].limit = std::string(p.status().message());
+      continue;
+    }
+    priced[i].gpus_per_node = p->gpus_per_node;
+    priced[i].node_usd_per_hour = p->node_usd_per_hour;
   }
+  SimCache own_cache;
+  SimCache* cache = options.cache != nullptr ? options.cache : &own_cache;
+  PlanSimulatorOptions so{options.binary, options.jobs, options.prices_override, options.db, cache, options.context,
+                          options.slos, {}, options.progress, deadline};
+  PlanSimulator sim(spec, result.candidates, so);
+  const double top_rate = *std::max_element(spec.rates.begin(), spec.rates.end());
+  const double target = top_rate * options.base_multiplier;
+  const int64_t search_seed = spec.seeds.empty() ? options.base_seed : spec.seeds.front();
   const std::vector<int64_t> seeds = spec.seeds.empty() ? std::vector<int64_t>{options.base_seed} : spec.seeds;
+  result.buckets = options.buckets;
+  result.rps_per_multiplier = options.rps_per_multiplier;
+
+  GF_ASSIGN_OR_RETURN(Capacities cap, SearchAll(spec, options, sim, priced, target, search_seed));
+  result.capacity = cap.mix;
+  result.bucket_capacity = cap.bucket;
+  GF_RETURN_IF_ERROR(NothingFeasible(spec, options, cap));
+  const std::vector<size_t> feasible = AllCandidates(cap);
   for (double rate : spec.rates) {
     RatePlan rp;
     rp.rate = rate;
     rp.load_multiplier = rate * options.base_multiplier;
-    Verifier verifier(spec, sim, seeds, rp.load_multiplier);
-    auto plan_over = [&](const std::vector<size_t>& allowed, VerifiedFleet* v) -> absl::Status {
-      auto ilp = SolveFor(spec, result.candidates, result.capacity, allowed, rp.load_multiplier);
-      if (!ilp.ok()) {
-        v->why_not = std::string(ilp.status().message());
-        return absl::OkStatus();
-      }
-      v->ilp = ilp->fleet;
-      v->ilp_cost_usd_per_hour = ilp->cost;
-      v->ilp_status = ilp->status;
-      v->ilp_gap = ilp->gap;
-      return verifier.Run(ilp->fleet, allowed, v);
-    };
     std::set<std::string> types;
     for (size_t i : feasible) types.insert(result.candidates[i].gpu);
     for (const std::string& g : types) {
       std::vector<size_t> allowed;
       for (size_t i : feasible)
         if (result.candidates[i].gpu == g) allowed.push_back(i);
-      if (options.progress) std::fprintf(stderr, "plan: rate x%g, %s alone\n", rate, g.c_str());
       VerifiedFleet v;
-      GF_RETURN_IF_ERROR(plan_over(allowed, &v));
+      GF_RETURN_IF_ERROR(BestFleet(spec, options, sim, cap, seeds, allowed, rp.load_multiplier, &v));
       rp.single_type.emplace_back(g, std::move(v));
     }
     if (spec.mixes && types.size() > 1) {
-      if (options.progress) std::fprintf(stderr, "plan: rate x%g, mixed fleet\n", rate);
-      GF_RETURN_IF_ERROR(plan_over(feasible, &rp.best));
+      GF_RETURN_IF_ERROR(BestFleet(spec, options, sim, cap, seeds, feasible, rp.load_multiplier, &rp.best, &rp.proposals));
       // A mix never has to be worse than the best single type: keep whichever verified cheaper.
       for (const auto& [g, v] : rp.single_type) {
         if (v.found && (!rp.best.found || v.cost_usd_per_hour() < rp.best.cost_usd_per_hour())) {
@@ -302,6 +619,45 @@ absl::StatusOr<PlanResult> RunPlan(const PlanSpec& spec, const PlannerOptions& o
     result.rates.push_back(std::move(rp));
   }
   result.simulations = sim.simulations();
+  result.cache_hits = sim.cache_hits();
+
+  // The frontier: the same plan under each target of one SLO, at the first rate, the cache carrying the
+  // probes from one target to the next (a probe's outcome is judged against each target in turn).
+  for (double t : spec.frontier_targets_s) {
+    PlanSimulatorOptions fo = so;
+    Slo* slo = spec.frontier_slo == "ttft" ? &fo.slos.ttft : spec.frontier_slo == "tbt" ? &fo.slos.tbt : &fo.slos.e2e;
+    slo->enabled = true;
+    slo->target_s = t;
+    fo.slo_sets = {absl::StrFormat("slos.%s.target_s=%.9g", spec.frontier_slo, t)};
+    PlanSimulator fsim(spec, result.candidates, fo);
+    fsim.set_budget_used(result.simulations);
+    FrontierPoint point;
+    point.target_s = t;
+    auto fcap = SearchAll(spec, options, fsim, priced, target, search_seed);
+    if (!fcap.ok()) return fcap.status();
+    const std::vector<size_t> ok = AllCandidates(*fcap);
+    const double load = spec.rates.front() * options.base_multiplier;
+    if (!NothingFeasible(spec, options, *fcap).ok() || ok.empty()) {
+      point.fleet.why_not = "no candidate meets this target at any size";
+    } else if (spec.mixes) {
+      GF_RETURN_IF_ERROR(BestFleet(spec, options, fsim, *fcap, seeds, ok, load, &point.fleet));
+    } else {
+      std::set<std::string> types;
+      for (size_t i : ok) types.insert(result.candidates[i].gpu);
+      for (const std::string& g : types) {
+        std::vector<size_t> allowed;
+        for (size_t i : ok)
+          if (result.candidates[i].gpu == g) allowed.push_back(i);
+        VerifiedFleet v;
+        GF_RETURN_IF_ERROR(BestFleet(spec, options, fsim, *fcap, seeds, allowed, load, &v));
+        if (v.found && (!point.fleet.found || v.cost_usd_per_hour() < point.fleet.cost_usd_per_hour())) point.fleet = v;
+      }
+      if (!point.fleet.found) point.fleet.why_not = "no single-type fleet met this target";
+    }
+    result.simulations += fsim.simulations();
+    result.cache_hits += fsim.cache_hits();
+    result.frontier.push_back(std::move(point));
+  }
   result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   return result;
 }

@@ -136,7 +136,8 @@ absl::StatusOr<CapacityTable> ParseMelangeJson(const std::string& text, const st
   Json doc;
   try {
     doc = Json::parse(text);
-  } catch (const Json::parse_error& e) {
+  } catch (const Json::exception& e) {
+    // parse_error, or out_of_range for a number beyond a double ("1e400"), which the parser raises too.
     std::string what = e.what();  // "[json.exception.parse_error.101] parse error at line 3, column 5: ..."
     if (const size_t bracket = what.find("] "); what.rfind("[json.exception", 0) == 0 && bracket != std::string::npos) {
       what = what.substr(bracket + 2);

@@ -10,16 +10,12 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "sim/report/sqlite_db.h"
+#include "sim/util/fnv1a.h"
 #include "sim/util/status_macros.h"
 #include "sim/util/utc_time.h"
 
 namespace gpufleet {
 namespace {
-
-uint64_t Fnv1a(const std::string& s, uint64_t h = 1469598103934665603ull) {
-  for (unsigned char c : s) h = (h ^ c) * 1099511628211ull;
-  return h;
-}
 
 std::string LogText(const std::vector<std::string>& log) {
   std::string out;
@@ -30,7 +26,7 @@ std::string LogText(const std::vector<std::string>& log) {
 }  // namespace
 
 absl::StatusOr<std::string> WritePlanRows(const std::string& db_path, double wait_s, const PlanSpec& spec,
-                                          const PlanResult& r, const std::string& result_json) {
+                                          const PlanResult& r, const std::string& result_json, double rps_per_multiplier) {
   const std::string created = UtcNow("%Y-%m-%dT%H:%M:%SZ");
   const std::string plan_id =
       absl::StrFormat("plan-%016x", Fnv1a(absl::StrCat(spec.text, "\n", created, "\n", getpid(), "\n", result_json)));
@@ -79,6 +75,21 @@ absl::StatusOr<std::string> WritePlanRows(const std::string& db_path, double wai
     for (const RatePlan& rp : r.rates) {
       GF_RETURN_IF_ERROR(put(rp.rate, "best", rp.best));
       for (const auto& [gpu, v] : rp.single_type) GF_RETURN_IF_ERROR(put(rp.rate, "single:" + gpu, v));
+    }
+    for (const FrontierPoint& p : r.frontier) {
+      GF_RETURN_IF_ERROR(put(spec.rates.front(), absl::StrFormat("frontier:%s<=%g", spec.frontier_slo, p.target_s), p.fleet));
+    }
+    GF_ASSIGN_OR_RETURN(sqlite::Stmt caps, sqlite::Prepare(db, "INSERT INTO plan_capacities VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
+    auto cap_row = [&](size_t i, const std::string& bucket, double share, const CandidateCapacity& k) {
+      return sqlite::Row(caps.get())
+          .Text(plan_id).Int(static_cast<int64_t>(i)).Text(bucket).Real(share).Int(k.feasible).Real(k.max_multiplier)
+          .Real(k.max_multiplier * share * rps_per_multiplier).Text(k.limit).Int(k.probes).Int(k.cached_probes)
+          .Done(db);
+    };
+    for (size_t i = 0; i < r.candidates.size(); ++i) {
+      GF_RETURN_IF_ERROR(cap_row(i, "all", 1.0, r.capacity[i]));
+      for (size_t b = 0; b < r.buckets.size() && b < r.bucket_capacity[i].size(); ++b)
+        GF_RETURN_IF_ERROR(cap_row(i, r.buckets[b].name, r.buckets[b].share, r.bucket_capacity[i][b]));
     }
     return absl::OkStatus();
   }));

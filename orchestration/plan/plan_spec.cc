@@ -64,7 +64,7 @@ absl::StatusOr<PlanSpec> ParsePlanSpec(const std::string& text, const std::strin
   GF_ASSIGN_OR_RETURN(YAML::Node root, LoadYamlString(text, name));
   GF_ASSIGN_OR_RETURN(MapReader r, MapReader::Make(name, root, "plan"));
   GF_RETURN_IF_ERROR(r.ExpectOnly({"name", "base", "set", "rates", "candidates", "objective", "seeds", "search",
-                                   "power", "disaggregation"}));
+                                   "buckets", "frontier", "power", "disaggregation"}));
   PlanSpec spec;
   spec.file = name;
   spec.text = text;
@@ -99,7 +99,7 @@ absl::StatusOr<PlanSpec> ParsePlanSpec(const std::string& text, const std::strin
   {
     GF_ASSIGN_OR_RETURN(MapReader c, MapReader::Make(name, r.Raw("candidates"), "candidates"));
     GF_RETURN_IF_ERROR(c.ExpectOnly({"gpus", "tensor_parallel", "max_batched_tokens", "scheduler", "max_batch_size",
-                                     "allow_mixes"}));
+                                     "allow_mixes", "routers"}));
     YAML::Node gpus = c.Raw("gpus");
     if (!gpus.IsDefined() || !gpus.IsSequence() || gpus.size() == 0) {
       return YamlError(name, gpus.IsDefined() ? gpus : c.node(), "candidates.gpus is missing or empty",
@@ -147,6 +147,14 @@ absl::StatusOr<PlanSpec> ParsePlanSpec(const std::string& text, const std::strin
     }
     GF_RETURN_IF_ERROR(c.Opt("max_batch_size", &spec.max_batch_size, 1, 1 << 20));
     GF_RETURN_IF_ERROR(c.Opt("allow_mixes", &spec.mixes));
+    if (YAML::Node rt = c.Raw("routers"); rt.IsDefined() && !rt.IsNull()) {
+      if (!rt.IsSequence() || rt.size() == 0) return YamlError(name, rt, "candidates.routers is not a list of router names", "routers: [least_outstanding_tokens, round_robin]");
+      for (const auto& x : rt) {
+        if (!x.IsScalar() || x.Scalar().empty()) return YamlError(name, x, "a router is not a name", "a router type (`gpufleet policies`)");
+        if (x.Scalar() == "size_buckets") return YamlError(name, x, "size_buckets is the router of the bucket plan, not a candidate", "`buckets:` to plan with it");
+        spec.routers.push_back(x.Scalar());
+      }
+    }
     GF_RETURN_IF_ERROR(c.Finish());
   }
   std::string objective = "cost_per_hour";
@@ -164,6 +172,34 @@ absl::StatusOr<PlanSpec> ParsePlanSpec(const std::string& text, const std::strin
     GF_RETURN_IF_ERROR(s.Finish());
   } else {
     r.Raw("search");
+  }
+  if (r.Has("buckets")) {
+    GF_ASSIGN_OR_RETURN(MapReader b, MapReader::Make(name, r.Raw("buckets"), "buckets"));
+    for (const char* key : {"prompt_tokens", "output_tokens"}) {
+      std::vector<int64_t>* edges = std::string(key) == "prompt_tokens" ? &spec.bucket_prompt_edges : &spec.bucket_output_edges;
+      GF_RETURN_IF_ERROR(IntList(b, key, 1, 1 << 24, edges));
+      for (size_t i = 1; i < edges->size(); ++i) {
+        if ((*edges)[i] <= (*edges)[i - 1]) return b.ErrorAt(key, absl::StrCat("buckets.", key, " edges are not ascending"), "e.g. [512, 2048]");
+      }
+    }
+    if (!spec.has_buckets()) return r.ErrorAt("buckets", "buckets has no edges", "buckets: {prompt_tokens: [512, 2048], output_tokens: [256]}");
+    if ((spec.bucket_prompt_edges.size() + 1) * (spec.bucket_output_edges.size() + 1) > 64) {
+      return r.ErrorAt("buckets", "buckets makes more than 64 buckets", "fewer edges (each bucket is searched for every candidate)");
+    }
+    GF_RETURN_IF_ERROR(b.Finish());
+  } else {
+    r.Raw("buckets");
+  }
+  if (r.Has("frontier")) {
+    GF_ASSIGN_OR_RETURN(MapReader f, MapReader::Make(name, r.Raw("frontier"), "frontier"));
+    GF_RETURN_IF_ERROR(f.GetEnum("slo", {"ttft", "tbt", "e2e"}, &spec.frontier_slo));
+    GF_RETURN_IF_ERROR(f.Get("targets_s", &spec.frontier_targets_s, 1e-6, 1e6));
+    if (spec.frontier_targets_s.empty() || spec.frontier_targets_s.size() > 16) {
+      return f.ErrorAt("targets_s", "frontier.targets_s needs 1 to 16 targets", "targets_s: [1, 2, 4]");
+    }
+    GF_RETURN_IF_ERROR(f.Finish());
+  } else {
+    r.Raw("frontier");
   }
   GF_RETURN_IF_ERROR(Coming(r, "power", "power caps and budgets come with the power model (issue 12)"));
   GF_RETURN_IF_ERROR(Coming(r, "disaggregation", "prefill/decode pools come with the network fabric (issue 13)"));

@@ -40,6 +40,14 @@ struct PlanSpec {
   double time_limit_s = 3600;
   double tolerance = 0.05;                // capacity bisection stops when hi / lo <= 1 + tolerance
   int64_t max_repairs = 32;               // verification: replicas the repair loop may add
+  std::vector<std::string> routers;       // `candidates.routers`: routers to verify with (default: the base's)
+  // `buckets`: Mélange-style request-size buckets: ascending edges of prompt and output lengths (tokens).
+  // Empty both: no buckets (the workload's real mix only).
+  std::vector<int64_t> bucket_prompt_edges, bucket_output_edges;
+  bool has_buckets() const { return !bucket_prompt_edges.empty() || !bucket_output_edges.empty(); }
+  // `frontier`: the cheapest verified fleet for each of these targets of one SLO (at the first rate).
+  std::string frontier_slo;               // "ttft", "tbt" or "e2e"; empty: no frontier
+  std::vector<double> frontier_targets_s;
 };
 
 absl::StatusOr<PlanSpec> LoadPlanSpec(const std::string& path);

@@ -154,6 +154,7 @@ absl::StatusOr<RunResult> RunSimulation(const Scenario& scenario, const Catalog&
   GF_ASSIGN_OR_RETURN(std::unique_ptr<RequestStream> stream,
                       MakeRequestStream(scenario.workload, scenario.seed, scenario.horizon_s));
   GF_ASSIGN_OR_RETURN(std::unique_ptr<Router> router, RouterRegistry::Get().Create(scenario.router));
+  GF_RETURN_IF_ERROR(router->Bind(scenario.group_names()));
 
   Platform platform = BuildPlatform(scenario.cluster, catalog);
   GF_ASSIGN_OR_RETURN(std::vector<ReplicaPlacement> placements,

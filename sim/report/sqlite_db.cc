@@ -84,6 +84,14 @@ CREATE TABLE IF NOT EXISTS plan_fleets (
   plan_id TEXT NOT NULL, rate REAL NOT NULL, fleet TEXT NOT NULL, found INTEGER NOT NULL,
   cost_usd_per_hour REAL, ilp_cost_usd_per_hour REAL, gpus INTEGER, groups TEXT NOT NULL, log TEXT NOT NULL,
   PRIMARY KEY (plan_id, rate, fleet));
+CREATE TABLE IF NOT EXISTS plan_capacities (
+  plan_id TEXT NOT NULL, candidate INTEGER NOT NULL, bucket TEXT NOT NULL, share REAL NOT NULL,
+  feasible INTEGER NOT NULL, max_rate_multiplier REAL NOT NULL, max_rps REAL NOT NULL, limiting TEXT NOT NULL,
+  probes INTEGER NOT NULL, cached_probes INTEGER NOT NULL, PRIMARY KEY (plan_id, candidate, bucket));
+CREATE TABLE IF NOT EXISTS plan_cache (
+  cache_key TEXT NOT NULL, rate_multiplier REAL NOT NULL, seed INTEGER NOT NULL, ok INTEGER NOT NULL,
+  summary_json TEXT NOT NULL, error TEXT NOT NULL, gpufleet_version TEXT NOT NULL, created_at TEXT NOT NULL,
+  PRIMARY KEY (cache_key, rate_multiplier, seed)) WITHOUT ROWID;
 )sql";
 
 bool Contains(const std::vector<std::string>& v, const std::string& x) {

@@ -10,6 +10,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "sim/report/json_report.h"
+#include "sim/util/fnv1a.h"
 #include "sim/util/status_macros.h"
 #include "sim/util/utc_time.h"
 
@@ -137,10 +138,7 @@ absl::StatusOr<int64_t> WriteRun(sqlite3* db, const std::string& path, const Sce
 
 std::string NewRunUid(const Scenario& scenario) {
   // Readable and unique across machines and processes: when, which process, and what was run.
-  uint64_t what = 14695981039346656037ull;  // FNV-1a: stable across processes, unlike absl::Hash
-  for (char c : absl::StrCat(scenario.text, "\n", scenario.seed, "\n", GPUFLEET_VERSION)) {
-    what = (what ^ static_cast<unsigned char>(c)) * 1099511628211ull;
-  }
+  const uint64_t what = Fnv1a(absl::StrCat(scenario.text, "\n", scenario.seed, "\n", GPUFLEET_VERSION));
   return absl::StrFormat("%s-%d-%016x", UtcNow("%Y%m%dT%H%M%SZ"), static_cast<int>(::getpid()), what);
 }
 

@@ -75,6 +75,7 @@ struct Scenario {
   PriceSpec prices;
 
   int total_replicas() const;
+  std::vector<std::string> group_names() const;  // deployment[i].name, in order (Router::Bind)
   int64_t min_max_model_len() const;
 };
 

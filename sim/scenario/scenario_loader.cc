@@ -369,9 +369,11 @@ class Loader {
     return cfg;
   }
 
+  // Validates the router by building it and binding it to the deployment's groups (read before it).
   absl::Status Router(MapReader& top, Scenario* s) {
     s->router = PolicyAt(top, "router", "router", "least_outstanding_tokens");
-    return RouterRegistry::Get().Create(s->router).status();
+    GF_ASSIGN_OR_RETURN(std::unique_ptr<gpufleet::Router> router, RouterRegistry::Get().Create(s->router));
+    return router->Bind(s->group_names());
   }
 
   absl::Status Length(MapReader& parent, const std::string& key, const std::string& what, LengthSpec* out) {
@@ -415,9 +417,63 @@ class Loader {
     return absl::OkStatus();
   }
 
+  // workload.filter.KEY: [lo, hi), integers 0 <= lo < hi, hi may be .inf.
+  absl::Status TokenRangeAt(MapReader& f, const std::string& key, TokenRange* out) {
+    if (!f.Has(key)) { f.Raw(key); return absl::OkStatus(); }
+    const std::string what = absl::StrCat("workload.filter.", key);
+    YAML::Node r = f.Raw(key);
+    if (!r.IsSequence() || r.size() != 2) {
+      return YamlError(file_, r, absl::StrCat(what, " is not a pair"), "[lo, hi]: tokens, lo <= n < hi; hi may be .inf");
+    }
+    GF_ASSIGN_OR_RETURN(out->lo, ScalarInt(file_, r[0], absl::StrCat(what, "[0]"), 0, 1 << 30));
+    GF_ASSIGN_OR_RETURN(out->hi, ScalarDouble(file_, r[1], absl::StrCat(what, "[1]"), 1, kInf));
+    if (std::isfinite(out->hi) && (out->hi != std::floor(out->hi) || out->hi > (1 << 30))) {
+      return YamlError(file_, r[1], absl::StrCat(what, "[1] is ", r[1].Scalar()),
+                       absl::StrCat("an integer in [1, ", 1 << 30, "] or .inf"));
+    }
+    if (!(out->hi > static_cast<double>(out->lo))) {
+      return YamlError(file_, r[1], absl::StrCat(what, " is empty: [", out->lo, ", ", r[1].Scalar(), ")"), "hi > lo");
+    }
+    return absl::OkStatus();
+  }
+
+  // A synthetic length distribution whose every value the filter drops would make the run spin (or fail
+  // after kMaxFilterDropsInRow): refused here, at the filter's range.
+  absl::Status CheckFilterMeetsLengths(MapReader& f, const std::string& key, const TokenRange& r, const LengthSpec& len,
+                                       const std::string& dist_what) {
+    const int64_t min = len.kind == LengthSpec::Kind::kFixed ? len.value : len.min;
+    const int64_t max = len.kind == LengthSpec::Kind::kFixed ? len.value : len.max;
+    if (static_cast<double>(min) < r.hi && max >= r.lo) return absl::OkStatus();
+    return f.ErrorAt(key, absl::StrFormat("workload.filter.%s [%d, %g) keeps none of %s, which lies in [%d, %d]", key, r.lo,
+                                          r.hi, dist_what, min, max),
+                     "a range that overlaps the synthetic token-length distribution");
+  }
+
+  absl::Status Filter(MapReader& w, WorkloadSpec* spec) {
+    if (!w.Has("filter")) { w.Raw("filter"); return absl::OkStatus(); }
+    GF_ASSIGN_OR_RETURN(MapReader f, MapReader::Make(file_, w.Raw("filter"), "workload.filter"));
+    GF_RETURN_IF_ERROR(f.ExpectOnly({"prompt_tokens", "output_tokens"}));
+    if (!f.Has("prompt_tokens") && !f.Has("output_tokens")) {
+      return f.Error("workload.filter names no range", "prompt_tokens: [lo, hi] and/or output_tokens: [lo, hi]");
+    }
+    GF_RETURN_IF_ERROR(TokenRangeAt(f, "prompt_tokens", &spec->filter_prompt));
+    GF_RETURN_IF_ERROR(TokenRangeAt(f, "output_tokens", &spec->filter_output));
+    if (spec->source == WorkloadSpec::Source::kSynthetic && spec->resample_path.empty()) {
+      if (f.Has("prompt_tokens")) {
+        GF_RETURN_IF_ERROR(CheckFilterMeetsLengths(f, "prompt_tokens", spec->filter_prompt, spec->prompt_len,
+                                                   "workload.synthetic.prompt_tokens"));
+      }
+      if (f.Has("output_tokens")) {
+        GF_RETURN_IF_ERROR(CheckFilterMeetsLengths(f, "output_tokens", spec->filter_output, spec->output_len,
+                                                   "workload.synthetic.output_tokens"));
+      }
+    }
+    return f.Finish();
+  }
+
   absl::Status Workload(MapReader& top, Scenario* s) {
     GF_ASSIGN_OR_RETURN(MapReader w, MapReader::Make(file_, top.Raw("workload"), "workload"));
-    GF_RETURN_IF_ERROR(w.ExpectOnly({"trace", "synthetic", "rate_multiplier", "window_s", "max_requests", "overlength"}));
+    GF_RETURN_IF_ERROR(w.ExpectOnly({"trace", "synthetic", "rate_multiplier", "window_s", "filter", "max_requests", "overlength"}));
     WorkloadSpec& spec = s->workload;
     const bool has_trace = w.Has("trace"), has_synth = w.Has("synthetic");
     if (has_trace == has_synth) {
@@ -474,6 +530,7 @@ class Loader {
     } else {
       w.Raw("window_s");
     }
+    GF_RETURN_IF_ERROR(Filter(w, &spec));
     GF_RETURN_IF_ERROR(w.Opt("max_requests", &spec.max_requests, 1));
     GF_RETURN_IF_ERROR(w.OptEnum("overlength", {"reject", "truncate"}, &s->overlength));
     if (spec.source == WorkloadSpec::Source::kSynthetic && !std::isfinite(s->horizon_s) &&
@@ -544,6 +601,12 @@ class Loader {
 };
 
 }  // namespace
+
+std::vector<std::string> Scenario::group_names() const {
+  std::vector<std::string> names;
+  for (const ReplicaGroup& g : deployment) names.push_back(g.name);
+  return names;
+}
 
 int Scenario::total_replicas() const {
   int n = 0;

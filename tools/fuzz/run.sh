@@ -40,7 +40,8 @@ bash tools/fuzz/seed_corpora.sh "$build"
 declare -A max_len=([scenario_fuzzer]=16384 [gpu_profile_fuzzer]=8192 [vidur_compute_fuzzer]=8192
                     [azure_csv_fuzzer]=8192 [native_csv_fuzzer]=8192)
 all=(scenario_fuzzer azure_csv_fuzzer native_csv_fuzzer workload_fuzzer vidur_compute_fuzzer
-     vidur_network_fuzzer splitwise_fuzzer microbench_csv_fuzzer gpu_profile_fuzzer)
+     vidur_network_fuzzer splitwise_fuzzer microbench_csv_fuzzer gpu_profile_fuzzer plan_spec_fuzzer
+     melange_json_fuzzer)
 selected=("$@")
 ((${#selected[@]})) || selected=("${all[@]}")
 

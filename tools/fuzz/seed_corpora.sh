@@ -11,7 +11,8 @@ build=${1:-build-fuzz}
 corpus=$build/fuzz-corpus
 data=../shared/data
 harnesses=(scenario_fuzzer azure_csv_fuzzer native_csv_fuzzer workload_fuzzer vidur_compute_fuzzer
-           vidur_network_fuzzer splitwise_fuzzer microbench_csv_fuzzer gpu_profile_fuzzer)
+           vidur_network_fuzzer splitwise_fuzzer microbench_csv_fuzzer gpu_profile_fuzzer plan_spec_fuzzer
+           melange_json_fuzzer)
 for h in "${harnesses[@]}"; do mkdir -p "$corpus/$h"; done
 
 # seed HARNESS NAME: stdin becomes one corpus file, cut to 16 KiB (the largest -max_len run.sh uses).
@@ -23,6 +24,59 @@ prefix() { head -n "$2" "$1"; }
 while IFS= read -r f; do seed scenario_fuzzer "$(echo "$f" | tr / _)" < "$f"; done \
   < <(find scenarios -name '*.yaml' | sort)
 for f in models/calibration/*.yaml; do seed gpu_profile_fuzzer "$(basename "$f")" < "$f"; done
+for f in scenarios/plans/*.yaml; do seed plan_spec_fuzzer "$(basename "$f")" < "$f"; done
+for f in scenarios/plans/*.json; do seed melange_json_fuzzer "$(basename "$f")" < "$f"; done
+
+# Hand-written plans (docs/planning.md): the smallest one, every field, and two that are refused (a
+# `set` of what the plan decides, a section that is not supported yet).
+printf 'base: ../azure-conv.yaml\ncandidates:\n  gpus: [H100-SXM-80GB]\n' | seed plan_spec_fuzzer minimal
+cat <<'PLAN' | seed plan_spec_fuzzer every-field
+name: every-field
+base: ../azure-conv.yaml
+set: {slos.tbt.target_s: 0.1, workload.window_s: [0, 600], router.policy: least_loaded}
+rates: [0.5, 1, 2.5]
+candidates:
+  gpus:
+    - H100-SXM-80GB
+    - {gpu: A100-SXM-80GB, price_usd_per_hour: 1.5, max_gpus: 64}
+  tensor_parallel: 4
+  max_batched_tokens: [512, 2048]
+  scheduler: [sarathi, vllm]
+  max_batch_size: 128
+  allow_mixes: false
+objective: goodput_per_dollar
+seeds: [1, 2, 3]
+search: {max_simulations: 50, time_limit_s: 600, tolerance: 0.1, max_repairs: 4}
+PLAN
+printf 'base: b.yaml\nset:\n  deployment[0].replicas: 2\ncandidates: {gpus: [H100-SXM-80GB]}\n' | seed plan_spec_fuzzer set-deployment
+printf 'base: b.yaml\ncandidates: {gpus: [H100-SXM-80GB]}\npower: {budget_w: 1000}\n' | seed plan_spec_fuzzer power
+
+# Hand-written Mélange inputs (melange_input.h): availability limits, zero shares and tputs, a slice
+# factor above 1, and two without an allocation (a bucket no GPU serves; too few GPUs available).
+cat <<'JSON' | seed melange_json_fuzzer max-count
+{"gpu_info": {"A10G": {"cost": 1.01, "tputs": [[2, 1], [5, 2]], "max_count": 4},
+              "L4": {"cost": 0.7, "tputs": [[1.5, 0.5], [3, 1]], "max_count": 10},
+              "A100-80GB": {"cost": 3.67, "tputs": [[20, 20], [40, 20]]}},
+ "workload_distribution": [[0.2, 0.1], [0.5, 0.2]], "total_request_rate": 30, "slice_factor": 4}
+JSON
+cat <<'JSON' | seed melange_json_fuzzer zeros
+{"gpu_info": {"A10G": {"cost": 0, "tputs": [[2, 0, 0], [0, 0, 0]]},
+              "H100": {"cost": 4.5, "tputs": [[30, 10, 0], [0, 8, 4]]}},
+ "workload_distribution": [[0.5, 0.25, 0], [0, 0.25, 0]], "total_request_rate": 0.0, "slice_factor": 2}
+JSON
+cat <<'JSON' | seed melange_json_fuzzer near-limits
+{"gpu_info": {"A": {"cost": 999999999, "tputs": [[1e-6, 1e300]], "max_count": 9000000000000000},
+              "B": {"cost": 5e-324, "tputs": [[0, 1e-6]]}},
+ "workload_distribution": [[0.999, 1e-300]], "total_request_rate": 1000000, "slice_factor": 16}
+JSON
+cat <<'JSON' | seed melange_json_fuzzer infeasible-unserved
+{"gpu_info": {"A10G": {"cost": 1.01, "tputs": [[2, 0]]}, "L4": {"cost": 0.7, "tputs": [[1, 0]]}},
+ "workload_distribution": [[0.6, 0.4]], "total_request_rate": 10, "slice_factor": 1}
+JSON
+cat <<'JSON' | seed melange_json_fuzzer infeasible-max-count
+{"gpu_info": {"A10G": {"cost": 1.01, "tputs": [[2, 1]], "max_count": 1}, "L4": {"cost": 0.7, "tputs": [[1, 1]], "max_count": 0}},
+ "workload_distribution": [[0.5, 0.5]], "total_request_rate": 100, "slice_factor": 8}
+JSON
 
 # The workload fuzzer's 16 option bytes (tools/fuzz/targets/trace_targets.h): byte 0 picks the source
 # (bit 0 native, bit 1 synthetic resampling, bit 2 gamma, bit 3 window, bit 5 cap, bit 6 horizon);

@@ -84,7 +84,7 @@ std::string FormatJson(const CapacityTable& t, const IlpSolution& s) {
 
 std::function<int()> AddPlanCommand(CLI::App& app) {
   struct Flags {
-    std::string melange_json, spec, out, catalog, db;
+    std::string melange_json, spec, out, catalog, db, cache;
     double db_wait_s = 120;
     bool json = false;
     double time_limit_s = 60;
@@ -99,6 +99,8 @@ std::function<int()> AddPlanCommand(CLI::App& app) {
   cmd->add_option("-o,--out", f->out, "Plan file: write the verified fleet as a scenario for gpufleet simulate");
   cmd->add_option("--db", f->db, "Plan file: append the plan (plans, plan_candidates, plan_fleets) and its "
                               "verification runs to this SQLite database");
+  cmd->add_option("--cache", f->cache, "Plan file: remember simulations in this SQLite database (default: --db's), so "
+                                    "that re-planning with another rate, price or SLO target reuses them");
   cmd->add_option("--db-wait", f->db_wait_s, "Seconds to retry a locked database")
       ->check(CLI::Range(0.0, 86400.0))
       ->capture_default_str();
@@ -114,7 +116,7 @@ std::function<int()> AddPlanCommand(CLI::App& app) {
       std::fprintf(stderr, "gpufleet: error: plan needs one input: a plan file, or --melange-json FILE\n");
       return 2;
     }
-    if (!f->spec.empty()) return RunPlanSpec({f->spec, f->out, f->catalog, f->db, f->db_wait_s, f->jobs, f->json});
+    if (!f->spec.empty()) return RunPlanSpec({f->spec, f->out, f->catalog, f->db, f->cache, f->db_wait_s, f->jobs, f->json});
     absl::StatusOr<CapacityTable> table = LoadMelangeJson(f->melange_json);
     if (!table.ok()) return ReportError(table.status());
     absl::StatusOr<IlpSolution> solution = SolveCapacityIlp(*table, {.time_limit_s = f->time_limit_s});

@@ -3,6 +3,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -20,60 +21,69 @@
 #include "orchestration/plan/plan_db.h"
 #include "sim/report/sqlite_db.h"
 #include "orchestration/plan/plan_spec.h"
+#include "orchestration/plan/sim_cache.h"
+#include "models/calibration/calibrate.h"
+#include "models/calibration/gpu_profile.h"
+#include "models/calibration/serving_stacks.h"
+#include "models/cost_model.h"
 #include "sim/scenario/scenario_loader.h"
+#include "sim/util/status_macros.h"
+#include "tools/gpufleet/plan_report.h"
+#include "traces/workload_stream.h"
 #include "sim/util/atomic_file.h"
 #include "tools/gpufleet/commands.h"
 
 namespace gpufleet {
 namespace {
 
-nlohmann::ordered_json FleetJson(const VerifiedFleet& v, const std::vector<PlanCandidate>& cands) {
-  nlohmann::ordered_json j;
-  j["found"] = v.found;
-  if (!v.why_not.empty()) j["why_not"] = v.why_not;
-  auto groups = [&](const Fleet& f) { return FleetGroupsJson(f, cands); };
-  j["ilp"] = {{"fleet", groups(v.ilp)}, {"cost_usd_per_hour", v.ilp_cost_usd_per_hour}, {"status", v.ilp_status},
-              {"gap", v.ilp_gap}};
-  j["fleet"] = groups(v.fleet);
-  if (!v.seeds.empty()) {
-    j["cost_usd_per_hour"] = v.seeds.front().cost_usd_per_hour;
-    j["gpus"] = v.seeds.front().gpus_total;
-    nlohmann::ordered_json per_seed = nlohmann::ordered_json::array();
-    for (const SimOutcome& o : v.seeds) {
-      nlohmann::ordered_json s;
-      s["seed"] = o.summary.value("seed", 0);
-      s["slos_met"] = o.slos_met;
-      for (const char* k : {"ttft_p50_s", "ttft_p99_s", "tbt_p50_s", "tbt_p99_s", "e2e_p99_s", "gpu_util_deployed_mean",
-                            "cost_usd_per_mtok", "goodput_rps"})
-        if (o.summary.contains(k)) s[k] = o.summary[k];
-      per_seed.push_back(s);
-    }
-    j["seeds"] = per_seed;
+// Digest of what the simulations read beyond their arguments: the base scenario's text, the catalog, the
+// calibration profiles, and the workload's files. Keys the simulation cache (sim_cache.h).
+absl::StatusOr<std::string> CacheContext(const PlanSpec& spec, const Scenario& base, const std::string& catalog_dir) {
+  std::vector<std::string> paths = {spec.base, catalog_dir, CalibrationRoot()};
+  for (const std::string& p : {base.workload.trace_path, base.workload.resample_path, base.perf_model.measured_table,
+                               base.perf_model.profile_dir}) {
+    if (!p.empty()) paths.push_back(p);
   }
-  j["log"] = v.log;
-  return j;
+  std::string all;
+  for (const std::string& p : paths) {
+    GF_ASSIGN_OR_RETURN(std::string d, MeasurementSetDigest(p));
+    absl::StrAppend(&all, p, "=", d, "\n");
+  }
+  return all;
 }
 
-std::string FleetText(const VerifiedFleet& v, const std::vector<PlanCandidate>& cands) {
-  if (!v.found) return "  no fleet: " + v.why_not + "\n";
-  std::string out;
-  for (size_t i = 0; i < cands.size(); ++i) {
-    if (v.fleet.replicas[i] == 0) continue;
-    out += fmt::format("  {:>3} x {}\n", v.fleet.replicas[i], cands[i].Name());
+// The base workload as the simulations see it (window and request cap applied): its mean request rate per
+// unit of rate multiplier, and its requests per bucket (with `buckets:`; empty buckets dropped).
+struct WorkloadStats {
+  double rps_per_multiplier = 0;
+  std::vector<PlanBucket> buckets;
+};
+
+absl::StatusOr<WorkloadStats> MeasureWorkload(const PlanSpec& spec, const Scenario& base) {
+  std::vector<PlanBucket> buckets = BucketsOf(spec);
+  GF_ASSIGN_OR_RETURN(std::unique_ptr<RequestStream> stream, MakeRequestStream(base.workload, base.seed, base.horizon_s));
+  auto index = [](const std::vector<int64_t>& edges, int64_t v) {
+    return static_cast<int64_t>(std::upper_bound(edges.begin(), edges.end(), v) - edges.begin());
+  };
+  const int64_t no = static_cast<int64_t>(spec.bucket_output_edges.size()) + 1;
+  int64_t total = 0;
+  double last_s = 0;
+  TraceRequest req;
+  while (true) {
+    GF_ASSIGN_OR_RETURN(bool more, stream->Next(&req));
+    if (!more) break;
+    ++total;
+    last_s = req.arrival_s;
+    if (!buckets.empty()) {
+      ++buckets[index(spec.bucket_prompt_edges, req.prompt_tokens) * no + index(spec.bucket_output_edges, req.output_tokens)].requests;
+    }
   }
-  const SimOutcome& o = v.seeds.front();
-  auto ms = [&](const char* k) { return o.summary.contains(k) ? o.summary[k].get<double>() * 1000 : NAN; };
-  out += fmt::format("  ${:.2f}/h on {} GPUs | TTFT p50/p99 {:.0f}/{:.0f} ms | TBT p50/p99 {:.1f}/{:.1f} ms | util {:.0f}%"
-                     " | {} seed(s), all meet the SLOs\n",
-                     o.cost_usd_per_hour, o.gpus_total, ms("ttft_p50_s"), ms("ttft_p99_s"), ms("tbt_p50_s"),
-                     ms("tbt_p99_s"), 100 * o.summary.value("gpu_util_deployed_mean", 0.0), v.seeds.size());
-  if (v.ilp.replicas != v.fleet.replicas) {
-    std::string ilp;
-    for (size_t i = 0; i < cands.size(); ++i)
-      if (v.ilp.replicas[i] > 0) ilp += fmt::format("{}{} x {}", ilp.empty() ? "" : " + ", v.ilp.replicas[i], cands[i].Name());
-    out += fmt::format("  the integer program proposed {} (${:.2f}/h); verification changed it:\n", ilp,
-                       v.ilp_cost_usd_per_hour);
-    for (const std::string& l : v.log) out += "    " + l + "\n";
+  WorkloadStats out;
+  if (last_s > 0) out.rps_per_multiplier = static_cast<double>(total) / last_s / base.workload.rate_multiplier;
+  for (PlanBucket& b : buckets) {
+    if (b.requests == 0) continue;  // nothing to serve: no column in the program
+    b.share = static_cast<double>(b.requests) / static_cast<double>(std::max<int64_t>(1, total));
+    out.buckets.push_back(std::move(b));
   }
   return out;
 }
@@ -100,6 +110,25 @@ int RunPlanSpec(const PlanSpecFlags& f) {
   }
   auto base = LoadScenario(spec->base, *catalog, spec->fixed);
   if (!base.ok()) return ReportError(base.status());
+  // One serving stack for every candidate: the default rule applied per fleet would time an A10G fleet
+  // under another stack than an H100 one, and the comparison would be between software, not GPUs.
+  std::string stack_note = base->perf_model.serving_stack.empty()
+                               ? ""
+                               : absl::StrCat(base->perf_model.serving_stack, " (", base->perf_model.serving_stack_note, ")");
+  if (base->perf_model.type == "calibrated" && base->perf_model.serving_stack != "custom" &&
+      base->perf_model.serving_stack_note != "named by the scenario") {
+    auto stacks = LoadServingStacks(CalibrationRoot(), *catalog);
+    if (!stacks.ok()) return ReportError(stacks.status());
+    std::vector<std::string> gpus;
+    for (const PlanGpuCandidate& g : spec->gpus) gpus.push_back(g.gpu);
+    const StackChoice choice = DefaultServingStack(*stacks, gpus);
+    if (choice.stack != nullptr) {
+      spec->fixed.push_back(*ParseOverride("serving_stack=" + choice.stack->name, "plan"));
+      stack_note = absl::StrCat(choice.stack->name, " (for every candidate: ", choice.reason, ")");
+      base = LoadScenario(spec->base, *catalog, spec->fixed);
+      if (!base.ok()) return ReportError(base.status());
+    }
+  }
   if (!base->slos.ttft.enabled && !base->slos.tbt.enabled && !base->slos.e2e.enabled) {
     return ReportError(absl::InvalidArgumentError(
         absl::StrCat(f.spec, ": the base scenario ", spec->base, " has no slos; expected the SLOs the fleet must meet")));
@@ -148,6 +177,40 @@ int RunPlanSpec(const PlanSpecFlags& f) {
     p += fmt::format(", energy_usd_per_kwh: {}}}", base->prices.energy_usd_per_kwh);
     po.prices_override = p;
   }
+  po.slos = base->slos;
+  po.base_router = base->router.type;
+  const std::string catalog_dir = f.catalog.empty() ? Catalog::DefaultDir() : f.catalog;
+  auto context = CacheContext(*spec, *base, catalog_dir);
+  if (!context.ok()) return ReportError(context.status());
+  po.context = *context;
+  auto stats = MeasureWorkload(*spec, *base);
+  if (!stats.ok()) return ReportError(stats.status());
+  po.buckets = stats->buckets;
+  po.rps_per_multiplier = stats->rps_per_multiplier;
+  po.price_replica = [&](const PlanCandidate& c) -> absl::StatusOr<ReplicaPrice> {
+    std::vector<ScenarioOverride> o = spec->fixed;
+    std::vector<std::string> sets = {"cluster=auto",
+                                     absl::StrCat("deployment=[{name: ", c.GroupName(), ", gpu: ", c.gpu, ", tensor_parallel: ",
+                                                  c.tensor_parallel, ", replicas: 1, max_batch_size: ", c.max_batch_size,
+                                                  ", max_batched_tokens: ", c.max_batched_tokens, ", scheduler: ", c.scheduler, "}]")};
+    if (!po.prices_override.empty()) sets.push_back("prices=" + po.prices_override);
+    for (const std::string& kv : sets) {
+      GF_ASSIGN_OR_RETURN(ScenarioOverride x, ParseOverride(kv, "plan"));
+      o.push_back(std::move(x));
+    }
+    GF_ASSIGN_OR_RETURN(Scenario sc, LoadScenario(spec->base, *catalog, o));
+    ReplicaPrice p;
+    for (const NodeGroup& g : sc.cluster) p.gpus_per_node += static_cast<int64_t>(g.count) * g.node->gpus_per_node;
+    p.node_usd_per_hour = PriceFleet(sc.cluster, *catalog, sc.prices).usd_per_hour;
+    return p;
+  };
+  SimCache cache;
+  const std::string cache_path = !f.cache.empty() ? f.cache : f.db;
+  if (!cache_path.empty()) {
+    if (absl::Status s = CheckRunDatabase(cache_path); !s.ok()) return ReportError(s);
+    if (absl::Status s = cache.Attach(cache_path, f.db_wait_s); !s.ok()) return ReportError(s);
+  }
+  po.cache = &cache;
   InstallSweepSignalHandlers();
   auto result = RunPlan(*spec, po);
   if (!result.ok()) {
@@ -162,10 +225,16 @@ int RunPlanSpec(const PlanSpecFlags& f) {
 
   if (!f.out.empty() && r.rates.front().best.found) {
     const RatePlan& rp = r.rates.front();
-    const std::vector<PlanCandidate>& c = r.candidates;
-    PlanSimulator sim(*spec, c, po.binary, 1, po.prices_override);
+    PlanSimulatorOptions so;
+    so.prices = po.prices_override;
+    PlanSimulator sim(*spec, r.candidates, so);
     const int64_t seed = spec->seeds.empty() ? po.base_seed : spec->seeds.front();
-    std::vector<std::string> args = sim.Args(rp.best.fleet, rp.load_multiplier, seed);
+    PlanSimulator::Request req;
+    req.fleet = rp.best.fleet;
+    req.rate_multiplier = rp.load_multiplier;
+    req.seed = seed;
+    req.sets = rp.best.sets;
+    std::vector<std::string> args = sim.Args(req);
     std::vector<ScenarioOverride> overrides = spec->fixed;
     for (size_t i = 0; i + 1 < args.size(); ++i) {
       if (args[i] != "--set") continue;
@@ -197,39 +266,10 @@ int RunPlanSpec(const PlanSpecFlags& f) {
     if (absl::Status s = WriteFileAtomically(f.out, header + text); !s.ok()) return ReportError(s);
   }
 
-  nlohmann::ordered_json j;
-  {
-    j["plan"] = spec->name;
-    j["objective"] = PlanObjectiveName(spec->objective);
-    j["simulations"] = r.simulations;
-    nlohmann::ordered_json caps = nlohmann::ordered_json::array();
-    for (size_t i = 0; i < r.candidates.size(); ++i) {
-      const CandidateCapacity& c = r.capacity[i];
-      caps.push_back({{"candidate", r.candidates[i].Name()}, {"feasible", c.feasible},
-                      {"max_rate_multiplier", c.max_multiplier}, {"saturated", c.saturated}, {"limit", c.limit},
-                      {"gpus_per_node", c.gpus_per_node}, {"node_usd_per_hour", c.node_usd_per_hour}, {"probes", c.probes}});
-    }
-    j["capacity"] = caps;
-    nlohmann::ordered_json rates = nlohmann::ordered_json::array();
-    for (const RatePlan& rp : r.rates) {
-      nlohmann::ordered_json x;
-      x["rate"] = rp.rate;
-      x["rate_multiplier"] = rp.load_multiplier;
-      x["best"] = FleetJson(rp.best, r.candidates);
-      nlohmann::ordered_json singles = nlohmann::ordered_json::object();
-      double cheapest_single = INFINITY;
-      for (const auto& [g, v] : rp.single_type) {
-        singles[g] = FleetJson(v, r.candidates);
-        if (v.found) cheapest_single = std::min(cheapest_single, v.cost_usd_per_hour());
-      }
-      x["single_type"] = singles;
-      if (rp.best.found && std::isfinite(cheapest_single)) x["saving_vs_best_single_type"] = 1 - rp.best.cost_usd_per_hour() / cheapest_single;
-      rates.push_back(x);
-    }
-    j["rates"] = rates;
-  }
+  nlohmann::ordered_json j = PlanJson(*spec, r);
+  if (!stack_note.empty()) j["serving_stack"] = stack_note;
   if (!f.db.empty()) {
-    auto id = WritePlanRows(f.db, f.db_wait_s, *spec, r, j.dump());
+    auto id = WritePlanRows(f.db, f.db_wait_s, *spec, r, j.dump(), r.rps_per_multiplier);
     if (!id.ok()) return ReportError(id.status());
     std::fprintf(stderr, "plan %s written to %s\n", id->c_str(), f.db.c_str());
   }
@@ -237,35 +277,8 @@ int RunPlanSpec(const PlanSpecFlags& f) {
     std::cout << j.dump(2) << "\n";
     return 0;
   }
-  std::string out = fmt::format("plan {} ({} candidates, {} simulations, {:.0f} s)\n\ncapacity of one replica "
-                                "(largest rate multiplier within the SLOs; the fleet must carry x{:g}):\n",
-                                spec->name, r.candidates.size(), r.simulations, r.seconds,
-                                r.rates.back().load_multiplier);
-  for (size_t i = 0; i < r.candidates.size(); ++i) {
-    const CandidateCapacity& c = r.capacity[i];
-    out += c.feasible ? fmt::format("  {:<44} x{:<9.4g} ${:.2f}/h per {}-GPU node{}{}\n", r.candidates[i].Name(),
-                                    c.max_multiplier, c.node_usd_per_hour, c.gpus_per_node,
-                                    c.saturated ? " (carries the whole load)" : ", then ",
-                                    c.saturated ? "" : c.limit + " fails")
-                      : fmt::format("  {:<44} out: {}\n", r.candidates[i].Name(), c.limit);
-  }
-  for (const RatePlan& rp : r.rates) {
-    out += fmt::format("\nrate x{:g} (workload.rate_multiplier {:g}): cheapest verified fleet\n", rp.rate, rp.load_multiplier);
-    out += FleetText(rp.best, r.candidates);
-    double cheapest = INFINITY;
-    std::string which;
-    for (const auto& [g, v] : rp.single_type) {
-      out += fmt::format(" {} only: {}", g, v.found ? fmt::format("${:.2f}/h\n", v.cost_usd_per_hour()) : v.why_not + "\n");
-      if (v.found && v.cost_usd_per_hour() < cheapest) {
-        cheapest = v.cost_usd_per_hour();
-        which = g;
-      }
-    }
-    if (rp.best.found && std::isfinite(cheapest)) {
-      out += fmt::format(" saving against the best single type ({}): {:.1f}%\n", which,
-                         100 * (1 - rp.best.cost_usd_per_hour() / cheapest));
-    }
-  }
+  std::string out = PlanText(*spec, r);
+  if (!stack_note.empty()) out.insert(out.find('\n') + 1, "serving stack " + stack_note + "\n");
   if (!f.out.empty()) out += fmt::format("\nwrote {} (the first rate's fleet, ready for gpufleet simulate)\n", f.out);
   std::fputs(out.c_str(), stdout);
   return 0;

@@ -7,7 +7,7 @@
 namespace gpufleet {
 
 struct PlanSpecFlags {
-  std::string spec, out, catalog, db;
+  std::string spec, out, catalog, db, cache;
   double db_wait_s = 120;
   int jobs = 1;
   bool json = false;
