@@ -26,12 +26,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::string Quote(const std::string& s) {
-  std::string out = "'";
-  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return out + "'";
-}
-
 // Runs a shell command line; its stdout and stderr together, and its exit code (-1 when it did not exit).
 struct Captured {
   int exit_code = -1;
@@ -49,19 +43,8 @@ Captured Capture(const std::string& command) {
   return r;
 }
 
-absl::Status WriteScript(const std::string& path, const std::string& text) {
-  std::ofstream out(path, std::ios::trunc);
-  out << text;
-  out.close();
-  if (!out) return absl::InvalidArgumentError(absl::StrCat(path, ": cannot write the batch script"));
-  fs::permissions(path, fs::perms::owner_all | fs::perms::group_read | fs::perms::others_read);
-  return absl::OkStatus();
-}
-
 std::string Header(const SlurmSweepOptions& o, const std::string& job_name, const std::string& log) {
-  std::string h = absl::StrCat("#SBATCH --job-name=", job_name, "\n#SBATCH --output=", log, "\n");
-  if (!o.partition.empty()) absl::StrAppend(&h, "#SBATCH --partition=", o.partition, "\n");
-  return h;
+  return SbatchHeader(job_name, log, o.partition);
 }
 
 std::string ArrayScript(const SlurmSweepOptions& o, const std::string& dir) {
@@ -73,23 +56,23 @@ std::string ArrayScript(const SlurmSweepOptions& o, const std::string& dir) {
       Header(o, "gpufleet-" + o.sweep_name, dir + "/task-%a.log"), "#SBATCH --array=", array, "\n",
       "# gpufleet sweep ", o.sweep_name, ": array task I of ", o.tasks, " runs the points whose index modulo ",
       o.tasks, " is I,\n# one at a time, into its own shard; merge.sbatch joins the shards.\n",
-      "exec ", Quote(o.binary), " sweep ", Quote(o.sweep_file), " --tasks ", o.tasks,
-      " --task \"$SLURM_ARRAY_TASK_ID\" --jobs 1 --db ", Quote(dir), "/shard-\"$SLURM_ARRAY_TASK_ID\".db\n");
+      "exec ", ShellQuote(o.binary), " sweep ", ShellQuote(o.sweep_file), " --tasks ", o.tasks,
+      " --task \"$SLURM_ARRAY_TASK_ID\" --jobs 1 --db ", ShellQuote(dir), "/shard-\"$SLURM_ARRAY_TASK_ID\".db\n");
 }
 
 std::string MergeScript(const SlurmSweepOptions& o, const std::string& dir) {
-  const std::string bin = Quote(o.binary);
+  const std::string bin = ShellQuote(o.binary);
   return absl::StrCat(
       "#!/bin/bash\n", Header(o, "gpufleet-" + o.sweep_name + "-merge", dir + "/merge.log"),
       "# gpufleet sweep ", o.sweep_name, ": runs once every array task has ended, however it ended\n",
       "# (afterany). Merges the shards into the database, then runs the sweep against it: that registers\n",
       "# the sweep and runs any point a task missed. Its exit code goes to merge.rc for `--wait`.\n",
-      "set -u\ndir=", Quote(dir), "\nrc=0\nshards=()\n",
+      "set -u\ndir=", ShellQuote(dir), "\nrc=0\nshards=()\n",
       "for i in $(seq 0 ", o.tasks - 1, "); do\n",
       "  if [ -f \"$dir/shard-$i.db\" ]; then shards+=(\"$dir/shard-$i.db\"); fi\n",
       "done\n",
-      "if [ ${#shards[@]} -gt 0 ]; then ", bin, " merge ", Quote(o.db), " \"${shards[@]}\" || rc=$?; fi\n",
-      "if [ $rc -eq 0 ]; then\n  ", bin, " sweep ", Quote(o.sweep_file), " --db ", Quote(o.db),
+      "if [ ${#shards[@]} -gt 0 ]; then ", bin, " merge ", ShellQuote(o.db), " \"${shards[@]}\" || rc=$?; fi\n",
+      "if [ $rc -eq 0 ]; then\n  ", bin, " sweep ", ShellQuote(o.sweep_file), " --db ", ShellQuote(o.db),
       " --jobs \"${SLURM_CPUS_ON_NODE:-1}\" || rc=$?\nfi\n",
       "# Merged: the shards are no longer needed (a next submission refuses to start while they exist).\n",
       "if [ $rc -eq 0 ]; then\n",
@@ -100,8 +83,8 @@ std::string MergeScript(const SlurmSweepOptions& o, const std::string& dir) {
 
 // sbatch --parsable prints "ID" or "ID;CLUSTER" on its last line.
 absl::StatusOr<std::string> Submit(const std::string& sbatch, const std::vector<std::string>& args) {
-  std::string cmd = Quote(sbatch) + " --parsable";
-  for (const std::string& a : args) absl::StrAppend(&cmd, " ", Quote(a));
+  std::string cmd = ShellQuote(sbatch) + " --parsable";
+  for (const std::string& a : args) absl::StrAppend(&cmd, " ", ShellQuote(a));
   const Captured r = Capture(cmd);
   std::vector<std::string> lines = absl::StrSplit(r.output, '\n', absl::SkipWhitespace());
   std::string id = lines.empty() ? "" : std::string(absl::StripAsciiWhitespace(lines.back()));
@@ -115,6 +98,28 @@ absl::StatusOr<std::string> Submit(const std::string& sbatch, const std::vector<
 }
 
 }  // namespace
+
+std::string ShellQuote(const std::string& s) {
+  std::string out = "'";
+  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
+}
+
+absl::Status WriteBatchScript(const std::string& path, const std::string& text) {
+  std::ofstream out(path, std::ios::trunc);
+  out << text;
+  out.close();
+  if (!out) return absl::InvalidArgumentError(absl::StrCat(path, ": cannot write the batch script"));
+  std::error_code ec;
+  fs::permissions(path, fs::perms::owner_all | fs::perms::group_read | fs::perms::others_read, ec);
+  return absl::OkStatus();
+}
+
+std::string SbatchHeader(const std::string& job_name, const std::string& log, const std::string& partition) {
+  std::string h = absl::StrCat("#SBATCH --job-name=", job_name, "\n#SBATCH --output=", log, "\n");
+  if (!partition.empty()) absl::StrAppend(&h, "#SBATCH --partition=", partition, "\n");
+  return h;
+}
 
 absl::StatusOr<std::string> FindOnPath(const std::string& name) {
   const char* path = std::getenv("PATH");
@@ -147,8 +152,8 @@ absl::StatusOr<SlurmSweepJobs> SubmitSlurmSweep(const SlurmSweepOptions& o) {
   fs::remove(jobs.dir + "/merge.rc", ec);
   jobs.array_script = jobs.dir + "/array.sbatch";
   jobs.merge_script = jobs.dir + "/merge.sbatch";
-  if (auto st = WriteScript(jobs.array_script, ArrayScript(o, jobs.dir)); !st.ok()) return st;
-  if (auto st = WriteScript(jobs.merge_script, MergeScript(o, jobs.dir)); !st.ok()) return st;
+  if (auto st = WriteBatchScript(jobs.array_script, ArrayScript(o, jobs.dir)); !st.ok()) return st;
+  if (auto st = WriteBatchScript(jobs.merge_script, MergeScript(o, jobs.dir)); !st.ok()) return st;
   auto array = Submit(o.sbatch, {jobs.array_script});
   if (!array.ok()) return array.status();
   jobs.array_job = *array;
@@ -164,7 +169,7 @@ absl::StatusOr<SlurmSweepJobs> SubmitSlurmSweep(const SlurmSweepOptions& o) {
 
 absl::StatusOr<int> WaitForSlurmSweep(const SlurmSweepJobs& jobs, const std::string& squeue) {
   const std::string rc_file = jobs.dir + "/merge.rc";
-  const std::string query = absl::StrCat(Quote(squeue), " -h -j ", jobs.merge_job, " -o %T");
+  const std::string query = absl::StrCat(ShellQuote(squeue), " -h -j ", jobs.merge_job, " -o %T");
   auto recorded = [&]() -> std::optional<int> {
     std::ifstream in(rc_file);
     int rc = 0;

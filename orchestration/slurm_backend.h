@@ -35,6 +35,14 @@ struct SlurmSweepJobs {
 // The absolute path of `name` found on PATH, or NotFound.
 absl::StatusOr<std::string> FindOnPath(const std::string& name);
 
+// Helpers shared with the plan's Slurm runner (slurm_jobs.h).
+// `s` single-quoted for bash: 'it'\''s'.
+std::string ShellQuote(const std::string& s);
+// Writes a batch script (mode 0744); InvalidArgument naming the path when it cannot.
+absl::Status WriteBatchScript(const std::string& path, const std::string& text);
+// The #SBATCH lines every script starts with: job name, output log, and the partition unless empty.
+std::string SbatchHeader(const std::string& job_name, const std::string& log, const std::string& partition);
+
 // Writes the scripts and submits the two jobs. InvalidArgument before anything is submitted when the shard
 // folder holds shards of an earlier submission (still running, or its merge failed); Unavailable when
 // sbatch fails (its output in the message). A failed second sbatch leaves the array submitted and says so.

@@ -54,22 +54,7 @@ double MD1WaitCdf(double lambda, double d, double t) {
   return (1 - lambda * d) * s;
 }
 
-constexpr const char* kMd1Base = R"(name: md1
-seed: 3
-model: Llama-2-7B
-perf_model: {type: constant, iteration_s: 0.01}
-deployment:
-  - {gpu: H100-SXM-80GB, replicas: 1, max_batch_size: 1, max_batched_tokens: 4096, scheduler: vllm}
-workload:
-  synthetic:
-    arrival: poisson
-    rate_rps: 50
-    prompt_tokens: {dist: fixed, value: 16}
-    output_tokens: {dist: fixed, value: 1}
-  max_requests: 20000
-slos:
-  ttft: {target_s: 0.05, percentile: 90}
-)";
+using testing::kMd1Base;
 
 // The simulator's options for kMd1Base: its SLO is what outcomes are judged against.
 PlanSimulatorOptions Md1SimOptions() {
@@ -165,8 +150,9 @@ candidates: {gpus: [H100-SXM-80GB, A100-SXM-80GB], max_batched_tokens: [4096], s
   EXPECT_EQ(testing::QueryInt(db, "SELECT COUNT(*) FROM plans"), 1);
   EXPECT_EQ(testing::QueryInt(db, "SELECT COUNT(*) FROM plan_candidates"), 2);
   EXPECT_EQ(testing::QueryInt(db, "SELECT COUNT(*) FROM plan_fleets WHERE fleet = 'best' AND found = 1"), 1);
-  // Each distinct verification run once: the mixed plan's fleet is the A100 one, which the cache has.
-  EXPECT_GE(testing::QueryInt(db, "SELECT COUNT(*) FROM runs"), 2);
+  // Each distinct verification run once: the mixed plan's fleet is the A100 one, which the cache has, and
+  // the H100 node costs more than twice the verified A100 one, so the H100-only fleet is not simulated.
+  EXPECT_EQ(testing::QueryInt(db, "SELECT COUNT(*) FROM runs"), 1);
   EXPECT_GE(testing::QueryInt(db, "SELECT COUNT(*) FROM plan_cache"), 4);
   EXPECT_EQ(testing::QueryInt(db, "SELECT COUNT(*) FROM plan_capacities WHERE bucket = 'all'"), 2);
   sqlite3_close(db);
@@ -183,6 +169,9 @@ candidates: {gpus: [H100-SXM-80GB, A100-SXM-80GB], max_batched_tokens: [4096], s
   // The constant model makes both GPU types equally fast: the cheaper A100 nodes win.
   EXPECT_EQ(best["fleet"][0]["gpu"], "A100-SXM-80GB");
   EXPECT_TRUE(j["rates"][0].contains("saving_vs_best_single_type"));
+  const std::string h100 = j["rates"][0]["single_type"]["H100-SXM-80GB"]["why_not"];
+  EXPECT_NE(h100.find("not verified: the program's fleet costs $88.25/h, over 2x a fleet already verified ($32.77/h)"),
+            std::string::npos) << h100;
 }
 
 TEST(PlanCli, InfeasibleSlosNameTheTightest) {

@@ -2,7 +2,6 @@
 // (which runs them at once, here), the flag checks, and a real single-host Slurm cluster
 // (tools/slurm/test-cluster.sh; skipped where its daemons cannot start). Each checks that the merged
 // database holds the same runs as a local sweep.
-#include <sys/stat.h>
 
 #include <cstdlib>
 #include <filesystem>
@@ -18,8 +17,10 @@ namespace gpufleet {
 namespace {
 
 using testing::CommandResult;
+using testing::kFakeSbatch;
 using testing::QueryInt;
 using testing::TempDir;
+using testing::WriteExecutable;
 using testing::WriteFile;
 
 using testing::kTinySweepBase;
@@ -36,11 +37,6 @@ std::string ReadAll(const std::string& path) {
 // Runs gpufleet with `env` (NAME=VALUE ...) added to its environment; stdout and stderr together.
 CommandResult RunEnv(const std::string& env, const std::string& args) {
   return testing::RunShell("env " + env + " " + GPUFLEET_BINARY + " " + args + " 2>&1");
-}
-
-void WriteExecutable(const std::string& dir, const std::string& name, const std::string& text) {
-  const std::string path = WriteFile(dir, name, text);
-  chmod(path.c_str(), 0755);
 }
 
 // point_key -> the run's run_summary row as text (not run_id, which depends on merge order).
@@ -78,23 +74,6 @@ std::map<std::string, std::string> LocalReference(const std::string& dir, const 
   EXPECT_EQ(r.exit_code, 0) << r.output;
   return SummariesByKey(dir + "/local.db");
 }
-
-// A fake sbatch that records its arguments, gives job ids from 1001 up and runs the script at once: every
-// array task in turn (the --array range of the script's #SBATCH line), each with SLURM_ARRAY_TASK_ID set.
-constexpr const char* kFakeSbatch = R"(#!/bin/bash
-dir=$(dirname "$0")
-echo "$*" >> "$dir/sbatch.args"
-script=${!#}
-id=$(( $(cat "$dir/next-id" 2>/dev/null || echo 1000) + 1 ))
-echo $id > "$dir/next-id"
-last=$(sed -n 's/^#SBATCH --array=0-\([0-9]*\).*/\1/p' "$script")
-if [ -n "$last" ]; then
-  for i in $(seq 0 "$last"); do SLURM_ARRAY_TASK_ID=$i bash "$script" > "$dir/task-$i.out" 2>&1; done
-else
-  bash "$script" > "$dir/job-$id.out" 2>&1
-fi
-echo "$id"
-)";
 
 TEST(SweepSlurm, FakeSbatchRunsTheScriptsEndToEnd) {
   const std::string dir = TempDir();

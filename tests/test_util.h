@@ -136,4 +136,53 @@ slos:
   ttft: {target_s: 0.5, percentile: 99}
 )";
 
+// An M/D/1 queue for plan tests: Poisson arrivals at 50 req/s, one request at a time for 10 ms each.
+inline constexpr const char* kMd1Base = R"(name: md1
+seed: 3
+model: Llama-2-7B
+perf_model: {type: constant, iteration_s: 0.01}
+deployment:
+  - {gpu: H100-SXM-80GB, replicas: 1, max_batch_size: 1, max_batched_tokens: 4096, scheduler: vllm}
+workload:
+  synthetic:
+    arrival: poisson
+    rate_rps: 50
+    prompt_tokens: {dist: fixed, value: 16}
+    output_tokens: {dist: fixed, value: 1}
+  max_requests: 20000
+slos:
+  ttft: {target_s: 0.05, percentile: 90}
+)";
+
+// A fake sbatch for the Slurm backends' tests (put its folder first on PATH): records its arguments in
+// sbatch.args beside itself, gives job ids from 1001 up and runs the script at once, in --chdir's folder
+// when it names one: every array task in turn (the --array range of the script's #SBATCH line), each with
+// SLURM_ARRAY_JOB_ID and SLURM_ARRAY_TASK_ID set, its output in task-I.out beside itself. Running them at
+// once is what `--wait` asks for; --parsable's id is printed at the end.
+inline constexpr const char* kFakeSbatch = R"(#!/bin/bash
+dir=$(dirname "$0")
+echo "$*" >> "$dir/sbatch.args"
+script=${!#}
+id=$(( $(cat "$dir/next-id" 2>/dev/null || echo 1000) + 1 ))
+echo $id > "$dir/next-id"
+chdir=$(sed -n 's/^#SBATCH --chdir=//p' "$script")
+if [ -n "$chdir" ]; then cd "$chdir" || exit 1; fi
+last=$(sed -n 's/^#SBATCH --array=0-\([0-9]*\).*/\1/p' "$script")
+if [ -n "$last" ]; then
+  for i in $(seq 0 "$last"); do
+    SLURM_ARRAY_JOB_ID=$id SLURM_ARRAY_TASK_ID=$i bash "$script" > "$dir/task-$i.out" 2>&1
+  done
+else
+  bash "$script" > "$dir/job-$id.out" 2>&1
+fi
+echo "$id"
+)";
+
+inline void WriteExecutable(const std::string& dir, const std::string& name, const std::string& text) {
+  const std::string path = WriteFile(dir, name, text);
+  std::filesystem::permissions(path, std::filesystem::perms::owner_all | std::filesystem::perms::group_read |
+                                         std::filesystem::perms::group_exec | std::filesystem::perms::others_read |
+                                         std::filesystem::perms::others_exec);
+}
+
 }  // namespace gpufleet::testing

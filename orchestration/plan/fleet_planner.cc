@@ -20,6 +20,11 @@ namespace {
 // is rarely full, and the program needs to know how much of it one bucket takes.
 constexpr double kBucketHeadroom = 4;
 
+// A proposal, or a repair, that costs more than this multiple of a fleet already verified is not pursued:
+// pruning rarely takes back more than a third of a program's fleet, and verifying a hopeless fleet of
+// slow GPUs is most of a plan's time.
+constexpr double kCostBoundFactor = 2;
+
 // The capacities the program reads: per candidate on the real mix, and per candidate and bucket.
 struct Capacities {
   std::vector<CandidateCapacity> mix;
@@ -135,6 +140,15 @@ absl::StatusOr<Proposal> BucketProposal(const PlanSpec& spec, const std::vector<
     used.push_back(i);
   }
   if (used.empty()) return absl::FailedPreconditionError("no candidate of these meets the SLOs on any bucket");
+  for (size_t b = 0; b < buckets.size(); ++b) {
+    bool served = false;
+    for (const GpuOption& o : t.options) served |= o.tputs[b] > 0;
+    if (!served) {
+      return absl::FailedPreconditionError(absl::StrCat("no candidate of these meets the SLOs on bucket ", buckets[b].name,
+                                                        " (", absl::StrFormat("%.1f", 100 * buckets[b].share),
+                                                        "% of the requests) at any load"));
+    }
+  }
   SetAvailability(spec, cands, used, &t);
   GF_ASSIGN_OR_RETURN(IlpSolution s, SolveCapacityIlp(t, {.time_limit_s = 60}));
   Proposal p = FromSolution(s, used, cands.size());
@@ -178,8 +192,8 @@ absl::StatusOr<Proposal> BucketProposal(const PlanSpec& spec, const std::vector<
 class Verifier {
  public:
   Verifier(const PlanSpec& spec, PlanSimulator& sim, std::vector<int64_t> seeds, double load,
-           std::function<std::vector<std::string>(const Fleet&)> sets_for)
-      : spec_(spec), sim_(sim), seeds_(std::move(seeds)), load_(load), sets_for_(std::move(sets_for)) {}
+           std::function<std::vector<std::string>(const Fleet&)> sets_for, double cost_cap = INFINITY)
+      : spec_(spec), sim_(sim), seeds_(std::move(seeds)), load_(load), sets_for_(std::move(sets_for)), cost_cap_(cost_cap) {}
 
   PlanSimulator::Request RequestOf(const Fleet& f, int64_t seed, bool record) const {
     PlanSimulator::Request r;
@@ -226,6 +240,13 @@ class Verifier {
     // cheapest), until every seed meets them.
     int64_t step = 0;
     for (; !AllMet(now) && step < spec_.max_repairs && !sim_.out_of_time(); ++step) {
+      if (now.front().ran && now.front().cost_usd_per_hour > cost_cap_) {
+        v->why_not = absl::StrFormat("abandoned at $%.2f/h, over %gx a fleet already verified", now.front().cost_usd_per_hour,
+                                     kCostBoundFactor);
+        v->fleet = f;
+        v->seeds = now;
+        return absl::OkStatus();
+      }
       std::vector<PlanSimulator::Request> trials;
       std::vector<size_t> added;  // the candidate each trial adds
       for (size_t i : allowed) {
@@ -283,18 +304,22 @@ class Verifier {
   }
 
  private:
-  // Removes the replica whose removal saves the most while every seed still meets the SLOs, until none can go.
+  // Removes replicas while every seed still meets the SLOs: the removal that saves the most first, in
+  // steps of a quarter of the fleet halved down to one replica (an over-provisioned fleet of a hundred
+  // small replicas then shrinks in a few rounds, not a hundred).
   absl::Status Prune(const std::vector<size_t>& allowed, Fleet* f, std::vector<SimOutcome>* now, VerifiedFleet* v) {
     const auto& cands = sim_.candidates();
+    int64_t step = std::max<int64_t>(1, f->total() / 4);
     while (f->total() > 1 && !sim_.out_of_time()) {
       std::vector<PlanSimulator::Request> trials;
-      std::vector<size_t> which;
+      std::vector<std::pair<size_t, int64_t>> which;  // candidate, replicas removed
       for (size_t i : allowed) {
-        if (f->replicas[i] == 0) continue;
+        const int64_t k = std::min({step, f->replicas[i], f->total() - 1});
+        if (k <= 0) continue;
         Fleet g = *f;
-        --g.replicas[i];
+        g.replicas[i] -= k;
         trials.push_back(RequestOf(g, seeds_.front(), false));
-        which.push_back(i);
+        which.emplace_back(i, k);
       }
       GF_ASSIGN_OR_RETURN(std::vector<SimOutcome> res, sim_.Run(trials));
       std::vector<size_t> order;
@@ -309,12 +334,15 @@ class Verifier {
         if (!AllMet(check)) continue;
         *f = trials[k].fleet;
         *now = check;
-        v->log.push_back(absl::StrFormat("prune: remove 1 x %s -> %s: still meets the SLOs, $%.2f/h",
-                                         cands[which[k]].Name(), Describe(*f, cands), now->front().cost_usd_per_hour));
+        v->log.push_back(absl::StrFormat("prune: remove %d x %s -> %s: still meets the SLOs, $%.2f/h", which[k].second,
+                                         cands[which[k].first].Name(), Describe(*f, cands), now->front().cost_usd_per_hour));
         pruned = true;
         break;
       }
-      if (!pruned) break;
+      if (!pruned) {
+        if (step == 1) break;
+        step /= 2;
+      }
     }
     return absl::OkStatus();
   }
@@ -375,12 +403,14 @@ class Verifier {
   std::vector<int64_t> seeds_;
   double load_;
   std::function<std::vector<std::string>(const Fleet&)> sets_for_;
+  double cost_cap_;
 };
 
 // The proposals for carrying `load` with the candidates in `allowed`, each verified; the cheapest found.
 absl::Status BestFleet(const PlanSpec& spec, const PlannerOptions& options, PlanSimulator& sim, const Capacities& cap,
                        const std::vector<int64_t>& seeds, const std::vector<size_t>& allowed, double load,
-                       VerifiedFleet* best, std::vector<VerifiedFleet>* all = nullptr) {
+                       VerifiedFleet* best, std::vector<VerifiedFleet>* all = nullptr, const Capacities* pooled = nullptr,
+                       double verified_bound = INFINITY) {
   const auto& cands = sim.candidates();
   std::vector<Proposal> proposals;
   std::vector<std::string> why_not;
@@ -394,6 +424,17 @@ absl::Status BestFleet(const PlanSpec& spec, const PlannerOptions& options, Plan
     p->label = absl::StrCat("real mix, router ", router.empty() ? options.base_router : router);
     if (!router.empty()) p->sets_for = [router](const Fleet&) { return std::vector<std::string>{"router={type: " + router + "}"}; };
     proposals.push_back(*std::move(p));
+  }
+  if (pooled != nullptr) {
+    auto p = MixProposal(spec, cands, *pooled, allowed, load);
+    if (p.ok()) {
+      p->label = absl::StrCat("real mix at fleet scale, router ", spec.routers.empty() ? options.base_router : spec.routers.front());
+      if (!spec.routers.empty()) {
+        const std::string router = spec.routers.front();
+        p->sets_for = [router](const Fleet&) { return std::vector<std::string>{"router={type: " + router + "}"}; };
+      }
+      proposals.push_back(*std::move(p));
+    }
   }
   if (spec.has_buckets()) {
     auto p = BucketProposal(spec, cands, cap, options.buckets, allowed, load);
@@ -411,9 +452,16 @@ absl::Status BestFleet(const PlanSpec& spec, const PlannerOptions& options, Plan
     v.ilp_cost_usd_per_hour = p.cost;
     v.ilp_status = p.status;
     v.ilp_gap = p.gap;
-    sim.SetStage(absl::StrCat("verifying ", p.label));
-    Verifier verifier(spec, sim, seeds, load, p.sets_for);
-    GF_RETURN_IF_ERROR(verifier.Run(p.fleet, p.allowed, &v));
+    const double bound = std::min(verified_bound, best->found ? best->cost_usd_per_hour() : INFINITY);
+    if (p.cost > kCostBoundFactor * bound) {
+      v.fleet = p.fleet;
+      v.why_not = absl::StrFormat("not verified: the program's fleet costs $%.2f/h, over %gx a fleet already verified ($%.2f/h)",
+                                  p.cost, kCostBoundFactor, bound);
+    } else {
+      sim.SetStage(absl::StrCat("verifying ", p.label));
+      Verifier verifier(spec, sim, seeds, load, p.sets_for, kCostBoundFactor * bound);
+      GF_RETURN_IF_ERROR(verifier.Run(p.fleet, p.allowed, &v));
+    }
     if (!v.found) why_not.push_back(absl::StrCat(p.label, ": ", v.why_not));
     if (all != nullptr) all->push_back(v);
     const bool better = v.found && (!best->found || v.cost_usd_per_hour() < best->cost_usd_per_hour() - 1e-9);
@@ -573,7 +621,7 @@ absl::StatusOr<PlanResult> RunPlan(const PlanSpec& spec, const PlannerOptions& o
   SimCache own_cache;
   SimCache* cache = options.cache != nullptr ? options.cache : &own_cache;
   PlanSimulatorOptions so{options.binary, options.jobs, options.prices_override, options.db, cache, options.context,
-                          options.slos, {}, options.progress, deadline};
+                          options.slos, {}, options.progress, deadline, options.runner};
   PlanSimulator sim(spec, result.candidates, so);
   const double top_rate = *std::max_element(spec.rates.begin(), spec.rates.end());
   const double target = top_rate * options.base_multiplier;
@@ -593,16 +641,47 @@ absl::StatusOr<PlanResult> RunPlan(const PlanSpec& spec, const PlannerOptions& o
     rp.load_multiplier = rate * options.base_multiplier;
     std::set<std::string> types;
     for (size_t i : feasible) types.insert(result.candidates[i].gpu);
+    // Each type alone, the one whose program is cheapest first: the fleets verified bound the rest.
+    std::vector<std::pair<double, std::string>> order;
     for (const std::string& g : types) {
       std::vector<size_t> allowed;
       for (size_t i : feasible)
         if (result.candidates[i].gpu == g) allowed.push_back(i);
-      VerifiedFleet v;
-      GF_RETURN_IF_ERROR(BestFleet(spec, options, sim, cap, seeds, allowed, rp.load_multiplier, &v));
-      rp.single_type.emplace_back(g, std::move(v));
+      auto p = MixProposal(spec, result.candidates, cap, allowed, rp.load_multiplier);
+      order.emplace_back(p.ok() ? p->cost : INFINITY, g);
     }
+    std::stable_sort(order.begin(), order.end());
+    double verified = INFINITY;
+    std::map<std::string, VerifiedFleet> singles;
+    for (const auto& [ilp_cost, g] : order) {
+      std::vector<size_t> allowed;
+      for (size_t i : feasible)
+        if (result.candidates[i].gpu == g) allowed.push_back(i);
+      VerifiedFleet v;
+      GF_RETURN_IF_ERROR(BestFleet(spec, options, sim, cap, seeds, allowed, rp.load_multiplier, &v, nullptr, nullptr, verified));
+      if (v.found) verified = std::min(verified, v.cost_usd_per_hour());
+      singles[g] = std::move(v);
+    }
+    for (auto& [g, v] : singles) rp.single_type.emplace_back(g, std::move(v));
     if (spec.mixes && types.size() > 1) {
-      GF_RETURN_IF_ERROR(BestFleet(spec, options, sim, cap, seeds, feasible, rp.load_multiplier, &rp.best, &rp.proposals));
+      // One replica's capacity misses what a fleet gains by pooling (a router evens out bursts across
+      // replicas): a verified single-type fleet of one candidate shows what that candidate carries at
+      // fleet scale, and a further proposal uses those capacities.
+      Capacities pooled = cap;
+      bool any_pooled = false;
+      for (const auto& [g, v] : rp.single_type) {
+        if (!v.found || v.fleet.total() < 2) continue;
+        size_t only = 0, kinds = 0;
+        for (size_t i = 0; i < v.fleet.replicas.size(); ++i)
+          if (v.fleet.replicas[i] > 0) { only = i; ++kinds; }
+        const double at_scale = rp.load_multiplier / static_cast<double>(v.fleet.replicas[only]);
+        if (kinds == 1 && at_scale > pooled.mix[only].max_multiplier) {
+          pooled.mix[only].max_multiplier = at_scale;
+          any_pooled = true;
+        }
+      }
+      GF_RETURN_IF_ERROR(BestFleet(spec, options, sim, cap, seeds, feasible, rp.load_multiplier, &rp.best, &rp.proposals,
+                                   any_pooled ? &pooled : nullptr, verified));
       // A mix never has to be worse than the best single type: keep whichever verified cheaper.
       for (const auto& [g, v] : rp.single_type) {
         if (v.found && (!rp.best.found || v.cost_usd_per_hour() < rp.best.cost_usd_per_hour())) {

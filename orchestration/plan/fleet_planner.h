@@ -100,6 +100,7 @@ struct PlannerOptions {
   std::function<absl::StatusOr<ReplicaPrice>(const PlanCandidate&)> price_replica;
   std::vector<PlanBucket> buckets;  // with `buckets:`: BucketsOf with the base workload's counts
   double rps_per_multiplier = 0;    // the base workload's mean request rate at rate multiplier 1
+  PlanJobRunner runner;             // null: local children (`jobs` at once)
 };
 
 absl::StatusOr<PlanResult> RunPlan(const PlanSpec& spec, const PlannerOptions& options);

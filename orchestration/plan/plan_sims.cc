@@ -158,7 +158,12 @@ absl::StatusOr<std::vector<SimOutcome>> PlanSimulator::Run(const std::vector<Req
       if (done == total) std::fputc('\n', stderr);
     };
   }
-  GF_ASSIGN_OR_RETURN(std::vector<JobResult> results, RunJobs(o_.binary, jobs, o_.jobs, on_done));
+  std::vector<JobResult> results;
+  if (o_.runner) {
+    GF_ASSIGN_OR_RETURN(results, o_.runner(jobs, on_done));
+  } else {
+    GF_ASSIGN_OR_RETURN(results, RunJobs(o_.binary, jobs, o_.jobs, on_done));
+  }
   std::vector<SimCache::Entry> fresh;
   for (size_t k = 0; k < results.size(); ++k) {
     const Request& r = requests[job_of[k]];

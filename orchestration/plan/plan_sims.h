@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -15,6 +16,7 @@
 #include "absl/status/statusor.h"
 #include "orchestration/plan/plan_spec.h"
 #include "orchestration/plan/sim_cache.h"
+#include "orchestration/simulate_jobs.h"
 #include "sim/scenario/scenario.h"
 
 namespace gpufleet {
@@ -48,6 +50,11 @@ struct SimOutcome {
   nlohmann::json summary;       // the whole JSON summary
 };
 
+// Runs `gpufleet` with each argument list and returns the results in order (a backend: local children, or
+// Slurm jobs); `on_done(done, total)` may be called as they end.
+using PlanJobRunner = std::function<absl::StatusOr<std::vector<JobResult>>(
+    const std::vector<std::vector<std::string>>& jobs, const std::function<void(size_t, size_t)>& on_done)>;
+
 struct PlanSimulatorOptions {
   std::string binary;            // the gpufleet executable
   int jobs = 1;
@@ -59,6 +66,7 @@ struct PlanSimulatorOptions {
   std::vector<std::string> slo_sets;  // `--set` overrides that put those targets in place (`slos.ttft.target_s=2`)
   bool progress = false;         // a progress line on stderr while simulations run
   std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();  // search.time_limit_s
+  PlanJobRunner runner;          // null: `jobs` local children of `binary` (simulate_jobs.h)
 };
 
 class PlanSimulator {

@@ -13,6 +13,7 @@
 #include "absl/strings/str_join.h"
 #include "orchestration/plan/ilp_solver.h"
 #include "orchestration/plan/melange_input.h"
+#include "orchestration/slurm_backend.h"
 #include "tools/gpufleet/commands.h"
 #include "tools/gpufleet/plan_spec_mode.h"
 
@@ -89,6 +90,8 @@ std::function<int()> AddPlanCommand(CLI::App& app) {
     bool json = false;
     double time_limit_s = 60;
     int jobs = 2;
+    std::string backend = "local", partition, slurm_dir;
+    int max_concurrent = 0;
   };
   auto f = std::make_shared<Flags>();
   CLI::App* cmd = app.add_subcommand("plan", "Find the cheapest GPU mix for a workload (docs/planning.md)");
@@ -111,12 +114,66 @@ std::function<int()> AddPlanCommand(CLI::App& app) {
   cmd->add_option("--time-limit", f->time_limit_s, "Seconds for the solver; past them, the best mix found and its gap")
       ->check(CLI::Range(0.001, 86400.0))
       ->default_val(60);
-  return [f]() -> int {
+  cmd->add_option("--backend", f->backend, "Plan file: where the simulations run: local (children of this process) "
+                                           "or slurm (a job array per batch; docs/planning.md)")
+      ->check(CLI::IsMember({"local", "slurm"}))
+      ->capture_default_str();
+  CLI::Option* partition = cmd->add_option("--partition", f->partition, "With --backend slurm: the partition");
+  CLI::Option* max_concurrent =
+      cmd->add_option("--max-concurrent", f->max_concurrent, "With --backend slurm: array tasks running at once")
+          ->check(CLI::Range(1, 1000000));
+  CLI::Option* slurm_dir = cmd->add_option(
+      "--slurm-dir", f->slurm_dir,
+      "With --backend slurm: the folder for the batch scripts, outputs and logs, on a file system the compute "
+      "nodes share (default: NAME.plan-slurm)");
+  CLI::Option* jobs = cmd->get_option("--jobs");
+  return [f, partition, max_concurrent, slurm_dir, jobs]() -> int {
     if (f->melange_json.empty() == f->spec.empty()) {
       std::fprintf(stderr, "gpufleet: error: plan needs one input: a plan file, or --melange-json FILE\n");
       return 2;
     }
-    if (!f->spec.empty()) return RunPlanSpec({f->spec, f->out, f->catalog, f->db, f->cache, f->db_wait_s, f->jobs, f->json});
+    const bool slurm = f->backend == "slurm";
+    for (const CLI::Option* o : {partition, max_concurrent, slurm_dir}) {
+      if (!slurm && o->count() > 0) {
+        std::fprintf(stderr, "gpufleet: error: %s needs --backend slurm\n", o->get_name().c_str());
+        return 2;
+      }
+    }
+    PlanSpecFlags flags;
+    flags.spec = f->spec;
+    flags.out = f->out;
+    flags.catalog = f->catalog;
+    flags.db = f->db;
+    flags.cache = f->cache;
+    flags.db_wait_s = f->db_wait_s;
+    flags.jobs = f->jobs;
+    flags.json = f->json;
+    if (slurm) {
+      if (!f->melange_json.empty()) {
+        std::fprintf(stderr, "gpufleet: error: --backend slurm applies to a plan file; --melange-json simulates "
+                             "nothing\n");
+        return 2;
+      }
+      if (jobs->count() > 0) {
+        std::fprintf(stderr, "gpufleet: error: --jobs does not apply to --backend slurm (each array task runs one "
+                             "simulation; --max-concurrent sets how many at once)\n");
+        return 2;
+      }
+      auto sbatch = FindOnPath("sbatch");
+      if (!sbatch.ok()) {
+        std::fprintf(stderr, "gpufleet: error: --backend slurm: %s; run it where Slurm's client commands are "
+                             "installed (a login node)\n",
+                     std::string(sbatch.status().message()).c_str());
+        return 2;
+      }
+      flags.backend = "slurm";
+      flags.sbatch = *sbatch;
+      if (auto scancel = FindOnPath("scancel"); scancel.ok()) flags.scancel = *scancel;
+      flags.partition = f->partition;
+      flags.max_concurrent = f->max_concurrent;
+      flags.slurm_dir = f->slurm_dir;
+    }
+    if (!f->spec.empty()) return RunPlanSpec(flags);
     absl::StatusOr<CapacityTable> table = LoadMelangeJson(f->melange_json);
     if (!table.ok()) return ReportError(table.status());
     absl::StatusOr<IlpSolution> solution = SolveCapacityIlp(*table, {.time_limit_s = f->time_limit_s});

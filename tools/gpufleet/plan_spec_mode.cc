@@ -22,6 +22,7 @@
 #include "sim/report/sqlite_db.h"
 #include "orchestration/plan/plan_spec.h"
 #include "orchestration/plan/sim_cache.h"
+#include "orchestration/slurm_jobs.h"
 #include "models/calibration/calibrate.h"
 #include "models/calibration/gpu_profile.h"
 #include "models/calibration/serving_stacks.h"
@@ -148,6 +149,22 @@ int RunPlanSpec(const PlanSpecFlags& f) {
   po.default_max_batched_tokens = base->deployment.front().memory.max_batched_tokens;
   po.progress = isatty(STDERR_FILENO) != 0;
   po.db = f.db;
+  if (f.backend == "slurm") {
+    SlurmJobsOptions so;
+    so.sbatch = f.sbatch;
+    so.scancel = f.scancel;
+    so.binary = *self;
+    so.dir = std::filesystem::absolute(f.slurm_dir.empty() ? spec->name + ".plan-slurm" : f.slurm_dir)
+                 .lexically_normal()
+                 .string();
+    so.job_name = "gpufleet-plan-" + spec->name;
+    so.partition = f.partition;
+    so.max_concurrent = f.max_concurrent;
+    so.db_wait_s = f.db_wait_s;
+    auto runner = MakeSlurmJobRunner(so);
+    if (!runner.ok()) return ReportError(runner.status());
+    po.runner = *runner;
+  }
   // Candidate prices: the base's price list with the plan's per-GPU overrides.
   bool priced = false;
   std::map<std::string, double> gpu_prices = base->prices.gpu_usd_per_hour;
