@@ -42,6 +42,28 @@ struct Proposal {
   std::function<std::vector<std::string>(const Fleet&)> sets_for;
 };
 
+// A verified fleet's figure of merit under the plan's objective, lower is better (mean over its seeds): the
+// objectives agree at a fixed load up to the fleets' small differences in throughput and goodput.
+double Score(PlanObjective objective, const VerifiedFleet& v) {
+  double sum = 0;
+  for (const SimOutcome& o : v.seeds) {
+    switch (objective) {
+      case PlanObjective::kCostPerHour: sum += o.cost_usd_per_hour; break;
+      case PlanObjective::kCostPerMtok: sum += o.cost_usd_per_mtok; break;
+      case PlanObjective::kGoodputPerDollar: sum -= o.cost_usd_per_hour > 0 ? o.goodput_rps / o.cost_usd_per_hour : 0; break;
+    }
+  }
+  return v.seeds.empty() ? INFINITY : sum / static_cast<double>(v.seeds.size());
+}
+
+// Whether `v` is found and better than `than` (or `than` is not found).
+bool Better(PlanObjective objective, const VerifiedFleet& v, const VerifiedFleet& than) {
+  if (!v.found) return false;
+  if (!than.found) return true;
+  const double a = Score(objective, v), b = Score(objective, than);
+  return a < b - 1e-9 * std::max(1.0, std::abs(b));
+}
+
 std::string Describe(const Fleet& f, const std::vector<PlanCandidate>& cands) {
   std::string out;
   for (size_t i = 0; i < cands.size(); ++i) {
@@ -464,7 +486,7 @@ absl::Status BestFleet(const PlanSpec& spec, const PlannerOptions& options, Plan
     }
     if (!v.found) why_not.push_back(absl::StrCat(p.label, ": ", v.why_not));
     if (all != nullptr) all->push_back(v);
-    const bool better = v.found && (!best->found || v.cost_usd_per_hour() < best->cost_usd_per_hour() - 1e-9);
+    const bool better = Better(spec.objective, v, *best);
     if (better || (!best->found && best->ilp_status.empty())) *best = std::move(v);
   }
   if (!best->found) best->why_not = why_not.empty() ? "no fleet of the candidates met the SLOs" : absl::StrJoin(why_not, "; ");
@@ -684,14 +706,14 @@ absl::StatusOr<PlanResult> RunPlan(const PlanSpec& spec, const PlannerOptions& o
                                    any_pooled ? &pooled : nullptr, verified));
       // A mix never has to be worse than the best single type: keep whichever verified cheaper.
       for (const auto& [g, v] : rp.single_type) {
-        if (v.found && (!rp.best.found || v.cost_usd_per_hour() < rp.best.cost_usd_per_hour())) {
+        if (Better(spec.objective, v, rp.best)) {
           rp.best = v;
-          rp.best.log.push_back("the best single-type fleet verified cheaper than the mixed one: kept it");
+          rp.best.log.push_back("the best single-type fleet verified better (objective) than the mixed one: kept it");
         }
       }
     } else {
       for (const auto& [g, v] : rp.single_type) {
-        if (v.found && (!rp.best.found || v.cost_usd_per_hour() < rp.best.cost_usd_per_hour())) rp.best = v;
+        if (Better(spec.objective, v, rp.best)) rp.best = v;
       }
     }
     if (!rp.best.found && rp.best.why_not.empty()) rp.best.why_not = "no fleet of the candidates met the SLOs";
@@ -729,7 +751,7 @@ absl::StatusOr<PlanResult> RunPlan(const PlanSpec& spec, const PlannerOptions& o
           if (result.candidates[i].gpu == g) allowed.push_back(i);
         VerifiedFleet v;
         GF_RETURN_IF_ERROR(BestFleet(spec, options, fsim, *fcap, seeds, allowed, load, &v));
-        if (v.found && (!point.fleet.found || v.cost_usd_per_hour() < point.fleet.cost_usd_per_hour())) point.fleet = v;
+        if (Better(spec.objective, v, point.fleet)) point.fleet = v;
       }
       if (!point.fleet.found) point.fleet.why_not = "no single-type fleet met this target";
     }
