@@ -95,12 +95,12 @@ std::function<int()> AddPlanCommand(CLI::App& app) {
   };
   auto f = std::make_shared<Flags>();
   CLI::App* cmd = app.add_subcommand("plan", "Find the cheapest GPU mix for a workload (docs/planning.md)");
-  cmd->add_option("plan", f->spec, "A plan file (docs/planning.md): base scenario, candidates, rates, seeds");
+  cmd->add_option("plan", f->spec, "A plan file (docs/planning.md): base scenario, candidates, rates, buckets, frontier, seeds");
   cmd->add_option("-j,--jobs", f->jobs, "Plan file: simulations to run at once")
       ->check(CLI::Range(1, 1024))
       ->capture_default_str();
   cmd->add_option("-o,--out", f->out, "Plan file: write the verified fleet as a scenario for gpufleet simulate");
-  cmd->add_option("--db", f->db, "Plan file: append the plan (plans, plan_candidates, plan_fleets) and its "
+  cmd->add_option("--db", f->db, "Plan file: append the plan (plans, plan_candidates, plan_capacities, plan_fleets) and its "
                               "verification runs to this SQLite database");
   cmd->add_option("--cache", f->cache, "Plan file: remember simulations in this SQLite database (default: --db's), so "
                                     "that re-planning with another rate, price or SLO target reuses them");
