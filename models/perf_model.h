@@ -42,6 +42,7 @@ struct PerfModelSpec {
   std::string profile_dir;           // "calibrated": the folder of <GPU>.yaml profiles (a serving stack's, or perf_model.profiles)
   std::string serving_stack;         // "calibrated": the stack's name ("custom" for perf_model.profiles)
   std::string serving_stack_note;    // how it was chosen, for reports
+  bool serving_stack_by_default = false;  // chosen by the default rule (the scenario named none)
   double constant_iteration_s = 0.01;  // "constant": seconds per iteration, whatever the batch
   std::string measured_table;        // "measured": Splitwise's perf-model CSV
   std::string measured_hardware;     // "measured": its hardware column to replay ("h100-80gb")

@@ -34,8 +34,6 @@ PlanSimulator::PlanSimulator(const PlanSpec& spec, std::vector<PlanCandidate> ca
     : spec_(spec), candidates_(std::move(candidates)), o_(std::move(options)),
       cache_(o_.cache != nullptr ? o_.cache : &own_cache_) {}
 
-namespace {
-
 std::string DeploymentOf(const Fleet& fleet, const std::vector<PlanCandidate>& candidates) {
   std::string deployment = "[";
   for (size_t i = 0; i < candidates.size(); ++i) {
@@ -48,8 +46,6 @@ std::string DeploymentOf(const Fleet& fleet, const std::vector<PlanCandidate>& c
   }
   return deployment + "]";
 }
-
-}  // namespace
 
 std::vector<std::string> PlanSimulator::Args(const Request& r) const {
   std::vector<std::string> args = {"simulate", spec_.base, "--json", "--no-progress"};

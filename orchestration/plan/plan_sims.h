@@ -114,6 +114,10 @@ class PlanSimulator {
   std::string stage_ = "simulations";
 };
 
+// A fleet as the flow YAML of a scenario's `deployment` (one group per candidate with replicas, named by
+// PlanCandidate::GroupName), for `--set deployment=...`.
+std::string DeploymentOf(const Fleet& fleet, const std::vector<PlanCandidate>& candidates);
+
 // A fleet's replica groups as JSON: [{gpu, tensor_parallel, max_batched_tokens, scheduler, replicas}].
 nlohmann::ordered_json FleetGroupsJson(const Fleet& fleet, const std::vector<PlanCandidate>& candidates);
 

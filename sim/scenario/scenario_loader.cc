@@ -264,6 +264,7 @@ class Loader {
         spec.profile_dir = choice.stack->dir;
         spec.serving_stack = choice.stack->name;
         spec.serving_stack_note = choice.reason;
+        spec.serving_stack_by_default = true;
       }
     }
     for (ReplicaGroup& g : s->deployment) {

@@ -69,10 +69,6 @@ nlohmann::ordered_json CapacityJson(const CandidateCapacity& c) {
           {"limit", c.limit}, {"probes", c.probes}, {"cached_probes", c.cached_probes}};
 }
 
-std::string Ms(const SimOutcome& o, const char* k) {
-  return o.summary.contains(k) ? fmt::format("{:.0f}", o.summary[k].get<double>() * 1000) : "-";
-}
-
 std::string FleetText(const VerifiedFleet& v, const std::vector<PlanCandidate>& cands) {
   if (!v.found) return "  no fleet: " + v.why_not + "\n";
   std::string out;

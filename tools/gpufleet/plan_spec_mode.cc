@@ -116,8 +116,7 @@ int RunPlanSpec(const PlanSpecFlags& f) {
   std::string stack_note = base->perf_model.serving_stack.empty()
                                ? ""
                                : absl::StrCat(base->perf_model.serving_stack, " (", base->perf_model.serving_stack_note, ")");
-  if (base->perf_model.type == "calibrated" && base->perf_model.serving_stack != "custom" &&
-      base->perf_model.serving_stack_note != "named by the scenario") {
+  if (base->perf_model.type == "calibrated" && base->perf_model.serving_stack_by_default) {
     auto stacks = LoadServingStacks(CalibrationRoot(), *catalog);
     if (!stacks.ok()) return ReportError(stacks.status());
     std::vector<std::string> gpus;
@@ -206,10 +205,7 @@ int RunPlanSpec(const PlanSpecFlags& f) {
   po.rps_per_multiplier = stats->rps_per_multiplier;
   po.price_replica = [&](const PlanCandidate& c) -> absl::StatusOr<ReplicaPrice> {
     std::vector<ScenarioOverride> o = spec->fixed;
-    std::vector<std::string> sets = {"cluster=auto",
-                                     absl::StrCat("deployment=[{name: ", c.GroupName(), ", gpu: ", c.gpu, ", tensor_parallel: ",
-                                                  c.tensor_parallel, ", replicas: 1, max_batch_size: ", c.max_batch_size,
-                                                  ", max_batched_tokens: ", c.max_batched_tokens, ", scheduler: ", c.scheduler, "}]")};
+    std::vector<std::string> sets = {"cluster=auto", "deployment=" + DeploymentOf(Fleet{{1}}, {c})};
     if (!po.prices_override.empty()) sets.push_back("prices=" + po.prices_override);
     for (const std::string& kv : sets) {
       GF_ASSIGN_OR_RETURN(ScenarioOverride x, ParseOverride(kv, "plan"));
