@@ -326,6 +326,26 @@ class Verifier {
   }
 
  private:
+  // Runs the trial fleets (first seed); the cheapest that meets the SLOs below `below_cost` and then holds
+  // with every seed becomes *f, its runs *now. Its index into `trials`, or -1 when none holds.
+  absl::StatusOr<int> CheapestThatHolds(const std::vector<PlanSimulator::Request>& trials, double below_cost, Fleet* f,
+                                        std::vector<SimOutcome>* now) {
+    GF_ASSIGN_OR_RETURN(std::vector<SimOutcome> res, sim_.Run(trials));
+    std::vector<size_t> order;
+    for (size_t k = 0; k < res.size(); ++k)
+      if (res[k].slos_met && res[k].cost_usd_per_hour < below_cost) order.push_back(k);
+    std::stable_sort(order.begin(), order.end(),
+                     [&](size_t a, size_t b) { return res[a].cost_usd_per_hour < res[b].cost_usd_per_hour; });
+    for (size_t k : order) {
+      GF_ASSIGN_OR_RETURN(std::vector<SimOutcome> check, AllSeeds(trials[k].fleet));
+      if (!AllMet(check)) continue;
+      *f = trials[k].fleet;
+      *now = std::move(check);
+      return static_cast<int>(k);
+    }
+    return -1;
+  }
+
   // Removes replicas while every seed still meets the SLOs: the removal that saves the most first, in
   // steps of a quarter of the fleet halved down to one replica (an over-provisioned fleet of a hundred
   // small replicas then shrinks in a few rounds, not a hundred).
@@ -343,25 +363,12 @@ class Verifier {
         trials.push_back(RequestOf(g, seeds_.front(), false));
         which.emplace_back(i, k);
       }
-      GF_ASSIGN_OR_RETURN(std::vector<SimOutcome> res, sim_.Run(trials));
-      std::vector<size_t> order;
-      for (size_t k = 0; k < res.size(); ++k)
-        if (res[k].slos_met) order.push_back(k);
-      std::stable_sort(order.begin(), order.end(),
-                       [&](size_t a, size_t b) { return res[a].cost_usd_per_hour < res[b].cost_usd_per_hour; });
-      bool pruned = false;
-      for (size_t k : order) {
-        // A removal that frees GPUs in a node still paid for saves no money now, but leaves room (and power).
-        GF_ASSIGN_OR_RETURN(std::vector<SimOutcome> check, AllSeeds(trials[k].fleet));
-        if (!AllMet(check)) continue;
-        *f = trials[k].fleet;
-        *now = check;
+      // A removal that frees GPUs in a node still paid for saves no money now, but leaves room (and power).
+      GF_ASSIGN_OR_RETURN(const int k, CheapestThatHolds(trials, INFINITY, f, now));
+      if (k >= 0) {
         v->log.push_back(absl::StrFormat("prune: remove %d x %s -> %s: still meets the SLOs, $%.2f/h", which[k].second,
                                          cands[which[k].first].Name(), Describe(*f, cands), now->front().cost_usd_per_hour));
-        pruned = true;
-        break;
-      }
-      if (!pruned) {
+      } else {
         if (step == 1) break;
         step /= 2;
       }
@@ -397,25 +404,12 @@ class Verifier {
         }
       }
       if (trials.empty()) break;
-      GF_ASSIGN_OR_RETURN(std::vector<SimOutcome> res, sim_.Run(trials));
-      std::vector<size_t> order;
-      for (size_t k = 0; k < res.size(); ++k)
-        if (res[k].slos_met && res[k].cost_usd_per_hour < now->front().cost_usd_per_hour - 1e-9) order.push_back(k);
-      std::stable_sort(order.begin(), order.end(),
-                       [&](size_t a, size_t b) { return res[a].cost_usd_per_hour < res[b].cost_usd_per_hour; });
-      bool swapped = false;
-      for (size_t k : order) {
-        GF_ASSIGN_OR_RETURN(std::vector<SimOutcome> check, AllSeeds(trials[k].fleet));
-        if (!AllMet(check)) continue;
-        *f = trials[k].fleet;
-        *now = check;
-        v->log.push_back(absl::StrFormat("swap: %d x %s for %d x %s -> %s: still meets the SLOs, $%.2f/h", moved[k],
-                                         cands[which[k].first].Name(), moved[k], cands[which[k].second].Name(),
-                                         Describe(*f, cands), now->front().cost_usd_per_hour));
-        swapped = any = true;
-        break;
-      }
-      if (!swapped) break;
+      GF_ASSIGN_OR_RETURN(const int k, CheapestThatHolds(trials, now->front().cost_usd_per_hour - 1e-9, f, now));
+      if (k < 0) break;
+      v->log.push_back(absl::StrFormat("swap: %d x %s for %d x %s -> %s: still meets the SLOs, $%.2f/h", moved[k],
+                                       cands[which[k].first].Name(), moved[k], cands[which[k].second].Name(),
+                                       Describe(*f, cands), now->front().cost_usd_per_hour));
+      any = true;
     }
     return any;
   }
