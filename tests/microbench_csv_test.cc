@@ -58,6 +58,12 @@ class MicrobenchCsv : public ::testing::Test {
     r.samples = 37;
     r.mean_power_w = 612.25;
     r.sm_clock_mhz = 1980;
+    r.cold_copies = 7;
+    r.working_set_bytes = 20971520 + 8388608 + 1310720;
+    r.l2_bytes = 52428800;
+    r.window_ms = 301.5;
+    r.energy_j = 184.6;
+    r.clock_events = "sw_power_cap|hw_slowdown";
     return r;
   }
 
@@ -79,7 +85,7 @@ class MicrobenchCsv : public ::testing::Test {
         std::stringstream ls(line);
         std::string x;
         while (std::getline(ls, x, ',')) f.push_back(x);
-        while (f.size() < 24) f.push_back("");
+        while (f.size() < 32) f.push_back("");
         f[column] = value;
         line.clear();
         for (size_t i = 0; i < f.size(); ++i) line += (i ? "," : "") + f[i];
@@ -155,7 +161,8 @@ TEST_F(MicrobenchCsv, HeaderIsTheDocumentedSchema) {
   EXPECT_EQ(MicrobenchCsvHeader(),
             "schema_version,gpu_name,driver_version,cuda_version,op,dtype,m,n,k,batch,q_tokens,kv_tokens,heads,"
             "kv_heads,head_dim,bytes,ranks,power_limit_w,time_us_median,time_us_p10,time_us_p90,samples,"
-            "mean_power_w,sm_clock_mhz");
+            "mean_power_w,sm_clock_mhz,kernel,timing,cold_copies,working_set_bytes,l2_bytes,window_ms,energy_j,"
+            "clock_events");
   // The schema document lists the same columns in the same order.
   std::ifstream doc(std::string(GPUFLEET_SOURCE_DIR) + "/docs/microbench-csv.md");
   ASSERT_TRUE(doc.good());
@@ -189,11 +196,16 @@ TEST_F(MicrobenchCsv, MalformedFilesNameFileLineAndExpectation) {
   renamed.replace(renamed.find("time_us_p10"), 11, "time_us_p05");
   ExpectError(renamed, 3, "header column 20 is 'time_us_p05'");
   std::string extra = ValidText();
-  extra.replace(extra.find("sm_clock_mhz"), 12, "sm_clock_mhz,notes");
-  ExpectError(extra, 3, "header has 25 columns");
+  extra.replace(extra.find("clock_events"), 12, "clock_events,notes");
+  ExpectError(extra, 3, "header has 33 columns");
 
   ExpectError(ValidText() + "1,synthetic-test-gpu,x,y,gemm\n", 5, "row has 5 fields");
-  ExpectError(WithField(0, "2"), 4, "schema_version is 2");
+  ExpectError(WithField(0, "3"), 4, "schema_version is 3");
+  ExpectError(WithField(24, "cudnn_sdpa"), 4, "kernel is 'cudnn_sdpa' for op gemm");
+  ExpectError(WithField(24, "flash"), 4, "kernel is 'flash'");
+  ExpectError(WithField(25, "eager"), 4, "timing is 'eager'");
+  ExpectError(WithField(26, "0"), 4, "cold_copies is 0");
+  ExpectError(WithField(29, "-1"), 4, "window_ms is -1");
   ExpectError(WithField(4, "gemv"), 4, "op is 'gemv'");
   ExpectError(WithField(5, "int8"), 4, "dtype is 'int8'");
   ExpectError(WithField(5, ""), 4, "dtype is empty for op gemm");
@@ -217,7 +229,7 @@ TEST_F(MicrobenchCsv, MalformedFilesNameFileLineAndExpectation) {
 
   // One GPU per file.
   std::string two = ValidText();
-  std::string row = two.substr(two.find("\n1,") + 1);
+  std::string row = two.substr(two.find("\n2,") + 1);
   std::string other = row;
   other.replace(other.find("synthetic-test-gpu"), 18, "synthetic-other-gpu");
   ExpectError(two + other, 5, "gpu_name is 'synthetic-other-gpu' but line 4 has 'synthetic-test-gpu'");
@@ -241,6 +253,7 @@ TEST_F(MicrobenchCsv, WriterRefusesInvalidRows) {
   collective.m = collective.n = collective.k = 0;
   collective.bytes = 4096;
   collective.ranks = 1;
+  collective.kernel = Kernel::kNccl;
   s = ValidateMicrobenchRow(collective);
   EXPECT_NE(s.message().find("ranks is 1 for op all_gather; expected at least 2 GPUs"), std::string::npos) << s;
   collective.ranks = 8;
@@ -253,6 +266,38 @@ TEST_F(MicrobenchCsv, WriterRefusesInvalidRows) {
   EXPECT_TRUE(rows->empty());
   auto missing = ReadMicrobenchCsv(Path("does-not-exist.csv"));
   EXPECT_EQ(missing.status().code(), absl::StatusCode::kNotFound);
+}
+
+// Files of schema version 1 (before the kernel, timing, cache and energy columns) still read: attention
+// rows were the reference kernels and every call was launched from the host.
+TEST_F(MicrobenchCsv, VersionOneFilesAreUpgradedOnRead) {
+  const std::string v1 =
+      "# an old file\n"
+      "schema_version,gpu_name,driver_version,cuda_version,op,dtype,m,n,k,batch,q_tokens,kv_tokens,heads,kv_heads,"
+      "head_dim,bytes,ranks,power_limit_w,time_us_median,time_us_p10,time_us_p90,samples,mean_power_w,sm_clock_mhz\n"
+      "1,gpu,d,13.0,gemm,bf16,16,4096,4096,0,0,0,0,0,0,0,1,700,10,9,11,20,650,1980\n"
+      "1,gpu,d,13.0,attn_decode,bf16,0,0,0,8,1,1024,32,8,128,0,1,700,30,29,31,20,,\n";
+  auto rows = ParseMicrobenchCsv(v1, "old.csv");
+  ASSERT_TRUE(rows.ok()) << rows.status();
+  ASSERT_EQ(rows->size(), 2u);
+  EXPECT_EQ((*rows)[0].schema_version, kMicrobenchSchemaVersion);
+  EXPECT_EQ((*rows)[0].kernel, Kernel::kCublasLt);
+  EXPECT_EQ((*rows)[0].timing, TimingMode::kLaunch);
+  EXPECT_EQ((*rows)[1].kernel, Kernel::kReference);
+  EXPECT_EQ((*rows)[1].cold_copies, 1);
+  EXPECT_EQ((*rows)[1].l2_bytes, 0);
+  // A version 2 value under a version 1 header is a mismatch, named as such.
+  std::string wrong = v1;
+  wrong.replace(wrong.find("\n1,gpu"), 3, "\n2,");
+  auto bad = ParseMicrobenchCsv(wrong, "old.csv");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("the header is schema version 1's"), std::string::npos) << bad.status();
+  // And upgraded rows write back as version 2 and read back equal.
+  auto text = FormatMicrobenchCsv(*rows, {});
+  ASSERT_TRUE(text.ok()) << text.status();
+  auto again = ParseMicrobenchCsv(*text, "new.csv");
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(*again, *rows);
 }
 
 }  // namespace

@@ -9,6 +9,7 @@
 
 #include "absl/strings/str_split.h"
 
+#include "models/calibration/gpu_profile.h"
 #include "tests/test_util.h"
 #include "tools/microbench/plan.h"
 #include "tools/microbench/synthetic.h"
@@ -107,6 +108,43 @@ TEST(MicrobenchValidation, ADerivedProfileIsCheckedAgainstItsGpusMeasurements) {
   auto bad = testing::RunGpufleet("validate --source microbench " + csv, true);
   EXPECT_EQ(bad.exit_code, 2) << bad.output;
   EXPECT_NE(bad.output.find("--source microbench needs --gpu"), std::string::npos) << bad.output;
+}
+
+// The suite's own H200 measurements (tools/microbench/results/H200-2026-11-30, committed): attention is
+// fitted to cuDNN's fused kernels unless the reference kernels are asked for, HBM rows served from L2 are
+// left out, and both choices are said in the profile and the validation.
+TEST(MicrobenchValidation, MeasuredH200AttentionComesFromTheLibraryKernelUnlessAsked) {
+  const std::string csv = std::string(GPUFLEET_SOURCE_DIR) + "/tools/microbench/results/H200-2026-11-30/microbench.csv";
+  const std::string dir = testing::TempDir();
+  auto library = testing::RunGpufleet("calibrate --source microbench " + csv + " --gpu H200-SXM-141GB -o " + dir +
+                                      "/lib.yaml", true);
+  ASSERT_EQ(library.exit_code, 0) << library.output;
+  EXPECT_NE(library.output.find("memory-bound kernels kept from the starting profile"), std::string::npos)
+      << library.output;
+  auto reference = testing::RunGpufleet("calibrate --source microbench " + csv + " --gpu H200-SXM-141GB -o " + dir +
+                                        "/ref.yaml --attention-from-reference", true);
+  ASSERT_EQ(reference.exit_code, 0) << reference.output;
+  auto lib = LoadGpuProfile(dir + "/lib.yaml");
+  auto ref = LoadGpuProfile(dir + "/ref.yaml");
+  ASSERT_TRUE(lib.ok() && ref.ok());
+  // cuDNN's flash attention runs prefill an order of magnitude faster than the CUDA-core reference.
+  EXPECT_GT(lib->attention.prefill_efficiency, 5 * ref->attention.prefill_efficiency)
+      << lib->attention.prefill_efficiency << " vs " << ref->attention.prefill_efficiency;
+  EXPECT_NE(lib->sources.front().find("reference-kernel attention (opt in with --attention-from-reference)"),
+            std::string::npos) << lib->sources.front();
+  EXPECT_NE(lib->sources.front().find("HBM rows served from L2"), std::string::npos) << lib->sources.front();
+  EXPECT_NE(ref->command.find("--attention-from-reference"), std::string::npos) << ref->command;
+
+  auto v = testing::RunGpufleet("validate --source microbench " + csv + " --gpu H200-SXM-141GB --json");
+  ASSERT_EQ(v.exit_code, 0) << v.output;
+  const auto j = nlohmann::json::parse(v.output);
+  std::map<std::string, int> n;
+  for (const auto& g : j["groups"]) n[g["name"]] = g["profile"]["n"].get<int>();
+  EXPECT_EQ(n["attn_prefill"] + n["attn_decode"], 368);  // the cudnn_sdpa rows at the top power limit
+  EXPECT_GT(n["gemm"], 1000);
+  bool noted = false;
+  for (const auto& note : j["notes"]) noted |= note.get<std::string>().find("at lower power limits") != std::string::npos;
+  EXPECT_TRUE(noted) << v.output;
 }
 
 }  // namespace

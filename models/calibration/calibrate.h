@@ -45,7 +45,8 @@ absl::StatusOr<GpuProfile> CalibrateFromVidur(const VidurCalibrationInput& input
 // bandwidth of the machine it ran on (for the all-reduce fit).
 absl::StatusOr<GpuProfile> CalibrateFromMicrobench(const std::string& path, const GpuSpec& gpu,
                                                    const GpuProfile& start, double link_gbps,
-                                                   bool shape_corrections = true);
+                                                   bool shape_corrections = true,
+                                                   bool attention_from_reference = false);
 
 // How well measured-shape corrections predict a measured shape at sizes between its measurements: per
 // (n, k), every other measured m (never the largest) is held out, the GEMM parameters and corrections are
@@ -143,8 +144,10 @@ absl::StatusOr<ValidationReport> ValidateSplitwise(const std::string& path,
 // The project's microbenchmark CSV, rows at its highest power limit: GEMMs (fp16/bf16), attention, HBM
 // streams (as the residual-add kind, the plainest stream) and all-reduces (over `link_gbps` per GPU), each
 // predicted by `profile`; cross-validated figures for the GEMMs only, refitted 10-fold by weight shape.
+// Attention rows are the library kernel's (cudnn_sdpa), or the reference kernels' when asked.
 absl::StatusOr<ValidationReport> ValidateMicrobench(const std::string& path, const GpuProfile& profile,
-                                                    const GpuSpec& gpu, double link_gbps);
+                                                    const GpuSpec& gpu, double link_gbps,
+                                                    bool attention_from_reference = false);
 
 // Predicted prefill and decode-iteration times of a Splitwise row (its model at its TP).
 struct EndToEndPrediction {

@@ -4,8 +4,10 @@
 // GEMM rows fit the GEMM parameters (evaluated 10-fold by weight shape: each (n, k) predicted by a fit
 // that never saw it) and, unless turned off, become measured-shape corrections (evaluated on every
 // other token count held out); HBM copy and triad fit the memory-bound kernels' floor and bandwidth (the same
-// for every kind: the suite measures pure streaming, not each fused kernel); attention rows fit the
-// attention parameters; intra-node all_reduce rows fit the collective. Only rows at the highest power
+// for every kind: the suite measures pure streaming, not each fused kernel), leaving out rows whose working
+// set fits in L2 (they measure the cache); attention rows of the library kernel (cudnn_sdpa) fit the
+// attention parameters, the suite's own CUDA-core reference kernels only when asked (they are ~10x slower
+// than the flash-attention kernels serving stacks run); intra-node all_reduce rows fit the collective. Only rows at the highest power
 // limit in the file are used, so a power-limit sweep does not bias the base profile.
 #include <algorithm>
 #include <cmath>
@@ -22,6 +24,7 @@
 #include "models/calibration/nelder_mead.h"
 #include "models/calibration/operator_model.h"
 #include "sim/util/status_macros.h"
+#include "tools/microbench/cache_rotation.h"
 #include "tools/microbench/microbench_csv.h"
 
 namespace gpufleet {
@@ -72,11 +75,12 @@ struct MicrobenchSamples {
   std::vector<ElementwiseSample> streams;  // hbm_copy, hbm_triad
   std::vector<AttentionSample> attention;
   std::vector<CollectiveSample> allreduce;
-  int64_t other_limits = 0, fp8_gemms = 0;  // rows left out
+  // Rows left out, by reason.
+  int64_t other_limits = 0, fp8_gemms = 0, reference_attention = 0, hbm_in_l2 = 0, other_collectives = 0;
   size_t used() const { return gemms.size() + streams.size() + attention.size() + allreduce.size(); }
 };
 
-absl::StatusOr<MicrobenchSamples> ReadSamples(const std::string& path) {
+absl::StatusOr<MicrobenchSamples> ReadSamples(const std::string& path, bool reference_attention) {
   std::vector<int64_t> lines;
   GF_ASSIGN_OR_RETURN(std::vector<MicrobenchRow> all, microbench::ReadMicrobenchCsv(path, &lines));
   if (all.empty()) return NoMeasurementRows(path);
@@ -103,6 +107,8 @@ absl::StatusOr<MicrobenchSamples> ReadSamples(const std::string& path) {
       out.gemms.push_back(g);
     } else if (r.op == Op::kGemm) {
       ++out.fp8_gemms;
+    } else if ((r.op == Op::kHbmCopy || r.op == Op::kHbmTriad) && microbench::ServedFromL2(r.working_set_bytes, r.l2_bytes)) {
+      ++out.hbm_in_l2;
     } else if (r.op == Op::kHbmCopy || r.op == Op::kHbmTriad) {
       ElementwiseSample e;
       e.origin = origin;
@@ -110,6 +116,8 @@ absl::StatusOr<MicrobenchSamples> ReadSamples(const std::string& path) {
       e.bytes = static_cast<double>(r.bytes);
       e.time_s = t;
       out.streams.push_back(e);
+    } else if (microbench::IsAttention(r.op) && (r.kernel == microbench::Kernel::kReference) != reference_attention) {
+      ++out.reference_attention;  // the kernel not asked for (named for the default: reference rows left out)
     } else if (r.op == Op::kAttnPrefill || r.op == Op::kAttnDecode) {
       const double b = r.batch, q = r.q_tokens, c = r.kv_tokens, d = r.head_dim;
       AttentionSample a;
@@ -130,8 +138,31 @@ absl::StatusOr<MicrobenchSamples> ReadSamples(const std::string& path) {
       c.bytes = static_cast<double>(r.bytes);
       c.time_s = t;
       out.allreduce.push_back(c);
+    } else if (microbench::IsCollective(r.op)) {
+      ++out.other_collectives;
     }
   }
+  return out;
+}
+
+// "; left out: ..." listing the rows not used and why (empty when none).
+std::string LeftOut(const MicrobenchSamples& set, bool attention_from_reference) {
+  std::vector<std::string> parts;
+  if (set.other_limits > 0) parts.push_back(absl::StrFormat("%d at lower power limits", set.other_limits));
+  if (set.fp8_gemms > 0) parts.push_back(absl::StrFormat("%d fp8 GEMMs", set.fp8_gemms));
+  if (set.reference_attention > 0) {
+    parts.push_back(absl::StrFormat(attention_from_reference ? "%d cudnn_sdpa attention (--attention-from-reference)"
+                                                             : "%d reference-kernel attention (opt in with "
+                                                               "--attention-from-reference)",
+                                    set.reference_attention));
+  }
+  if (set.hbm_in_l2 > 0) parts.push_back(absl::StrFormat("%d HBM rows served from L2", set.hbm_in_l2));
+  if (set.other_collectives > 0) {
+    parts.push_back(absl::StrFormat("%d all_gather/reduce_scatter/send_recv (no model yet)", set.other_collectives));
+  }
+  if (parts.empty()) return "";
+  std::string out = "; left out: ";
+  for (size_t i = 0; i < parts.size(); ++i) absl::StrAppend(&out, i ? ", " : "", parts[i]);
   return out;
 }
 
@@ -153,8 +184,8 @@ std::function<std::string(const GemmSample&)> ShapeFolds(const std::vector<GemmS
 
 absl::StatusOr<GpuProfile> CalibrateFromMicrobench(const std::string& path, const GpuSpec& gpu,
                                                    const GpuProfile& start, double link_gbps,
-                                                   bool shape_corrections) {
-  GF_ASSIGN_OR_RETURN(MicrobenchSamples set, ReadSamples(path));
+                                                   bool shape_corrections, bool attention_from_reference) {
+  GF_ASSIGN_OR_RETURN(MicrobenchSamples set, ReadSamples(path, attention_from_reference));
   const std::vector<GemmSample>& gemms = set.gemms;
   const std::vector<ElementwiseSample>& streams = set.streams;
   const std::vector<AttentionSample>& attention = set.attention;
@@ -162,10 +193,9 @@ absl::StatusOr<GpuProfile> CalibrateFromMicrobench(const std::string& path, cons
   if (gemms.empty()) return absl::InvalidArgumentError(absl::StrCat(path, ": no fp16/bf16 gemm rows to fit"));
   // Each model present is fitted: it needs at least as many rows as it has parameters.
   GF_RETURN_IF_ERROR(CheckEnoughPoints(path, gemms.size(), GemmParameters(gemms), "fp16/bf16 gemm rows", "the GEMM model"));
-  if (!streams.empty()) {
-    GF_RETURN_IF_ERROR(CheckEnoughPoints(path, streams.size(), kStreamParameters, "hbm_copy/hbm_triad rows",
-                                         "the memory-bound kernel model"));
-  }
+  // Too few HBM rows beyond L2 (a quick sweep's, after the L2-resident ones are left out) keep the starting
+  // profile's memory-bound kernels, said in the profile's sources, rather than failing the whole fit.
+  const bool fit_streams = streams.size() >= static_cast<size_t>(kStreamParameters);
   if (!attention.empty()) {
     GF_RETURN_IF_ERROR(CheckEnoughPoints(path, attention.size(), kAttentionParameters, "attention rows",
                                          "the attention model"));
@@ -181,8 +211,14 @@ absl::StatusOr<GpuProfile> CalibrateFromMicrobench(const std::string& path, cons
   p.derived_from.clear();
   DropBorrowedFramework(p);
   p.fit.clear();
-  p.sources = {absl::StrFormat("%s (gpufleet-microbench on %s, driver %s, CUDA %s; %d rows at %g W)", path,
-                               set.gpu_name, set.driver_version, set.cuda_version, set.used(), set.top_limit)};
+  p.sources = {absl::StrFormat("%s (gpufleet-microbench on %s, driver %s, CUDA %s; %d rows at %g W%s)", path,
+                               set.gpu_name, set.driver_version, set.cuda_version, set.used(), set.top_limit,
+                               LeftOut(set, attention_from_reference))};
+  if (!streams.empty() && !fit_streams) {
+    p.sources.push_back(absl::StrFormat(
+        "memory-bound kernels kept from the starting profile: %d hbm_copy/hbm_triad rows beyond L2, %d needed to fit",
+        streams.size(), kStreamParameters));
+  }
   GF_ASSIGN_OR_RETURN(GpuProfile::FittedSet measured, FittedSetOf(path));
   p.fitted_on = {measured};
   p.gemm = FitGemm(gemms, gpu, start.gemm);
@@ -203,7 +239,7 @@ absl::StatusOr<GpuProfile> CalibrateFromMicrobench(const std::string& path, cons
     p.gemm_shapes = BuildGemmShapeCorrections(gemms, gpu, p.gemm);
     p.fit["gemm_shapes"] = SummarizeErrors(ShapeInterpolationApe(gemms, gpu, start.gemm), kShapeInterpolationMethod);
   }
-  if (!streams.empty()) {
+  if (fit_streams) {
     // Copy kernels have no rows: they set each kind's launch floor, bandwidth and cache speedup, and
     // leave the wave parameters (not seen by this data) as they were.
     const StreamParams hbm = FitStream(streams, gpu, start.stream.at("norm"));
@@ -220,8 +256,9 @@ absl::StatusOr<GpuProfile> CalibrateFromMicrobench(const std::string& path, cons
 }
 
 absl::StatusOr<ValidationReport> ValidateMicrobench(const std::string& path, const GpuProfile& profile,
-                                                    const GpuSpec& gpu, double link_gbps) {
-  GF_ASSIGN_OR_RETURN(MicrobenchSamples set, ReadSamples(path));
+                                                    const GpuSpec& gpu, double link_gbps,
+                                                    bool attention_from_reference) {
+  GF_ASSIGN_OR_RETURN(MicrobenchSamples set, ReadSamples(path, attention_from_reference));
   ValidationReport report;
   report.source = path;
   report.in_sample = FittedOn(profile, path);
@@ -269,6 +306,9 @@ absl::StatusOr<ValidationReport> ValidateMicrobench(const std::string& path, con
   }
   if (set.fp8_gemms > 0) {
     report.notes.push_back(absl::StrFormat("%d fp8 GEMM rows are not validated (the model is fp16/bf16)", set.fp8_gemms));
+  }
+  if (const std::string left = LeftOut(set, attention_from_reference); !left.empty()) {
+    report.notes.push_back(absl::StrCat("not validated", left));
   }
   if (!profile.calibrated()) {
     report.notes.push_back(absl::StrCat("the profile of ", profile.gpu, " is UNCALIBRATED (efficiencies of ",

@@ -63,6 +63,7 @@ std::function<int()> AddCalibrateCommand(CLI::App& app) {
     std::string source, path, gpu, out, base, network, node, hardware, catalog, stack, framework = "vLLM";
     std::vector<std::string> also;
     bool shapes = false;
+    bool attention_from_reference = false;
   };
   auto f = std::make_shared<Flags>();
   CLI::App* cmd = app.add_subcommand("calibrate", "Fit a GPU's performance-model profile to measurements");
@@ -91,6 +92,10 @@ std::function<int()> AddCalibrateCommand(CLI::App& app) {
                   "mlenergy, inference-bench: another end-to-end set to fit together with PATH, as SOURCE=PATH "
                   "(e.g. --also inference-bench=../shared/data/llm-inference-bench)");
   cmd->add_option("--catalog", f->catalog, "Catalog directory (default: the built-in models/catalog)");
+  cmd->add_flag("--attention-from-reference", f->attention_from_reference,
+                "microbench: fit attention to the suite's own CUDA-core reference kernels (kernel reference) instead of "
+                "cuDNN's fused attention (kernel cudnn_sdpa, what serving stacks run). Off by default: the reference "
+                "kernels are ~10x slower than flash attention and would make prefill look that slow");
   CLI::Option* shapes_flag = cmd->add_flag(
       "--shape-corrections,!--no-shape-corrections", f->shapes,
       "vidur, microbench: also keep every measured GEMM shape's measured/modelled ratio per token count (the BLAS "
@@ -146,7 +151,7 @@ std::function<int()> AddCalibrateCommand(CLI::App& app) {
         if (node == nullptr) return ReportError(absl::InvalidArgumentError("--node '" + f->node + "' is not in the node catalog"));
         link_gbps = node->intra_gbps > 0 ? node->intra_gbps : link_gbps;
       }
-      profile = CalibrateFromMicrobench(f->path, *gpu, *start, link_gbps, shapes);
+      profile = CalibrateFromMicrobench(f->path, *gpu, *start, link_gbps, shapes, f->attention_from_reference);
     }
     if (!profile.ok()) return ReportError(profile.status());
     profile->serving_stack = !f->stack.empty() ? f->stack : !start->serving_stack.empty() ? start->serving_stack : std::string(kSplitwiseStack);
@@ -156,6 +161,7 @@ std::function<int()> AddCalibrateCommand(CLI::App& app) {
                        (shapes_flag->count() == 0 ? ""
                         : shapes                   ? " --shape-corrections"
                                                    : " --no-shape-corrections");
+    if (f->attention_from_reference) step += " --attention-from-reference";
     if (IsEndToEndSource(f->source)) {
       step += " --stack " + f->stack;
       for (const std::string& a : f->also) step += " --also " + a;
@@ -167,6 +173,9 @@ std::function<int()> AddCalibrateCommand(CLI::App& app) {
     }
     if (auto st = WriteGpuProfile(*profile, f->out); !st.ok()) return ReportError(st);
     std::printf("wrote %s (%s)\n", f->out.c_str(), profile->status.c_str());
+    if (f->source == "microbench") {
+      for (size_t i = 1; i < profile->sources.size(); ++i) std::printf("  note: %s\n", profile->sources[i].c_str());
+    }
     for (const auto& [name, e] : profile->fit) {
       std::printf("  %-18s median %5.1f%%  mean %5.1f%%  p90 %5.1f%%  max %6.1f%%  n=%lld  (%s)\n", name.c_str(),
                   e.median_ape * 100, e.mape * 100, e.p90_ape * 100, e.max_ape * 100, static_cast<long long>(e.n),

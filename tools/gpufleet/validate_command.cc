@@ -52,6 +52,7 @@ std::function<int()> AddValidateCommand(CLI::App& app) {
     std::string source, path, profile, gpu, catalog, points, node, derive_from, stack;
     int jobs = 2, prompt_tokens = 256;
     bool json = false;
+    bool attention_from_reference = false;
   };
   auto f = std::make_shared<Flags>();
   CLI::App* cmd = app.add_subcommand("validate", "Compare the performance model's predictions with measurements");
@@ -78,6 +79,9 @@ std::function<int()> AddValidateCommand(CLI::App& app) {
       ->excludes("--profile");
   cmd->add_option("--catalog", f->catalog, "Catalog directory (default: the built-in models/catalog)");
   cmd->add_flag("--json", f->json, "Print one JSON object");
+  cmd->add_flag("--attention-from-reference", f->attention_from_reference,
+                "microbench: validate against the suite's own reference attention kernels instead of cuDNN's fused "
+                "attention (kernel cudnn_sdpa)");
   cmd->add_option("-j,--jobs", f->jobs, "mlenergy, inference-bench: simulations to run at once")
       ->check(CLI::Range(1, 256))
       ->capture_default_str();
@@ -153,7 +157,7 @@ std::function<int()> AddValidateCommand(CLI::App& app) {
       }
       auto profile = profile_for(*gpu);
       if (!profile.ok()) return ReportError(profile.status());
-      report = ValidateMicrobench(f->path, *profile, *gpu, link_gbps);
+      report = ValidateMicrobench(f->path, *profile, *gpu, link_gbps, f->attention_from_reference);
     } else {
       std::map<std::string, GpuProfile> profiles;
       for (const char* name : {"A100-SXM-80GB", "H100-SXM-80GB"}) {

@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "sim/util/status_macros.h"
 #include "tools/microbench/attention_kernels.h"
+#include "tools/microbench/cache_rotation.h"
 #include "tools/microbench/attention_layout.h"
 
 namespace gpufleet::microbench {
@@ -32,13 +33,21 @@ absl::StatusOr<TimedResult> AttentionBench::Measure(const Measurement& m, const 
   const float scale = 1.0f / std::sqrt(static_cast<float>(m.head_dim));
   cudaStream_t stream = stream_;
   const std::vector<TimedStream> streams = {{gpu_.index, stream_}};
+  // K and V cold (rotated copies, see cache_rotation.h), Q and O hot; copies on 256-byte boundaries.
+  const ColdRotation rotation = RotationFor(m, gpu_.l2_bytes);
+  const size_t copies = static_cast<size_t>(rotation.copies);
+  auto stride_of = [](size_t elems) { return (elems * 2 + 255) / 256 * 256; };
+  TimingRequest request;
+  request.cycle = rotation.copies;
+  request.steady = m.steady;
 
   if (m.op == Op::kAttnPrefill) {
     const size_t qn = static_cast<size_t>(m.batch) * m.q_tokens * m.heads * m.head_dim;
     const size_t kvn = static_cast<size_t>(m.batch) * (m.kv_tokens + m.q_tokens) * m.kv_heads * m.head_dim;
+    const size_t kv_stride = stride_of(kvn);
     GF_RETURN_IF_ERROR(q_.ReserveRandom(qn, fill, stream));
-    GF_RETURN_IF_ERROR(k_.ReserveRandom(kvn, fill, stream));
-    GF_RETURN_IF_ERROR(v_.ReserveRandom(kvn, fill, stream));
+    GF_RETURN_IF_ERROR(k_.ReserveRandom(kv_stride * copies / 2, fill, stream));
+    GF_RETURN_IF_ERROR(v_.ReserveRandom(kv_stride * copies / 2, fill, stream));
     GF_RETURN_IF_ERROR(o_.Reserve(qn * 2));
     PrefillParams p;
     p.q = q_.data();
@@ -52,8 +61,18 @@ absl::StatusOr<TimedResult> AttentionBench::Measure(const Measurement& m, const 
     p.kv_heads = static_cast<int>(m.kv_heads);
     p.head_dim = static_cast<int>(m.head_dim);
     p.scale = scale;
-    return TimeCalls(streams, [=] { return CudaStatus(LaunchPrefill(p, dtype, stream), "prefill kernel"); }, method,
-                     sampler);
+    const char* k0 = static_cast<const char*>(k_.data());
+    const char* v0 = static_cast<const char*>(v_.data());
+    return TimeCalls(
+        streams,
+        [=](int64_t call) {
+          PrefillParams pc = p;
+          const size_t offset = static_cast<size_t>(call % rotation.copies) * kv_stride;
+          pc.k = k0 + offset;
+          pc.v = v0 + offset;
+          return CudaStatus(LaunchPrefill(pc, dtype, stream), "prefill kernel");
+        },
+        method, sampler, request);
   }
   if (m.op != Op::kAttnDecode) return absl::InvalidArgumentError(absl::StrCat("AttentionBench cannot measure ", OpName(m.op)));
 
@@ -64,9 +83,10 @@ absl::StatusOr<TimedResult> AttentionBench::Measure(const Measurement& m, const 
   const size_t qn = static_cast<size_t>(m.batch) * m.heads * m.head_dim;
   const size_t ws = DecodeWorkspaceFloats(static_cast<int>(m.batch), static_cast<int>(m.heads),
                                           static_cast<int>(m.head_dim), context);
+  const size_t cache_stride = stride_of(cache);
   GF_RETURN_IF_ERROR(q_.ReserveRandom(qn, fill, stream));
-  GF_RETURN_IF_ERROR(k_.ReserveRandom(cache, fill, stream));
-  GF_RETURN_IF_ERROR(v_.ReserveRandom(cache, fill, stream));
+  GF_RETURN_IF_ERROR(k_.ReserveRandom(cache_stride * copies / 2, fill, stream));
+  GF_RETURN_IF_ERROR(v_.ReserveRandom(cache_stride * copies / 2, fill, stream));
   GF_RETURN_IF_ERROR(o_.Reserve(qn * 2));
   GF_RETURN_IF_ERROR(workspace_.Reserve(ws * sizeof(float)));
   GF_RETURN_IF_ERROR(table_.Reserve(static_cast<size_t>(num_blocks) * sizeof(int32_t)));
@@ -96,8 +116,18 @@ absl::StatusOr<TimedResult> AttentionBench::Measure(const Measurement& m, const 
   p.max_blocks_per_seq = blocks_per_seq;
   p.max_context = context;
   p.scale = scale;
-  return TimeCalls(streams, [=] { return CudaStatus(LaunchDecode(p, dtype, stream), "decode kernels"); }, method,
-                   sampler);
+  const char* k0 = static_cast<const char*>(k_.data());
+  const char* v0 = static_cast<const char*>(v_.data());
+  return TimeCalls(
+      streams,
+      [=](int64_t call) {
+        DecodeParams pc = p;
+        const size_t offset = static_cast<size_t>(call % rotation.copies) * cache_stride;
+        pc.k_cache = k0 + offset;
+        pc.v_cache = v0 + offset;
+        return CudaStatus(LaunchDecode(pc, dtype, stream), "decode kernels");
+      },
+      method, sampler, request);
 }
 
 }  // namespace gpufleet::microbench

@@ -75,7 +75,7 @@ absl::StatusOr<TimedResult> CollectivesBench::Measure(const Measurement& m, cons
     GF_CUDA_RETURN_IF_ERROR(cudaStreamSynchronize(streams_[r].stream));
   }
   const Op op = m.op;
-  EnqueueFn call = [&, n, type, count, shard, op]() -> absl::Status {
+  EnqueueFn call = [&, n, type, count, shard, op](int64_t) -> absl::Status {
     GF_RETURN_IF_ERROR(NcclStatus(ncclGroupStart(), "ncclGroupStart"));
     for (int r = 0; r < n; ++r) {
       ncclComm_t comm = Comm(comms_[r]);

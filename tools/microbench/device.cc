@@ -34,6 +34,7 @@ absl::StatusOr<std::vector<GpuInfo>> ListGpus() {
     g.cc_minor = prop.minor;
     g.total_memory = static_cast<int64_t>(prop.totalGlobalMem);
     g.sm_count = prop.multiProcessorCount;
+    g.l2_bytes = prop.l2CacheSize;
     char bus[32] = {};
     if (cudaDeviceGetPCIBusId(bus, sizeof(bus), i) == cudaSuccess) g.pci_bus_id = bus;
     gpus.push_back(std::move(g));

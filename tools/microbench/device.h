@@ -28,6 +28,7 @@ struct GpuInfo {
   int cc_major = 0, cc_minor = 0;
   int64_t total_memory = 0;
   int sm_count = 0;
+  int64_t l2_bytes = 0;  // cudaDevAttrL2CacheSize: sizes the cold-operand rotation (cache_rotation.h)
   std::string pci_bus_id;  // "0000:3B:00.0"
   bool fp8() const { return cc_major * 10 + cc_minor >= 89; }  // Ada and Hopper onwards
 };

@@ -9,6 +9,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "sim/util/status_macros.h"
+#include "tools/microbench/cache_rotation.h"
 
 namespace gpufleet::microbench {
 namespace {
@@ -74,9 +75,16 @@ absl::StatusOr<TimedResult> GemmBench::Measure(const Measurement& m, const Metho
                                                  gpu_.cc_major, ".", gpu_.cc_minor));
   }
   GF_ASSIGN_OR_RETURN(const Types t, TypesFor(m.dtype));
+  // Weights cold (rotated copies, each evicted before its next use, as a layer's weights are in a forward
+  // pass); activations hot. Copies start on 256-byte boundaries, as allocations do.
+  const ColdRotation rotation = RotationFor(m, gpu_.l2_bytes);
+  const size_t w_elems = static_cast<size_t>(m.n) * m.k;
+  const size_t elem = static_cast<size_t>(DtypeBytes(m.dtype));
+  const size_t w_stride = (w_elems * elem + 255) / 256 * 256;
+  const size_t copies = static_cast<size_t>(rotation.copies);
   // Inputs in [-1, 1): values, not zeros, so that power draw is representative.
   GF_RETURN_IF_ERROR(a_.ReserveRandom(static_cast<size_t>(m.m) * m.k, t.fill_in, stream_));
-  GF_RETURN_IF_ERROR(w_.ReserveRandom(static_cast<size_t>(m.n) * m.k, t.fill_in, stream_));
+  GF_RETURN_IF_ERROR(w_.ReserveRandom(w_stride * copies / elem, t.fill_in, stream_));
   GF_RETURN_IF_ERROR(c_.Reserve(static_cast<size_t>(m.m) * m.n * 2));
 
   Descriptors d;
@@ -103,17 +111,21 @@ absl::StatusOr<TimedResult> GemmBench::Measure(const Measurement& m, const Metho
   if (found == 0) return absl::UnimplementedError(absl::StrCat("cuBLASLt has no algorithm for ", m.Describe()));
 
   const float alpha = 1.0f, beta = 0.0f;
-  void* wp = w_.data();
+  char* w0 = static_cast<char*>(w_.data());
   void* ap = a_.data();
   void* cp = c_.data();
   void* wsp = workspace_.data();
   cudaStream_t stream = stream_;
-  EnqueueFn call = [&]() -> absl::Status {
+  EnqueueFn call = [&](int64_t i) -> absl::Status {
+    void* wp = w0 + static_cast<size_t>(i % rotation.copies) * w_stride;
     return LtStatus(cublasLtMatmul(lt, d.op, &alpha, wp, d.a, ap, d.b, &beta, cp, d.c, cp, d.c, &heuristic.algo, wsp,
                                    kWorkspaceBytes, stream),
                     "cublasLtMatmul");
   };
-  return TimeCalls({{gpu_.index, stream_}}, call, method, sampler);
+  TimingRequest request;
+  request.cycle = rotation.copies;
+  request.steady = m.steady;
+  return TimeCalls({{gpu_.index, stream_}}, call, method, sampler, request);
 }
 
 }  // namespace gpufleet::microbench

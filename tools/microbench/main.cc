@@ -28,6 +28,8 @@
 #include "models/catalog.h"
 #include "sim/util/yaml_fields.h"
 #include "tools/microbench/attention_check.h"
+#include "tools/microbench/cache_rotation.h"
+#include "tools/microbench/cudnn_sdpa_bench.h"
 #include "tools/microbench/cli_lists.h"
 #include "tools/microbench/device.h"
 #include "tools/microbench/interrupt.h"
@@ -60,7 +62,9 @@ struct Flags {
   bool skip_check = false;
   bool no_progress = false;
   std::string out;
-  std::string ops, models, tp, tokens, dtypes, power_limits;
+  std::string ops, models, tp, tokens, dtypes, power_limits, attention_kernels;
+  std::string timing = "graph";
+  double steady_window_ms = 300;
   double max_rel_ci = 0.02;
   double max_seconds = 2.0;
   int64_t min_reps = 10;
@@ -144,6 +148,11 @@ absl::StatusOr<const GpuSpec*> FindGpuModel(const Catalog& catalog, const std::s
                                                  "; expected one of ", absl::StrJoin(catalog.GpuNames(), ", ")));
 }
 
+// Dense fp16 FLOP per HBM byte at which the GPU turns compute-bound (its roofline's ridge point).
+double RidgeIntensity(const GpuSpec& gpu) {
+  return gpu.hbm_gbps > 0 && gpu.fp16_tflops > 0 ? gpu.fp16_tflops * 1e12 / (gpu.hbm_gbps * 1e9) : 150;
+}
+
 // Applies the list flags to the defaults.
 absl::Status ApplyFlags(const Flags& f, const Catalog& catalog, PlanOptions* po, std::vector<LlmSpec>* models) {
   if (!f.ops.empty()) {
@@ -166,6 +175,17 @@ absl::Status ApplyFlags(const Flags& f, const Catalog& catalog, PlanOptions* po,
     if (!v.ok()) return v.status();
     po->dtypes = *v;
   }
+  if (!f.attention_kernels.empty()) {
+    po->attention_kernels.clear();
+    for (const std::string& name : SplitList(f.attention_kernels)) {
+      std::optional<Kernel> k = ParseKernel(name);
+      if (!k || (*k != Kernel::kCudnnSdpa && *k != Kernel::kReference)) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("--attention-kernels: '", name, "'; expected cudnn_sdpa and/or reference"));
+      }
+      po->attention_kernels.push_back(*k);
+    }
+  }
   auto m = SelectModels(catalog, SplitList(f.models));
   if (!m.ok()) return absl::InvalidArgumentError(absl::StrCat("--models: ", m.status().message()));
   *models = *std::move(m);
@@ -174,11 +194,16 @@ absl::Status ApplyFlags(const Flags& f, const Catalog& catalog, PlanOptions* po,
 
 std::string MethodComment(const MethodOptions& m) {
   return fmt::format(
-      "method: warm-up >= {} calls and {:.0f} ms; one sample = back-to-back calls lasting >= {:.0f} us between CUDA "
-      "events; >= {} samples, stop when the median's {:.0f}% CI half-width <= {:.1f}% of it or after {:.2g} s; "
-      "statistics over all samples (median, p10, p90)",
-      m.warmup_min_calls, m.warmup_seconds * 1e3, m.target_sample_seconds * 1e6, m.stop.min_reps,
-      m.stop.confidence * 100, m.stop.max_rel_ci * 100, m.stop.max_seconds);
+      "method: one cold call, then warm-up until >= {} calls and {:.0f} ms of GPU time; one sample = back-to-back "
+      "calls lasting >= {:.0f} us between CUDA events, {} (column timing); weights and KV rotated over >= {} x L2 "
+      "(column cold_copies); >= {} samples, stop when the median's {:.0f}% CI half-width <= {:.1f}% of it or after "
+      "{:.2g} s; compute-bound points sample for >= {:.0f} ms (steady clocks and power); power = energy counter "
+      "difference / window, empty for windows under {:.0f} ms; statistics over samples (median, p10, p90 of "
+      "per-sample means, not of single calls)",
+      m.warmup_min_calls, m.warmup_seconds * 1e3, m.target_sample_seconds * 1e6,
+      m.timing == TimingMode::kGraph ? "replayed from a captured CUDA graph" : "launched from the host",
+      kColdSetL2Multiple, m.stop.min_reps, m.stop.confidence * 100, m.stop.max_rel_ci * 100, m.stop.max_seconds,
+      m.steady_window_seconds * 1e3, m.min_power_window_seconds * 1e3);
 }
 
 int DryRun(const Flags& f, const Catalog& catalog, PlanOptions po, const std::vector<LlmSpec>& models,
@@ -186,6 +211,7 @@ int DryRun(const Flags& f, const Catalog& catalog, PlanOptions po, const std::ve
   auto gpu = FindGpuModel(catalog, f.gpu_model.empty() ? kDefaultGpuModel : f.gpu_model);
   if (!gpu.ok()) return Fail(kExitBadInput, gpu.status());
   po.fp8_supported = (*gpu)->fp8_tflops > 0;
+  po.steady_min_intensity = RidgeIntensity(**gpu);
   po.max_kv_cache_bytes = kKvCacheShareOfMemory * (*gpu)->hbm_gb * 1e9;
   po.ranks = f.ranks > 0 ? f.ranks : 8;
   auto plan = BuildPlan(models, po);
@@ -213,7 +239,8 @@ int Run(int argc, char** argv) {
   app.add_flag("--dry-run", f.dry_run, "Print the measurement plan and its estimated duration; needs no GPU");
   app.add_flag("--quick", f.quick, "A subset that runs in a few minutes (at most 5) on one data-center GPU");
   app.add_flag("--list", f.list, "With --dry-run, also print every point");
-  app.add_flag("--check-only", f.check_only, "Only check the attention kernels against the CPU reference");
+  app.add_flag("--check-only", f.check_only,
+               "Only check the attention kernels (reference and cuDNN) against the CPU reference");
   app.add_flag("--skip-check", f.skip_check, "Skip the start-up attention check");
   app.add_option("--out", f.out, "CSV to write (default microbench-<gpu>-<date>.csv)");
   app.add_option("--ops", f.ops, "Op groups: gemm,attention,memory,collectives,launch (default all)");
@@ -240,6 +267,17 @@ int Run(int argc, char** argv) {
                  "With --dry-run, write the plan's roofline estimate as a CSV labelled synthetic (name must contain "
                  "'synthetic')");
   app.add_flag("--no-progress", f.no_progress, "No per-point progress lines on stderr");
+  app.add_option("--timing", f.timing,
+                 "graph: replay calls captured in a CUDA graph (GPU time, as serving stacks run decode); launch: host "
+                 "launches (includes launch cost) (default graph)")
+      ->check(CLI::IsMember({"graph", "launch"}));
+  CLI::Option* steady_window = app.add_option(
+      "--steady-window-ms", f.steady_window_ms,
+      "Compute-bound points keep sampling this long so clocks and power settle (default 300, --quick 0; 0 = off)");
+  steady_window->check(CLI::Range(0.0, 60000.0));
+  app.add_option("--attention-kernels", f.attention_kernels,
+                 "cudnn_sdpa (cuDNN fused attention, what serving stacks run) and/or reference (the suite's own "
+                 "CUDA-core kernels) (default both)");
   try {
     app.parse(argc, argv);
   } catch (const CLI::Success& e) {
@@ -262,6 +300,9 @@ int Run(int argc, char** argv) {
   // sample becomes its own batch (one sync and one ComputeStats per sample).
   method.stop.max_reps = std::max(method.stop.max_reps, method.stop.min_reps);
   method.stop.max_seconds = max_seconds->count() > 0 ? f.max_seconds : (f.quick ? 0.5 : 2.0);
+  method.timing = f.timing == "launch" ? TimingMode::kLaunch : TimingMode::kGraph;
+  // --quick is a smoke test: no steady windows unless asked (they would multiply its few minutes).
+  method.steady_window_seconds = steady_window->count() > 0 ? f.steady_window_ms / 1000 : (f.quick ? 0 : 0.3);
   std::vector<double> limits;
   if (!f.power_limits.empty()) {
     auto v = ParsePositiveList("--power-limits", f.power_limits);
@@ -291,7 +332,7 @@ int Run(int argc, char** argv) {
   ctx.driver_version = "unknown";
 
   std::vector<std::string> comments = {
-      absl::StrCat("gpufleet-microbench ", GPUFLEET_VERSION, "; schema docs/microbench-csv.md (version 1)")};
+      absl::StrCat("gpufleet-microbench ", GPUFLEET_VERSION, "; schema docs/microbench-csv.md (version ", kMicrobenchSchemaVersion, ")")};
   std::unique_ptr<Nvml> nvml;
   if (auto loaded = Nvml::Load(); loaded.ok()) {
     nvml = std::move(*loaded);
@@ -322,7 +363,13 @@ int Run(int argc, char** argv) {
     }
   }
 
-  PowerLimitGuard guard(ctx.nvml, ctx.nvml_devices);
+  // Only the GPUs the plan runs on get a new limit: the single-GPU ops' device, plus the others when
+  // collectives are measured.
+  std::vector<NvmlDevice> guarded = ctx.nvml_devices;
+  if (!guarded.empty() && !(po.Selects(OpGroup::kCollectives) && ctx.gpus.size() > 1)) {
+    guarded = {ctx.nvml_devices[ctx.device]};
+  }
+  PowerLimitGuard guard(ctx.nvml, guarded);
   if (!limits.empty()) {
     if (absl::Status s = guard.CheckCanSet(limits); !s.ok()) return Fail(kExitPowerRefused, s);
   }
@@ -331,25 +378,52 @@ int Run(int argc, char** argv) {
   cudaStream_t check_stream = nullptr;
   cudaSetDevice(gpu.index);
   const bool attention = po.Selects(OpGroup::kAttention);
+  auto uses = [&](Kernel k) {
+    return std::find(po.attention_kernels.begin(), po.attention_kernels.end(), k) != po.attention_kernels.end();
+  };
+  std::string cudnn_version;
   if (f.check_only || (attention && !f.skip_check)) {
     if (cudaStreamCreate(&check_stream) != cudaSuccess) return Fail(kExitFailure, "cudaStreamCreate failed");
-    auto lines = CheckAttentionKernels(gpu, check_stream);
-    cudaStreamDestroy(check_stream);
-    if (!lines.ok()) return Fail(kExitFailure, lines.status());
-    if (f.check_only) {
-      for (const std::string& l : *lines) std::printf("%s\n", l.c_str());
-      std::printf("attention kernels agree with the CPU reference (%zu cases)\n", lines->size());
-      return kExitOk;
+    // The reference kernels must agree (a wrong reference would mislead whoever opts into it); cuDNN that
+    // disagrees or is missing only drops the cudnn_sdpa points, with the reason in the CSV.
+    if (f.check_only || uses(Kernel::kReference)) {
+      auto lines = CheckAttentionKernels(gpu, check_stream);
+      if (!lines.ok()) {
+        cudaStreamDestroy(check_stream);
+        return Fail(kExitFailure, lines.status());
+      }
+      if (f.check_only) {
+        for (const std::string& l : *lines) std::printf("%s\n", l.c_str());
+        std::printf("reference attention kernels agree with the CPU reference (%zu cases)\n", lines->size());
+      } else {
+        std::fprintf(stderr, "gpufleet-microbench: reference attention kernels checked (%zu cases ok)\n",
+                     lines->size());
+      }
     }
-    std::fprintf(stderr, "gpufleet-microbench: attention kernels checked against the CPU reference (%zu cases ok)\n",
-                 lines->size());
+    if (f.check_only || uses(Kernel::kCudnnSdpa)) {
+      auto lines = CheckCudnnSdpa(gpu, check_stream);
+      if (!lines.ok()) {
+        ctx.cudnn_disabled = absl::StrCat("cudnn_sdpa: ", lines.status().message());
+        std::fprintf(stderr, "gpufleet-microbench: %s; cudnn_sdpa points will be skipped\n",
+                     ctx.cudnn_disabled.c_str());
+        comments.push_back(ctx.cudnn_disabled);
+      } else {
+        if (f.check_only) {
+          for (const std::string& l : *lines) std::printf("%s\n", l.c_str());
+          std::printf("cuDNN fused attention agrees with the CPU reference (%zu cases)\n", lines->size());
+        } else {
+          std::fprintf(stderr, "gpufleet-microbench: cuDNN fused attention checked (%zu cases ok)\n", lines->size());
+        }
+      }
+    }
+    cudaStreamDestroy(check_stream);
+    if (f.check_only) return ctx.cudnn_disabled.empty() ? kExitOk : Fail(kExitFailure, ctx.cudnn_disabled);
   }
 
   po.fp8_supported = gpu.fp8();
+  po.steady_min_intensity = 150;  // replaced by the catalog GPU's ridge point below when known
   po.max_kv_cache_bytes = kKvCacheShareOfMemory * static_cast<double>(gpu.total_memory);
   po.ranks = static_cast<int64_t>(ctx.gpus.size());
-  auto plan = BuildPlan(models, po);
-  if (!plan.ok()) return Fail(kExitBadInput, plan.status());
   const GpuSpec* est_gpu = nullptr;
   if (!f.gpu_model.empty()) {
     auto g = FindGpuModel(*catalog, f.gpu_model);
@@ -357,8 +431,12 @@ int Run(int argc, char** argv) {
     est_gpu = *g;
   } else {
     est_gpu = GuessCatalogGpu(*catalog, gpu);
+    if (est_gpu != nullptr) po.steady_min_intensity = RidgeIntensity(*est_gpu);
     if (est_gpu == nullptr) est_gpu = catalog->FindGpu(kDefaultGpuModel);
   }
+  if (!f.gpu_model.empty()) po.steady_min_intensity = RidgeIntensity(*est_gpu);
+  auto plan = BuildPlan(models, po);
+  if (!plan.ok()) return Fail(kExitBadInput, plan.status());
   if (est_gpu != nullptr) {
     const PlanEstimate e = EstimatePlan(*plan, *est_gpu, method, static_cast<int>(limits.size()));
     std::fprintf(stderr, "gpufleet-microbench: %zu points on %s (%zu visible for collectives), estimated %s (from %s's "
@@ -384,7 +462,12 @@ int Run(int argc, char** argv) {
                                  ctx.cuda_version, CudaDriverVersion()));
   comments.push_back(MethodComment(method));
   comments.push_back("gemm: cuBLASLt, C = A . W^T (W stored [n][k]), fp32 accumulation; fp8 = e4m3 in, bf16 out");
-  comments.push_back("attention: the project's own kernels (tools/microbench/attention_kernels.cu), not cuDNN/FlashAttention");
+  comments.push_back(
+      "attention: kernel cudnn_sdpa = cuDNN's fused scaled-dot-product attention (tensor cores, flash-attention "
+      "class); kernel reference = the suite's own CUDA-core kernels (tools/microbench/attention_kernels.cu), a labelled "
+      "reference that calibrate uses only when asked");
+  comments.push_back(fmt::format("gpu: L2 {} MiB; compute-bound (steady window) from {:.0f} FLOP/byte",
+                                 gpu.l2_bytes >> 20, po.steady_min_intensity));
   ro.comments = comments;
   std::fprintf(stderr, "gpufleet-microbench: writing %s\n", ro.out_path.c_str());
 

@@ -28,7 +28,7 @@ absl::StatusOr<TimedResult> MemoryBench::Measure(const Measurement& m, const Met
       GF_RETURN_IF_ERROR(b_.Reserve(buffer));
       void* src = a_.data();
       void* dst = b_.data();
-      return TimeCalls(streams, [=] { return CudaStatus(LaunchCopy(dst, src, n4, sms, stream), "copy kernel"); },
+      return TimeCalls(streams, [=](int64_t) { return CudaStatus(LaunchCopy(dst, src, n4, sms, stream), "copy kernel"); },
                        method, sampler);
     }
     case Op::kHbmTriad: {
@@ -41,7 +41,7 @@ absl::StatusOr<TimedResult> MemoryBench::Measure(const Measurement& m, const Met
       void* b = b_.data();
       void* c = c_.data();
       return TimeCalls(streams,
-                       [=] { return CudaStatus(LaunchTriad(a, b, c, 3.0f, n4, sms, stream), "triad kernel"); },
+                       [=](int64_t) { return CudaStatus(LaunchTriad(a, b, c, 3.0f, n4, sms, stream), "triad kernel"); },
                        method, sampler);
     }
     case Op::kH2D:
@@ -54,7 +54,7 @@ absl::StatusOr<TimedResult> MemoryBench::Measure(const Measurement& m, const Met
       const bool h2d = m.op == Op::kH2D;
       return TimeCalls(
           streams,
-          [=] {
+          [=](int64_t) {
             return h2d ? CudaStatus(cudaMemcpyAsync(dev, host, bytes, cudaMemcpyHostToDevice, stream), "h2d copy")
                        : CudaStatus(cudaMemcpyAsync(host, dev, bytes, cudaMemcpyDeviceToHost, stream), "d2h copy");
           },
@@ -64,13 +64,15 @@ absl::StatusOr<TimedResult> MemoryBench::Measure(const Measurement& m, const Met
       const int64_t n = method.launch_calls_per_sample;
       MethodOptions one = method;
       one.max_inner = 1;  // each enqueue already issues n launches
+      TimingRequest request;
+      request.calls_per_enqueue = n;
       return TimeCalls(
           streams,
-          [=]() -> absl::Status {
+          [=](int64_t) -> absl::Status {
             for (int64_t i = 0; i < n; ++i) GF_RETURN_IF_ERROR(CudaStatus(LaunchEmpty(stream), "empty kernel"));
             return absl::OkStatus();
           },
-          one, sampler, n);
+          one, sampler, request);
     }
     default:
       return absl::InvalidArgumentError(absl::StrCat("MemoryBench cannot measure ", OpName(m.op)));

@@ -16,7 +16,13 @@
 namespace gpufleet::microbench {
 namespace {
 
-constexpr int kColumnCount = 24;
+constexpr size_t kV1Columns = 24;
+
+// The ops a kernel can implement.
+bool KernelFits(Kernel kernel, Op op) {
+  if (IsAttention(op)) return kernel == Kernel::kCudnnSdpa || kernel == Kernel::kReference;
+  return kernel == DefaultKernel(op);
+}
 
 std::string FormatDouble(double v) {
   char buf[64];
@@ -100,12 +106,12 @@ absl::Status ParseFields(const std::vector<std::string>& f, MicrobenchRow* row) 
   auto dbl = [&](int i, double* out) {
     if (s.ok()) s = ParseDouble(cols[i], f[i], out);
   };
+  const int64_t version = f.size() == kV1Columns ? 1 : kMicrobenchSchemaVersion;
   i64(0, &row->schema_version);
   if (!s.ok()) return s;
-  if (row->schema_version != kMicrobenchSchemaVersion) {
+  if (row->schema_version != version) {
     return Invalid(absl::StrCat("schema_version is ", row->schema_version),
-                   absl::StrCat(kMicrobenchSchemaVersion, " (this reader knows schema version ",
-                                kMicrobenchSchemaVersion, " only)"));
+                   absl::StrCat(version, " (the header is schema version ", version, "'s)"));
   }
   row->gpu_name = f[1];
   row->driver_version = f[2];
@@ -138,7 +144,35 @@ absl::Status ParseFields(const std::vector<std::string>& f, MicrobenchRow* row) 
   i64(21, &row->samples);
   if (!s.ok()) return s;
   if (absl::Status e = ParseOptionalDouble(cols[22], f[22], &row->mean_power_w); !e.ok()) return e;
-  return ParseOptionalDouble(cols[23], f[23], &row->sm_clock_mhz);
+  if (absl::Status e = ParseOptionalDouble(cols[23], f[23], &row->sm_clock_mhz); !e.ok()) return e;
+  if (version == 1) {
+    // Upgrade: version 1 measured attention with the reference kernels and launched every call.
+    row->schema_version = kMicrobenchSchemaVersion;
+    row->kernel = IsAttention(row->op) ? Kernel::kReference : DefaultKernel(row->op);
+    row->timing = TimingMode::kLaunch;
+    return absl::OkStatus();
+  }
+  std::optional<Kernel> kernel = ParseKernel(f[24]);
+  if (!kernel) {
+    return Invalid(absl::StrCat("kernel is '", f[24], "'"),
+                   "cublaslt, cudnn_sdpa, reference, stream, memcpy, empty or nccl");
+  }
+  row->kernel = *kernel;
+  if (f[25] == "graph") {
+    row->timing = TimingMode::kGraph;
+  } else if (f[25] == "launch") {
+    row->timing = TimingMode::kLaunch;
+  } else {
+    return Invalid(absl::StrCat("timing is '", f[25], "'"), "graph or launch");
+  }
+  i64(26, &row->cold_copies);
+  i64(27, &row->working_set_bytes);
+  i64(28, &row->l2_bytes);
+  if (!s.ok()) return s;
+  if (absl::Status e = ParseOptionalDouble(cols[29], f[29], &row->window_ms); !e.ok()) return e;
+  if (absl::Status e = ParseOptionalDouble(cols[30], f[30], &row->energy_j); !e.ok()) return e;
+  row->clock_events = f[31];
+  return absl::OkStatus();
 }
 
 }  // namespace
@@ -148,7 +182,9 @@ const std::vector<std::string>& MicrobenchCsvColumns() {
       "schema_version", "gpu_name", "driver_version", "cuda_version", "op",        "dtype",
       "m",              "n",        "k",              "batch",        "q_tokens",  "kv_tokens",
       "heads",          "kv_heads", "head_dim",       "bytes",        "ranks",     "power_limit_w",
-      "time_us_median", "time_us_p10", "time_us_p90", "samples",      "mean_power_w", "sm_clock_mhz"};
+      "time_us_median", "time_us_p10", "time_us_p90", "samples",      "mean_power_w", "sm_clock_mhz",
+      "kernel",         "timing",   "cold_copies",    "working_set_bytes", "l2_bytes", "window_ms",
+      "energy_j",       "clock_events"};
   return cols;
 }
 
@@ -160,7 +196,8 @@ absl::Status ValidateMicrobenchRow(const MicrobenchRow& row) {
   }
   if (row.gpu_name.empty()) return Invalid("gpu_name is empty", "the GPU's name");
   for (auto [col, text] : {std::pair{"gpu_name", &row.gpu_name}, std::pair{"driver_version", &row.driver_version},
-                           std::pair{"cuda_version", &row.cuda_version}}) {
+                           std::pair{"cuda_version", &row.cuda_version},
+                           std::pair{"clock_events", &row.clock_events}}) {
     if (absl::Status s = CheckText(col, *text); !s.ok()) return s;
   }
   const Op op = row.op;
@@ -214,7 +251,17 @@ absl::Status ValidateMicrobenchRow(const MicrobenchRow& row) {
                    "p10 <= median <= p90");
   }
   if (row.samples < 1) return Invalid(absl::StrCat("samples is ", row.samples), "at least 1");
-  for (auto [col, v] : {std::pair{"mean_power_w", row.mean_power_w}, std::pair{"sm_clock_mhz", row.sm_clock_mhz}}) {
+  if (!KernelFits(row.kernel, op)) {
+    return Invalid(absl::StrCat("kernel is '", KernelName(row.kernel), "' for op ", OpName(op)),
+                   IsAttention(op) ? "cudnn_sdpa or reference" : KernelName(DefaultKernel(op)));
+  }
+  if (row.cold_copies < 1) return Invalid(absl::StrCat("cold_copies is ", row.cold_copies), "at least 1");
+  if (row.working_set_bytes < 0 || row.l2_bytes < 0) {
+    return Invalid(absl::StrCat("working_set_bytes ", row.working_set_bytes, ", l2_bytes ", row.l2_bytes),
+                   "non-negative integers");
+  }
+  for (auto [col, v] : {std::pair{"mean_power_w", row.mean_power_w}, std::pair{"sm_clock_mhz", row.sm_clock_mhz},
+                        std::pair{"window_ms", row.window_ms}, std::pair{"energy_j", row.energy_j}}) {
     if (v && (!std::isfinite(*v) || *v < 0)) {
       return Invalid(absl::StrCat(col, " is ", FormatDouble(*v)), "a non-negative number or an empty field");
     }
@@ -244,7 +291,10 @@ absl::StatusOr<std::string> FormatMicrobenchCsv(const std::vector<MicrobenchRow>
     absl::StrAppend(&out, r.q_tokens, ",", r.kv_tokens, ",", r.heads, ",", r.kv_heads, ",", r.head_dim, ",", r.bytes,
                     ",", r.ranks, ",", FormatDouble(r.power_limit_w), ",", FormatDouble(r.time_us_median), ",");
     absl::StrAppend(&out, FormatDouble(r.time_us_p10), ",", FormatDouble(r.time_us_p90), ",", r.samples, ",",
-                    opt(r.mean_power_w), ",", opt(r.sm_clock_mhz), "\n");
+                    opt(r.mean_power_w), ",", opt(r.sm_clock_mhz), ",");
+    absl::StrAppend(&out, KernelName(r.kernel), ",", TimingModeName(r.timing), ",", r.cold_copies, ",",
+                    r.working_set_bytes, ",", r.l2_bytes, ",", opt(r.window_ms), ",", opt(r.energy_j), ",",
+                    r.clock_events, "\n");
   }
   return out;
 }
@@ -261,6 +311,7 @@ absl::StatusOr<std::vector<MicrobenchRow>> ParseMicrobenchCsv(const std::string&
   std::vector<MicrobenchRow> rows;
   if (lines != nullptr) lines->clear();
   bool have_header = false;
+  size_t columns = 0;
   int64_t first_gpu_line = 0;
   std::istringstream in(text);
   std::string line;
@@ -277,7 +328,9 @@ absl::StatusOr<std::vector<MicrobenchRow>> ParseMicrobenchCsv(const std::string&
     for (absl::string_view f : absl::StrSplit(line, ',')) fields.push_back(Trim(std::string(f)));
     if (!have_header) {
       const auto& cols = MicrobenchCsvColumns();
-      for (size_t i = 0; i < cols.size(); ++i) {
+      // A version 1 header is the first 24 columns alone.
+      const size_t expected = fields.size() == kV1Columns ? kV1Columns : cols.size();
+      for (size_t i = 0; i < expected; ++i) {
         if (i >= fields.size() || fields[i] != cols[i]) {
           return error(Invalid(absl::StrCat("header column ", i + 1, " is '", i < fields.size() ? fields[i] : "",
                                             "'"),
@@ -285,16 +338,17 @@ absl::StatusOr<std::vector<MicrobenchRow>> ParseMicrobenchCsv(const std::string&
                                             " header: ", MicrobenchCsvHeader(), ")")));
         }
       }
-      if (fields.size() != cols.size()) {
+      if (fields.size() != expected) {
         return error(Invalid(absl::StrCat("header has ", fields.size(), " columns"),
                              absl::StrCat(cols.size(), " (", MicrobenchCsvHeader(), ")")));
       }
+      columns = expected;
       have_header = true;
       continue;
     }
-    if (fields.size() != static_cast<size_t>(kColumnCount)) {
+    if (fields.size() != columns) {
       return error(Invalid(absl::StrCat("row has ", fields.size(), " fields"),
-                           absl::StrCat(kColumnCount, " (one per header column)")));
+                           absl::StrCat(columns, " (one per header column)")));
     }
     MicrobenchRow row;
     if (absl::Status s = ParseFields(fields, &row); !s.ok()) return error(s);

@@ -1,5 +1,6 @@
-// The microbenchmark CSV (docs/microbench-csv.md, schema version 1): one row type, a writer and a
-// reader/validator. `gpufleet-microbench` writes it; `gpufleet calibrate --source microbench` reads it
+// The microbenchmark CSV (docs/microbench-csv.md, schema version 2): one row type, a writer and a
+// reader/validator. Version 1 files (no kernel/timing/cache/energy columns) are still read, upgraded on
+// the way in: attention rows were the suite's reference kernels, every row was host-launched. `gpufleet-microbench` writes it; `gpufleet calibrate --source microbench` reads it
 // with ReadMicrobenchCsv. Reader errors are "PATH:LINE: what; expected ..." (LINE is the 1-based line in
 // the file, comments included).
 #pragma once
@@ -11,11 +12,12 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "tools/microbench/method.h"
 #include "tools/microbench/microbench_types.h"
 
 namespace gpufleet::microbench {
 
-inline constexpr int kMicrobenchSchemaVersion = 1;
+inline constexpr int kMicrobenchSchemaVersion = 2;
 
 // One measurement: the columns of docs/microbench-csv.md in order.
 struct MicrobenchRow {
@@ -43,6 +45,15 @@ struct MicrobenchRow {
   int64_t samples = 0;
   std::optional<double> mean_power_w;  // empty when NVML was unavailable
   std::optional<double> sm_clock_mhz;  // empty when NVML was unavailable
+  // Schema version 2.
+  Kernel kernel = Kernel::kCublasLt;
+  TimingMode timing = TimingMode::kGraph;
+  int64_t cold_copies = 1;        // copies of the cold operands rotated through (cache_rotation.h)
+  int64_t working_set_bytes = 0;  // bytes one call touches; 0 when unknown
+  int64_t l2_bytes = 0;           // the GPU's L2 capacity; 0 when unknown
+  std::optional<double> window_ms;  // wall time of the timed samples
+  std::optional<double> energy_j;   // per-GPU energy over the window (NVML counter)
+  std::string clock_events;         // clock-event reasons seen ("none", "sw_power_cap|..."); empty: unknown
 
   bool operator==(const MicrobenchRow&) const = default;
 };

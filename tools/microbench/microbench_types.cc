@@ -102,4 +102,34 @@ OpGroup GroupOf(Op op) {
   return OpGroup::kLaunch;
 }
 
+const char* KernelName(Kernel kernel) {
+  switch (kernel) {
+    case Kernel::kCublasLt: return "cublaslt";
+    case Kernel::kCudnnSdpa: return "cudnn_sdpa";
+    case Kernel::kReference: return "reference";
+    case Kernel::kStream: return "stream";
+    case Kernel::kMemcpy: return "memcpy";
+    case Kernel::kEmpty: return "empty";
+    case Kernel::kNccl: return "nccl";
+  }
+  return "";
+}
+
+std::optional<Kernel> ParseKernel(const std::string& name) {
+  for (Kernel k : {Kernel::kCublasLt, Kernel::kCudnnSdpa, Kernel::kReference, Kernel::kStream, Kernel::kMemcpy,
+                   Kernel::kEmpty, Kernel::kNccl}) {
+    if (name == KernelName(k)) return k;
+  }
+  return std::nullopt;
+}
+
+Kernel DefaultKernel(Op op) {
+  if (op == Op::kGemm) return Kernel::kCublasLt;
+  if (IsAttention(op)) return Kernel::kCudnnSdpa;
+  if (op == Op::kHbmCopy || op == Op::kHbmTriad) return Kernel::kStream;
+  if (op == Op::kH2D || op == Op::kD2H) return Kernel::kMemcpy;
+  if (op == Op::kLaunch) return Kernel::kEmpty;
+  return Kernel::kNccl;
+}
+
 }  // namespace gpufleet::microbench

@@ -27,6 +27,22 @@ enum class Op {
 // One CSV `dtype` value; kNone is the empty field (memory and launch ops).
 enum class Dtype { kNone, kFp16, kBf16, kFp8, kFp32 };
 
+// Which implementation a row measured (CSV `kernel`): the library kernels a serving stack runs, or the
+// suite's own reference kernels.
+enum class Kernel {
+  kCublasLt,   // gemm
+  kCudnnSdpa,  // attention: cuDNN's fused scaled-dot-product attention (flash-attention class, tensor cores)
+  kReference,  // attention: the suite's own CUDA-core kernels (attention_kernels.cu), a labelled reference
+  kStream,     // hbm_copy, hbm_triad: the suite's streaming kernels
+  kMemcpy,     // h2d, d2h: cudaMemcpyAsync
+  kEmpty,      // launch: an empty kernel
+  kNccl,       // collectives
+};
+const char* KernelName(Kernel kernel);
+std::optional<Kernel> ParseKernel(const std::string& name);
+// The kernel an op is measured with when it has only one.
+Kernel DefaultKernel(Op op);
+
 // What `--ops` selects: several CSV ops each.
 enum class OpGroup { kGemm, kAttention, kMemory, kCollectives, kLaunch };
 

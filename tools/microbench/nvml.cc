@@ -31,6 +31,8 @@ struct Nvml::Api {
   int (*set_power_management_limit)(NvmlDevice, unsigned) = nullptr;
   int (*get_name)(NvmlDevice, char*, unsigned) = nullptr;
   int (*system_get_driver_version)(char*, unsigned) = nullptr;
+  int (*get_total_energy)(NvmlDevice, unsigned long long*) = nullptr;  // optional (Volta+)
+  int (*get_clock_event_reasons)(NvmlDevice, unsigned long long*) = nullptr;  // optional
 };
 
 absl::StatusOr<std::unique_ptr<Nvml>> Nvml::Load(const std::string& library) {
@@ -58,6 +60,12 @@ absl::StatusOr<std::unique_ptr<Nvml>> Nvml::Load(const std::string& library) {
   bind(api->set_power_management_limit, "nvmlDeviceSetPowerManagementLimit", true);
   bind(api->get_name, "nvmlDeviceGetName", true);
   bind(api->system_get_driver_version, "nvmlSystemGetDriverVersion", true);
+  bind(api->get_total_energy, "nvmlDeviceGetTotalEnergyConsumption", false);
+  // Renamed from "throttle" to "clocks event" reasons in driver 535; same signature and bits.
+  bind(api->get_clock_event_reasons, "nvmlDeviceGetCurrentClocksEventReasons", false);
+  if (api->get_clock_event_reasons == nullptr) {
+    bind(api->get_clock_event_reasons, "nvmlDeviceGetCurrentClocksThrottleReasons", false);
+  }
   if (!missing.empty()) {
     dlclose(handle);
     return absl::UnavailableError(absl::StrCat(library, " lacks ", missing, "; power readings disabled"));
@@ -112,6 +120,29 @@ absl::StatusOr<double> Nvml::SmClockMhz(NvmlDevice d) const {
   unsigned mhz = 0;
   if (absl::Status s = Check(api_->get_clock_info(d, kNvmlClockSm, &mhz), "nvmlDeviceGetClockInfo"); !s.ok()) return s;
   return static_cast<double>(mhz);
+}
+
+absl::StatusOr<double> Nvml::TotalEnergyJoules(NvmlDevice d) const {
+  if (api_->get_total_energy == nullptr) {
+    return absl::UnimplementedError("nvmlDeviceGetTotalEnergyConsumption is not in this NVML");
+  }
+  unsigned long long mj = 0;
+  if (absl::Status s = Check(api_->get_total_energy(d, &mj), "nvmlDeviceGetTotalEnergyConsumption"); !s.ok()) {
+    return s;
+  }
+  return static_cast<double>(mj) / 1000.0;
+}
+
+absl::StatusOr<uint64_t> Nvml::ClockEventReasons(NvmlDevice d) const {
+  if (api_->get_clock_event_reasons == nullptr) {
+    return absl::UnimplementedError("nvmlDeviceGetCurrentClocksEventReasons is not in this NVML");
+  }
+  unsigned long long mask = 0;
+  if (absl::Status s = Check(api_->get_clock_event_reasons(d, &mask), "nvmlDeviceGetCurrentClocksEventReasons");
+      !s.ok()) {
+    return s;
+  }
+  return static_cast<uint64_t>(mask);
 }
 
 absl::StatusOr<double> Nvml::PowerLimitWatts(NvmlDevice d) const {

@@ -3,6 +3,7 @@
 // the suite uses are resolved; NVML's C types are mirrored by plain ints and an opaque handle.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <string>
 
@@ -29,6 +30,10 @@ class Nvml {
   absl::StatusOr<double> PowerWatts(NvmlDevice d) const;        // board power draw
   absl::StatusOr<double> SmClockMhz(NvmlDevice d) const;        // current SM clock
   absl::StatusOr<double> PowerLimitWatts(NvmlDevice d) const;   // power management limit in force
+  // Energy since the driver loaded (Volta and newer); Unimplemented when this NVML or GPU lacks it.
+  absl::StatusOr<double> TotalEnergyJoules(NvmlDevice d) const;
+  // Why clocks are below their maximum now: NVML's clocks event (throttle) reason bits.
+  absl::StatusOr<uint64_t> ClockEventReasons(NvmlDevice d) const;
   // Settable range; Unimplemented when this NVML lacks the call.
   absl::StatusOr<std::pair<double, double>> PowerLimitRangeWatts(NvmlDevice d) const;
   // PermissionDenied (with how to fix it) when NVML refuses for lack of privileges.

@@ -31,6 +31,7 @@ bool Has(const std::vector<Dtype>& v, Dtype d) { return std::find(v.begin(), v.e
 class PointSet {
  public:
   void Add(Measurement m, const std::string& source) {
+    if (!IsAttention(m.op)) m.kernel = DefaultKernel(m.op);
     auto [it, inserted] = index_.try_emplace(m.Key(), points_.size());
     if (inserted) {
       if (!source.empty()) m.sources.push_back(source);
@@ -78,6 +79,7 @@ void AddGemmPoints(const std::vector<LlmSpec>& models, const PlanOptions& o, con
           m.m = s.m;
           m.n = s.n;
           m.k = s.k;
+          m.steady = ArithmeticIntensity(m) >= o.steady_min_intensity;
           set->Add(m, absl::StrCat(model.name, " tp", tp, " ", s.role));
         }
       }
@@ -89,6 +91,7 @@ void AddGemmPoints(const std::vector<LlmSpec>& models, const PlanOptions& o, con
       m.op = Op::kGemm;
       m.dtype = d;
       m.m = m.n = m.k = s;
+      m.steady = ArithmeticIntensity(m) >= o.steady_min_intensity;
       set->Add(m, "square");
     }
   }
@@ -108,12 +111,19 @@ void AddAttentionPoints(const std::vector<LlmSpec>& models, const PlanOptions& o
   for (const LlmSpec& model : models) {
     for (int tp : TpDegreesFor(model, o.tp)) {
       const AttentionHeads h = PerGpuHeads(model, tp);
-      if (!AttentionHeadDimSupported(static_cast<int>(h.head_dim))) {
-        plan->notes.push_back(absl::StrCat(model.name, ": attention skipped (head_dim ", h.head_dim,
-                                           " is not one the kernels support)"));
-        break;
-      }
       const std::string source = absl::StrCat(model.name, " tp", tp);
+      for (Kernel kernel : o.attention_kernels) {
+      if (kernel == Kernel::kReference && !AttentionHeadDimSupported(static_cast<int>(h.head_dim))) {
+        plan->notes.push_back(absl::StrCat(model.name, " tp", tp, ": reference attention skipped (head_dim ",
+                                           h.head_dim, " is not one the reference kernels support)"));
+        continue;
+      }
+      // cuDNN's fused attention takes head dims that are multiples of 8 up to 256.
+      if (kernel == Kernel::kCudnnSdpa && (h.head_dim % 8 != 0 || h.head_dim > 256)) {
+        plan->notes.push_back(absl::StrCat(model.name, " tp", tp, ": cudnn_sdpa attention skipped (head_dim ",
+                                           h.head_dim, ")"));
+        continue;
+      }
       for (Dtype d : dtypes) {
         for (int64_t q : o.prefill_q_tokens) {
           for (int64_t ctx : o.prefill_kv_tokens) {
@@ -127,6 +137,8 @@ void AddAttentionPoints(const std::vector<LlmSpec>& models, const PlanOptions& o
             m.heads = h.heads;
             m.kv_heads = h.kv_heads;
             m.head_dim = h.head_dim;
+            m.kernel = kernel;
+            m.steady = ArithmeticIntensity(m) >= o.steady_min_intensity;
             set->Add(m, source);
           }
         }
@@ -142,6 +154,7 @@ void AddAttentionPoints(const std::vector<LlmSpec>& models, const PlanOptions& o
             m.heads = h.heads;
             m.kv_heads = h.kv_heads;
             m.head_dim = h.head_dim;
+            m.kernel = kernel;
             if (o.max_kv_cache_bytes > 0 && DecodeKvCacheBytes(m) > o.max_kv_cache_bytes) {
               ++dropped_memory;
               continue;
@@ -149,6 +162,7 @@ void AddAttentionPoints(const std::vector<LlmSpec>& models, const PlanOptions& o
             set->Add(m, source);
           }
         }
+      }
       }
     }
   }
@@ -213,6 +227,8 @@ std::string Measurement::Describe() const {
   }
   if (bytes > 0) absl::StrAppend(&s, " bytes=", bytes);
   if (IsCollective(op)) absl::StrAppend(&s, " ranks=", ranks);
+  if (IsAttention(op)) absl::StrAppend(&s, " [", KernelName(kernel), "]");
+  if (timing) absl::StrAppend(&s, " [", TimingModeName(*timing), "]");
   return s;
 }
 
@@ -236,7 +252,9 @@ PlanOptions PlanOptions::Defaults(bool quick) {
     o.prefill_kv_tokens = {0, 2048};
     o.decode_batches = {1, 16, 128};
     o.decode_kv_tokens = {512, 4096};
-    o.hbm_buffer_bytes = {4 * kMiB, 64 * kMiB, 1 * kGiB};
+    // One size inside L2 (labelled: it measures the cache) and four beyond 2 x L2 of current GPUs, so
+    // calibrate has its six memory-model rows.
+    o.hbm_buffer_bytes = {4 * kMiB, 64 * kMiB, 256 * kMiB, 512 * kMiB, 1 * kGiB};
     o.host_copy_bytes = {64 * kKiB, 1 * kMiB, 16 * kMiB, 256 * kMiB};
     o.collective_bytes = Geometric(kKiB, kGiB, 4);
   } else {
@@ -248,7 +266,7 @@ PlanOptions PlanOptions::Defaults(bool quick) {
     o.prefill_kv_tokens = {0, 1024, 4096, 16384};
     o.decode_batches = Geometric(1, 256, 2);
     o.decode_kv_tokens = {128, 512, 1024, 2048, 4096, 8192, 16384, 32768};
-    o.hbm_buffer_bytes = Geometric(kMiB, kGiB, 4);
+    o.hbm_buffer_bytes = Geometric(kMiB, kGiB, 2);
     o.host_copy_bytes = Geometric(4 * kKiB, kGiB, 4);
     o.collective_bytes = Geometric(kKiB, kGiB, 2);
   }
@@ -309,8 +327,24 @@ std::vector<GemmShape> LayerGemmShapes(const LlmSpec& model, int tp, int64_t tok
   return out;
 }
 
+int64_t PaddedVocab(int64_t vocab) { return CeilDiv(vocab, 64) * 64; }
+
 GemmShape LmHeadShape(const LlmSpec& model, int tp, int64_t batch) {
-  return {"lm_head", batch, CeilDiv(model.vocab, tp), model.hidden};
+  return {"lm_head", batch, CeilDiv(PaddedVocab(model.vocab), tp), model.hidden};
+}
+
+double ArithmeticIntensity(const Measurement& m) {
+  const double e = DtypeBytes(m.dtype);
+  if (m.op == Op::kGemm) {
+    const double bytes = e * static_cast<double>(m.m * m.k + m.n * m.k) + 2.0 * static_cast<double>(m.m * m.n);
+    return bytes > 0 ? 2.0 * static_cast<double>(m.m) * static_cast<double>(m.n) * static_cast<double>(m.k) / bytes
+                     : 0;
+  }
+  if (!IsAttention(m.op)) return 0;
+  const double b = m.batch, q = m.op == Op::kAttnDecode ? 1 : m.q_tokens, c = m.kv_tokens, d = m.head_dim;
+  const double flops = 4.0 * d * m.heads * b * (m.op == Op::kAttnDecode ? c + 1 : q * c + q * (q + 1) / 2);
+  const double bytes = e * (2.0 * b * (c + q) * m.kv_heads * d + 2.0 * b * q * m.heads * d);
+  return bytes > 0 ? flops / bytes : 0;
 }
 
 double DecodeKvCacheBytes(const Measurement& d) {
@@ -366,10 +400,14 @@ absl::StatusOr<Plan> BuildPlan(const std::vector<LlmSpec>& models, const PlanOpt
     for (Measurement& m : s.Take()) plan.points.push_back(std::move(m));
   };
   if (o.Selects(OpGroup::kLaunch)) {
+    // Host launches (the launch-bound figure: CPU issue rate) and graph replays (the GPU's per-kernel cost).
     PointSet s;
-    Measurement m;
-    m.op = Op::kLaunch;
-    s.Add(m, "");
+    for (TimingMode t : {TimingMode::kLaunch, TimingMode::kGraph}) {
+      Measurement m;
+      m.op = Op::kLaunch;
+      m.timing = t;
+      s.Add(m, "");
+    }
     take(s);
   }
   if (o.Selects(OpGroup::kMemory)) {

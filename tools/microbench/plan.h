@@ -5,12 +5,14 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <tuple>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "models/catalog.h"
+#include "tools/microbench/method.h"
 #include "tools/microbench/microbench_types.h"
 
 namespace gpufleet::microbench {
@@ -23,11 +25,18 @@ struct Measurement {
   int64_t batch = 0, q_tokens = 0, kv_tokens = 0, heads = 0, kv_heads = 0, head_dim = 0;
   int64_t bytes = 0;
   int64_t ranks = 1;
+  Kernel kernel = Kernel::kCublasLt;  // the implementation measured (attention has two)
+  // Timing forced for this point (the launch op is measured both ways); nullopt: the run's --timing.
+  std::optional<TimingMode> timing;
+  // Compute-bound (arithmetic intensity at or above PlanOptions::steady_min_intensity): timed over a
+  // steady window (method.h) so that clocks and power are the sustained ones.
+  bool steady = false;
   // Where the point comes from ("Llama-3-70B tp8 qkv"), all of them when several models share it.
   std::vector<std::string> sources;
 
   auto Key() const {
-    return std::make_tuple(op, dtype, m, n, k, batch, q_tokens, kv_tokens, heads, kv_heads, head_dim, bytes, ranks);
+    return std::make_tuple(op, dtype, m, n, k, batch, q_tokens, kv_tokens, heads, kv_heads, head_dim, bytes, ranks,
+                           kernel, timing.has_value() ? static_cast<int>(*timing) : -1);
   }
   std::string Describe() const;  // "gemm bf16 m=512 n=1280 k=8192"
 };
@@ -50,6 +59,13 @@ struct PlanOptions {
   std::vector<int64_t> host_copy_bytes;    // h2d / d2h transfer sizes
   std::vector<int64_t> collective_bytes;   // per-rank message sizes
   int64_t ranks = 0;               // GPUs for collectives; fewer than 2 drops them with a note
+  // Attention implementations to measure: cuDNN's fused SDPA (what serving stacks run) and/or the suite's
+  // own reference kernels.
+  std::vector<Kernel> attention_kernels = {Kernel::kCudnnSdpa, Kernel::kReference};
+  // FLOP per byte at or above which a GEMM or prefill point is compute-bound and gets the steady window:
+  // the bf16 ridge point of the GPU (peak / bandwidth), A100's ~150 by default so that no compute-bound
+  // point of any current GPU is missed.
+  double steady_min_intensity = 150;
 
   // The full sweep, or the --quick subset (well under 5 minutes on one H100).
   static PlanOptions Defaults(bool quick);
@@ -85,6 +101,13 @@ struct AttentionHeads {
 // Query and KV heads on one GPU: heads / tp and max(1, kv_heads / tp) (KV heads are replicated when tp
 // exceeds them).
 AttentionHeads PerGpuHeads(const LlmSpec& model, int tp);
+
+// FLOP per byte of DRAM traffic of a GEMM or attention point (0 for other ops): weights, activations and
+// output once each; attention's K/V, Q and O once each.
+double ArithmeticIntensity(const Measurement& m);
+// The vocabulary as serving stacks allocate the LM head: padded to a multiple of 64 (vLLM's
+// DEFAULT_VOCAB_PADDING_SIZE) before it is split across TP ranks.
+int64_t PaddedVocab(int64_t vocab);
 
 // Bytes of the paged K+V cache a decode point allocates.
 double DecodeKvCacheBytes(const Measurement& decode);

@@ -13,6 +13,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "tools/microbench/attention_bench.h"
+#include "tools/microbench/cache_rotation.h"
+#include "tools/microbench/cudnn_sdpa_bench.h"
 #include "tools/microbench/collectives_bench.h"
 #include "tools/microbench/gemm_bench.h"
 #include "tools/microbench/interrupt.h"
@@ -51,6 +53,19 @@ class Benches {
         }
         return gemm_->Measure(m, method, one);
       case OpGroup::kAttention:
+        if (m.kernel == Kernel::kCudnnSdpa) {
+          if (!ctx_.cudnn_disabled.empty()) return absl::UnavailableError(ctx_.cudnn_disabled);
+          if (!cudnn_) {
+            if (!cudnn_error_.ok()) return cudnn_error_;
+            auto b = CudnnSdpaBench::Create(gpu, stream_);
+            if (!b.ok()) {
+              cudnn_error_ = b.status();
+              return b.status();
+            }
+            cudnn_ = std::move(*b);
+          }
+          return cudnn_->Measure(m, method, one, gpu.l2_bytes);
+        }
         if (!attention_) attention_ = std::make_unique<AttentionBench>(gpu, stream_);
         return attention_->Measure(m, method, one);
       case OpGroup::kMemory:
@@ -77,6 +92,7 @@ class Benches {
   void Reset(OpGroup next) {
     gemm_.reset();
     attention_.reset();
+    cudnn_.reset();
     memory_.reset();
     if (next != OpGroup::kCollectives) collectives_.reset();
     group_ = next;
@@ -89,12 +105,15 @@ class Benches {
   OpGroup group_ = OpGroup::kLaunch;
   std::unique_ptr<GemmBench> gemm_;
   std::unique_ptr<AttentionBench> attention_;
+  std::unique_ptr<CudnnSdpaBench> cudnn_;
+  absl::Status cudnn_error_;  // CudnnSdpaBench::Create's failure (cuDNN missing does not go away)
   std::unique_ptr<MemoryBench> memory_;
   std::unique_ptr<CollectivesBench> collectives_;
   absl::Status collectives_error_;  // CollectivesBench::Create's failure, if it failed
 };
 
 MicrobenchRow MakeRow(const RunContext& ctx, const Measurement& m, const TimedResult& r, double limit_w) {
+  const GpuInfo& gpu = ctx.gpus[ctx.device];
   MicrobenchRow row;
   row.gpu_name = ctx.gpu_name;
   row.driver_version = ctx.driver_version;
@@ -119,6 +138,15 @@ MicrobenchRow MakeRow(const RunContext& ctx, const Measurement& m, const TimedRe
   row.samples = r.stats.n;
   if (r.power.mean_power_w) row.mean_power_w = std::round(*r.power.mean_power_w * 10) / 10;
   if (r.power.sm_clock_mhz) row.sm_clock_mhz = std::round(*r.power.sm_clock_mhz);
+  row.kernel = m.kernel;
+  row.timing = r.timing;
+  const ColdRotation rotation = RotationFor(m, gpu.l2_bytes);
+  row.cold_copies = rotation.copies;
+  row.working_set_bytes = rotation.working_set_bytes;
+  row.l2_bytes = gpu.l2_bytes;
+  row.window_ms = std::round(r.window_seconds * 1e4) / 10;
+  if (r.power.energy_j) row.energy_j = std::round(*r.power.energy_j * 1000) / 1000;
+  if (r.power.clock_events) row.clock_events = ClockEventNames(*r.power.clock_events);
   return row;
 }
 
@@ -126,6 +154,7 @@ MicrobenchRow MakeRow(const RunContext& ctx, const Measurement& m, const TimedRe
 // when it leaves the CUDA context broken.
 bool Skippable(const absl::Status& s) {
   return s.code() == absl::StatusCode::kUnimplemented || s.code() == absl::StatusCode::kResourceExhausted ||
+         s.code() == absl::StatusCode::kUnavailable ||
          s.code() == absl::StatusCode::kInvalidArgument || s.code() == absl::StatusCode::kFailedPrecondition;
 }
 
@@ -147,6 +176,8 @@ RunOutcome RunPlan(const Plan& plan, const RunContext& ctx, const RunOptions& op
     all_dev = ctx.nvml_devices;
   }
   PowerSampler one(ctx.nvml, one_dev), all(ctx.nvml, all_dev);
+  one.set_min_power_window(options.method.min_power_window_seconds);
+  all.set_min_power_window(options.method.min_power_window_seconds);
 
   auto checkpoint = [&]() {
     std::vector<std::string> comments = options.comments;
@@ -184,7 +215,9 @@ RunOutcome RunPlan(const Plan& plan, const RunContext& ctx, const RunOptions& op
         break;
       }
       ++done;
-      absl::StatusOr<TimedResult> r = benches.Measure(m, options.method, &one, &all);
+      MethodOptions method = options.method;
+      if (m.timing) method.timing = *m.timing;
+      absl::StatusOr<TimedResult> r = benches.Measure(m, method, &one, &all);
       if (!r.ok()) {
         if (r.status().code() == absl::StatusCode::kCancelled) {
           out.interrupted = true;

@@ -22,6 +22,8 @@ struct RunContext {
   const Nvml* nvml = nullptr;          // null without NVML
   std::vector<NvmlDevice> nvml_devices;  // parallel to gpus when nvml is set
   std::string gpu_name, driver_version, cuda_version;  // the CSV's identity columns
+  // Non-empty: why cudnn_sdpa points are skipped (cuDNN missing, or its start-up check failed).
+  std::string cudnn_disabled;
 };
 
 struct RunOptions {

@@ -35,6 +35,8 @@ std::vector<MicrobenchRow> SyntheticRows(const Plan& plan, const GpuSpec& gpu) {
     r.head_dim = m.head_dim;
     r.bytes = m.bytes;
     r.ranks = m.ranks;
+    r.kernel = m.kernel;
+    r.timing = m.timing.value_or(TimingMode::kGraph);
     r.power_limit_w = gpu.tdp_w;
     const double us = EstimateCallSeconds(m, gpu) * 1e6;
     r.time_us_median = RoundUs(us);
