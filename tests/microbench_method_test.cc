@@ -6,6 +6,7 @@
 
 #include "models/catalog.h"
 #include "tools/microbench/cache_rotation.h"
+#include "tools/microbench/cli_lists.h"
 #include "tools/microbench/method.h"
 #include "tools/microbench/plan.h"
 #include "tools/microbench/plan_estimate.h"
@@ -141,6 +142,17 @@ TEST(MicrobenchPowerReading, SlopeBetweenCounterStepsIgnoresWhereTheWindowFalls)
   EXPECT_EQ(ClockEventNames(0), "none");
   EXPECT_EQ(ClockEventNames(0x4 | 0x8), "sw_power_cap|hw_slowdown");
   EXPECT_EQ(ClockEventNames(0x1 | 0x10000), "gpu_idle|0x10000");
+}
+
+TEST(MicrobenchCpuList, SysfsLocalCpuListsParse) {
+  auto cpus = ParseCpuList("0-3,8,10-11\n");
+  ASSERT_TRUE(cpus.ok()) << cpus.status();
+  EXPECT_EQ(*cpus, (std::vector<int>{0, 1, 2, 3, 8, 10, 11}));
+  EXPECT_FALSE(ParseCpuList("").ok());
+  EXPECT_FALSE(ParseCpuList("3-1").ok());
+  auto bad = ParseCpuList("0-x");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("expected N or N-M"), std::string::npos);
 }
 
 class MicrobenchPlanKernels : public ::testing::Test {

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <limits>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 
@@ -95,6 +96,25 @@ absl::StatusOr<std::vector<Dtype>> ParseDtypes(const std::string& flag, const st
   }
   if (out.empty()) return absl::InvalidArgumentError(absl::StrCat(flag, ": empty list; expected e.g. fp16,bf16"));
   return out;
+}
+
+absl::StatusOr<std::vector<int>> ParseCpuList(const std::string& text) {
+  std::vector<int> cpus;
+  for (const std::string& part : SplitList(text)) {
+    std::string p = part;
+    while (!p.empty() && (p.back() == '\n' || p.back() == ' ')) p.pop_back();
+    if (p.empty()) continue;
+    const size_t dash = p.find('-');
+    int lo = 0, hi = 0;
+    if (!absl::SimpleAtoi(p.substr(0, dash), &lo) ||
+        !absl::SimpleAtoi(dash == std::string::npos ? p : p.substr(dash + 1), &hi) || lo < 0 || hi < lo ||
+        hi - lo > 1 << 16) {
+      return absl::InvalidArgumentError(absl::StrCat("CPU list entry '", p, "'; expected N or N-M"));
+    }
+    for (int c = lo; c <= hi; ++c) cpus.push_back(c);
+  }
+  if (cpus.empty()) return absl::InvalidArgumentError("empty CPU list; expected e.g. 0-31,64-95");
+  return cpus;
 }
 
 }  // namespace gpufleet::microbench

@@ -22,4 +22,7 @@ absl::StatusOr<std::vector<double>> ParsePositiveList(const std::string& flag, c
 absl::StatusOr<std::vector<OpGroup>> ParseOpGroups(const std::string& flag, const std::string& text);
 absl::StatusOr<std::vector<Dtype>> ParseDtypes(const std::string& flag, const std::string& text);
 
+// Linux's CPU list format ("0-31,64-95\n", as /sys/bus/pci/devices/*/local_cpulist holds it) -> CPU ids.
+absl::StatusOr<std::vector<int>> ParseCpuList(const std::string& text);
+
 }  // namespace gpufleet::microbench

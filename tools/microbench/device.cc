@@ -1,9 +1,18 @@
 // GPU discovery, CUDA status conversion and buffers (see device.h).
 #include "tools/microbench/device.h"
 
+#include <sched.h>
+
+#include <cctype>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <iterator>
+
 #include <cuda_runtime.h>
 
 #include "absl/strings/str_cat.h"
+#include "tools/microbench/cli_lists.h"
 
 namespace gpufleet::microbench {
 
@@ -54,6 +63,27 @@ std::string CudaRuntimeVersion() {
 std::string CudaDriverVersion() {
   int v = 0;
   return cudaDriverGetVersion(&v) == cudaSuccess ? VersionString(v) : "unknown";
+}
+
+std::string BindToGpuLocalCpus(const GpuInfo& gpu) {
+  std::string bus = gpu.pci_bus_id;
+  for (char& c : bus) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  const std::string path = "/sys/bus/pci/devices/" + bus + "/local_cpulist";
+  std::ifstream in(path);
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (!in && text.empty()) return "cpu binding: none (" + path + " unreadable)";
+  absl::StatusOr<std::vector<int>> cpus = ParseCpuList(text);
+  if (!cpus.ok()) return "cpu binding: none (" + path + ": " + std::string(cpus.status().message()) + ")";
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  for (int c : *cpus) {
+    if (c < CPU_SETSIZE) CPU_SET(c, &set);
+  }
+  if (sched_setaffinity(0, sizeof(set), &set) != 0) {
+    return "cpu binding: none (sched_setaffinity: " + std::string(std::strerror(errno)) + ")";
+  }
+  while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
+  return "cpu binding: CPUs " + text + " (the GPU's NUMA node, from " + path + ")";
 }
 
 bool CudaContextBroken(int device) {

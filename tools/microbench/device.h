@@ -38,6 +38,12 @@ absl::StatusOr<std::vector<GpuInfo>> ListGpus();
 std::string CudaRuntimeVersion();  // "13.0"
 std::string CudaDriverVersion();   // "13.0" (the CUDA version the driver supports)
 
+// Runs this process on the CPUs of the GPU's NUMA node (its PCI device's local_cpulist), so pinned host
+// buffers, allocated and first touched from here, live in memory local to the GPU as a serving process
+// bound to its GPU would have them. Returns what was done, for the CSV's comments; failures (no sysfs
+// entry, a container that forbids it) are reported, not fatal.
+std::string BindToGpuLocalCpus(const GpuInfo& gpu);
+
 // After a failed measurement: true when the CUDA context is unusable (a sticky error such as an illegal
 // address), so the run must stop.
 bool CudaContextBroken(int device);

@@ -370,8 +370,26 @@ int Run(int argc, char** argv) {
     guarded = {ctx.nvml_devices[ctx.device]};
   }
   PowerLimitGuard guard(ctx.nvml, guarded);
+  // Before anything is allocated: pinned host buffers are first touched by this thread.
+  const std::string binding = BindToGpuLocalCpus(gpu);
+  std::fprintf(stderr, "gpufleet-microbench: %s\n", binding.c_str());
+  comments.push_back(binding);
   if (!limits.empty()) {
     if (absl::Status s = guard.CheckCanSet(limits); !s.ok()) return Fail(kExitPowerRefused, s);
+    // The guard restores the limit in force now. A limit below the default may be a killed run's leftover
+    // (SIGKILL leaves no chance to restore): say so, and leave the decision to whoever runs it.
+    for (NvmlDevice d : guarded) {
+      auto now = ctx.nvml->PowerLimitWatts(d);
+      auto def = ctx.nvml->DefaultPowerLimitWatts(d);
+      if (now.ok() && def.ok() && std::abs(*now - *def) > 1) {
+        const std::string w = fmt::format(
+            "WARNING: power limit in force is {:.0f} W, the GPU's default {:.0f} W; it is what will be restored "
+            "(a killed earlier run may have left it: nvidia-smi -pl {:.0f} restores the default)",
+            *now, *def, *def);
+        std::fprintf(stderr, "gpufleet-microbench: %s\n", w.c_str());
+        comments.push_back(w);
+      }
+    }
   }
   InstallInterruptHandlers();
 

@@ -33,6 +33,7 @@ struct Nvml::Api {
   int (*system_get_driver_version)(char*, unsigned) = nullptr;
   int (*get_total_energy)(NvmlDevice, unsigned long long*) = nullptr;  // optional (Volta+)
   int (*get_clock_event_reasons)(NvmlDevice, unsigned long long*) = nullptr;  // optional
+  int (*get_default_power_limit)(NvmlDevice, unsigned*) = nullptr;  // optional
 };
 
 absl::StatusOr<std::unique_ptr<Nvml>> Nvml::Load(const std::string& library) {
@@ -61,6 +62,7 @@ absl::StatusOr<std::unique_ptr<Nvml>> Nvml::Load(const std::string& library) {
   bind(api->get_name, "nvmlDeviceGetName", true);
   bind(api->system_get_driver_version, "nvmlSystemGetDriverVersion", true);
   bind(api->get_total_energy, "nvmlDeviceGetTotalEnergyConsumption", false);
+  bind(api->get_default_power_limit, "nvmlDeviceGetPowerManagementDefaultLimit", false);
   // Renamed from "throttle" to "clocks event" reasons in driver 535; same signature and bits.
   bind(api->get_clock_event_reasons, "nvmlDeviceGetCurrentClocksEventReasons", false);
   if (api->get_clock_event_reasons == nullptr) {
@@ -148,6 +150,18 @@ absl::StatusOr<uint64_t> Nvml::ClockEventReasons(NvmlDevice d) const {
 absl::StatusOr<double> Nvml::PowerLimitWatts(NvmlDevice d) const {
   unsigned mw = 0;
   if (absl::Status s = Check(api_->get_power_management_limit(d, &mw), "nvmlDeviceGetPowerManagementLimit"); !s.ok()) {
+    return s;
+  }
+  return mw / 1000.0;
+}
+
+absl::StatusOr<double> Nvml::DefaultPowerLimitWatts(NvmlDevice d) const {
+  if (api_->get_default_power_limit == nullptr) {
+    return absl::UnimplementedError("nvmlDeviceGetPowerManagementDefaultLimit is not in this NVML");
+  }
+  unsigned mw = 0;
+  if (absl::Status s = Check(api_->get_default_power_limit(d, &mw), "nvmlDeviceGetPowerManagementDefaultLimit");
+      !s.ok()) {
     return s;
   }
   return mw / 1000.0;

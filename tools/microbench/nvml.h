@@ -30,6 +30,8 @@ class Nvml {
   absl::StatusOr<double> PowerWatts(NvmlDevice d) const;        // board power draw
   absl::StatusOr<double> SmClockMhz(NvmlDevice d) const;        // current SM clock
   absl::StatusOr<double> PowerLimitWatts(NvmlDevice d) const;   // power management limit in force
+  // The limit the GPU boots with; Unimplemented when this NVML lacks the call.
+  absl::StatusOr<double> DefaultPowerLimitWatts(NvmlDevice d) const;
   // Energy since the driver loaded (Volta and newer); Unimplemented when this NVML or GPU lacks it.
   absl::StatusOr<double> TotalEnergyJoules(NvmlDevice d) const;
   // Why clocks are below their maximum now: NVML's clocks event (throttle) reason bits.
