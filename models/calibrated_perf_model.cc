@@ -18,7 +18,15 @@ double LinkGbps(const ReplicaHardware& hw) {
 
 CalibratedPerfModel::CalibratedPerfModel(const GpuProfile& profile, const ReplicaHardware& hw, double clock_scale)
     : ops_(profile, *hw.gpu, LinkGbps(hw), clock_scale),
-      s_(ShardedShape::Of(*hw.llm, hw.tensor_parallel)) {}
+      s_(ShardedShape::Of(*hw.llm, hw.tensor_parallel)),
+      peak_flops_(hw.gpu->fp16_tflops * 1e12),
+      peak_bytes_per_s_(hw.gpu->hbm_gbps * 1e9) {}
+
+IterationCost CalibratedPerfModel::Cost(std::span<const SeqWork> batch) const {
+  IterationBreakdown b = Breakdown(batch);
+  b.activity.seconds = b.total();
+  return b.activity;
+}
 
 std::string CalibratedPerfModel::Label() const {
   const GpuProfile& p = ops_.profile();
@@ -46,36 +54,58 @@ IterationBreakdown CalibratedPerfModel::Breakdown(std::span<const SeqWork> batch
   }
   const double kv_bytes_per_token = 2.0 * s_.kv_heads * s_.head_dim * s_.dtype_bytes;
   const FrameworkParams& f = ops_.profile().framework;
+  IterationCost act;
+  act.activity_known = true;
+  // Books `times` kernels of `t` seconds each with their FLOPs and bytes, classed by the spec's roofline.
+  auto book = [&](double t, double flops, double bytes, double times) {
+    act.flops += times * flops;
+    act.hbm_bytes += times * bytes;
+    (flops / peak_flops_ >= bytes / peak_bytes_per_s_ ? act.compute_s : act.memory_s) += times * t;
+  };
+  auto gemm_bytes = [&](double m, double n, double k) { return (m * k + n * k + m * n) * s_.dtype_bytes; };
   const double up_n = (s_.gated ? 2.0 : 1.0) * s_.ffn;
   // One layer's projections; under MoE the experts the batch activates (expected distinct count), each
   // on its share of the tokens.
-  auto gemms = [&](double cs) {
-    double t = ops_.Gemm(GemmKind::kQkv, tokens, (s_.heads + 2 * s_.kv_heads) * s_.head_dim, s_.hidden, cs) +
-               ops_.Gemm(GemmKind::kAttnOut, tokens, s_.hidden, s_.heads * s_.head_dim, cs);
+  // `times` > 0 books each GEMM `times` times (the layers) into the activity.
+  auto gemms = [&](double cs, double times) {
+    auto one = [&](GemmKind kind, double m, double n, double k, double count) {
+      const double t = ops_.Gemm(kind, m, n, k, cs);
+      if (times > 0) book(t, 2.0 * m * n * k, gemm_bytes(m, n, k), times * count);
+      return count * t;
+    };
+    double t = one(GemmKind::kQkv, tokens, (s_.heads + 2 * s_.kv_heads) * s_.head_dim, s_.hidden, 1) +
+               one(GemmKind::kAttnOut, tokens, s_.hidden, s_.heads * s_.head_dim, 1);
     if (s_.num_experts > 1) {
       const double active = s_.num_experts * (1.0 - std::pow(1.0 - s_.experts_per_token / s_.num_experts, tokens));
       const double rows = tokens * s_.experts_per_token / std::max(active, 1.0);
-      t += active * (ops_.Gemm(GemmKind::kMlpUp, rows, up_n, s_.hidden, cs) +
-                     ops_.Gemm(GemmKind::kMlpDown, rows, s_.hidden, s_.ffn, cs));
-      t += ops_.Gemm(GemmKind::kOther, tokens, s_.num_experts, s_.hidden, cs);
+      t += one(GemmKind::kMlpUp, rows, up_n, s_.hidden, active) + one(GemmKind::kMlpDown, rows, s_.hidden, s_.ffn, active);
+      t += one(GemmKind::kOther, tokens, s_.num_experts, s_.hidden, 1);
     } else {
-      t += ops_.Gemm(GemmKind::kMlpUp, tokens, up_n, s_.hidden, cs) + ops_.Gemm(GemmKind::kMlpDown, tokens, s_.hidden, s_.ffn, cs);
+      t += one(GemmKind::kMlpUp, tokens, up_n, s_.hidden, 1) + one(GemmKind::kMlpDown, tokens, s_.hidden, s_.ffn, 1);
     }
     return t;
   };
   // Sustained-load clocks for this much tensor-core work: by the GEMMs' busy time at boost clock, or
   // (older profiles) by the tokens.
-  const double busy = f.throttle_busy_s > 0 ? s_.layers * gemms(1.0) : 0.0;
+  const double busy = f.throttle_busy_s > 0 ? s_.layers * gemms(1.0, 0) : 0.0;
   const double cs = f.ComputeScale(tokens, s_.tp, busy);
   IterationBreakdown b;
 
-  b.gemm_s = s_.layers * gemms(cs);
+  b.gemm_s = s_.layers * gemms(cs, s_.layers);
 
   double attention = 0;
   if (any_prefill) {
-    attention += ops_.AttentionPrefill(4.0 * s_.head_dim * s_.heads * pairs, prefill_kv_tokens * kv_bytes_per_token, cs);
+    const double flops = 4.0 * s_.head_dim * s_.heads * pairs, bytes = prefill_kv_tokens * kv_bytes_per_token;
+    const double t = ops_.AttentionPrefill(flops, bytes, cs);
+    book(t, flops, bytes, s_.layers);
+    attention += t;
   }
-  if (any_decode) attention += ops_.AttentionDecode(decode_kv_tokens * kv_bytes_per_token);
+  if (any_decode) {
+    const double bytes = decode_kv_tokens * kv_bytes_per_token;
+    const double t = ops_.AttentionDecode(bytes);
+    book(t, 4.0 * s_.head_dim * s_.heads * decode_kv_tokens, bytes, s_.layers);
+    attention += t;
+  }
   b.attention_s = s_.layers * attention;
 
   // Two norms, rotary on q and k, the MLP activation, two residual adds: bytes read + written.
@@ -87,10 +117,23 @@ IterationBreakdown CalibratedPerfModel::Breakdown(std::span<const SeqWork> batch
       ops_.Stream("activation", tokens, act_bytes) +
       2 * ops_.Stream("residual_add", tokens, 3.0 * tokens * s_.hidden * s_.dtype_bytes);
   b.stream_s = s_.layers * stream + ops_.Stream("embedding", tokens, 2.0 * tokens * s_.hidden * s_.dtype_bytes);
+  const double stream_bytes = s_.layers * (4.0 * tokens * s_.hidden * s_.dtype_bytes +
+                                           2.0 * tokens * (s_.heads + s_.kv_heads) * s_.head_dim * s_.dtype_bytes +
+                                           act_bytes + 6.0 * tokens * s_.hidden * s_.dtype_bytes) +
+                              2.0 * tokens * s_.hidden * s_.dtype_bytes;
+  act.memory_s += b.stream_s;
+  act.hbm_bytes += stream_bytes;
 
-  if (s_.tp > 1) b.allreduce_s = s_.layers * 2 * ops_.AllReduce(tokens * s_.hidden * s_.dtype_bytes, s_.tp);
+  if (s_.tp > 1) {
+    const double bytes = tokens * s_.hidden * s_.dtype_bytes;
+    b.allreduce_s = s_.layers * 2 * ops_.AllReduce(bytes, s_.tp);
+    act.comm_s += b.allreduce_s;
+    act.link_bytes += s_.layers * 2 * 2.0 * (s_.tp - 1) / s_.tp * bytes;  // a ring all-reduce sends 2(n-1)/n
+  }
 
-  b.lm_head_s = ops_.Gemm(GemmKind::kOther, static_cast<double>(batch.size()), s_.vocab, s_.hidden, cs);
+  const double seqs = static_cast<double>(batch.size());
+  b.lm_head_s = ops_.Gemm(GemmKind::kOther, seqs, s_.vocab, s_.hidden, cs);
+  book(b.lm_head_s, 2.0 * seqs * s_.vocab * s_.hidden, gemm_bytes(seqs, s_.vocab, s_.hidden), 1);
   b.framework_s = f.iteration_overhead_s + f.per_sequence_s * static_cast<double>(batch.size()) + f.per_rank_s * s_.tp;
   const double launch = f.prefill_launch_per_layer_s * s_.layers;
   if (any_prefill && launch > 0) {
@@ -99,6 +142,7 @@ IterationBreakdown CalibratedPerfModel::Breakdown(std::span<const SeqWork> batch
     const double hi = std::max(gpu, launch), lo = std::min(gpu, launch);
     b.framework_s += hi * std::pow(1.0 + std::pow(lo / hi, p), 1.0 / p) - gpu;
   }
+  b.activity = act;
   return b;
 }
 

@@ -47,7 +47,7 @@ const std::vector<std::string> kGpuKeys = {
     "pcie_gbps",   "price_usd_per_hour",          "sources",     "notes"};
 const std::vector<std::string> kNodeKeys = {
     "name",       "gpu",          "gpus_per_node",      "intra_fabric", "intra_gbps",
-    "network_gbps", "price_usd_per_hour", "sources",    "notes"};
+    "network_gbps", "price_usd_per_hour", "non_gpu_idle_w", "non_gpu_max_w", "sources", "notes"};
 const std::vector<std::string> kLlmKeys = {
     "name",  "hf_id",     "layers",            "hidden",          "heads", "kv_heads",
     "head_dim", "ffn",    "vocab",             "gated_mlp",       "num_experts",
@@ -212,6 +212,14 @@ absl::StatusOr<NodeSpec> ParseNode(const std::string& file, const YAML::Node& it
   GF_RETURN_IF_ERROR(GetNumber(r, "intra_gbps", &n.intra_gbps, 0, true));
   GF_RETURN_IF_ERROR(GetNumber(r, "network_gbps", &n.network_gbps, 0, false));
   GF_RETURN_IF_ERROR(GetNumber(r, "price_usd_per_hour", &n.price_usd_per_hour, 0, false));
+  GF_RETURN_IF_ERROR(GetNumber(r, "non_gpu_idle_w", &n.non_gpu_idle_w, 0, false));
+  GF_RETURN_IF_ERROR(GetNumber(r, "non_gpu_max_w", &n.non_gpu_max_w, 0, false));
+  if (n.non_gpu_idle_w > n.non_gpu_max_w) {
+    return r.ErrorAt("non_gpu_idle_w",
+                     absl::StrCat("node '", n.name, "': non_gpu_idle_w ", n.non_gpu_idle_w,
+                                  " is above non_gpu_max_w ", n.non_gpu_max_w),
+                     "non_gpu_idle_w <= non_gpu_max_w");
+  }
   GF_RETURN_IF_ERROR(GetSources(r, &n.sources));
   GF_RETURN_IF_ERROR(r.Opt("notes", &n.notes));
   return n;

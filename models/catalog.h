@@ -43,6 +43,11 @@ struct NodeSpec {
   double intra_gbps = 0;       // per-GPU bandwidth to its peers inside the node, one direction, GB/s
   double network_gbps = 0;     // node scale-out bandwidth (all NICs), one direction, GB/s
   double price_usd_per_hour = 0;  // whole node on-demand price; 0 = sum of its GPUs' prices
+  // Power of everything in the server but its GPUs (CPUs, DRAM, fans, NICs, NVSwitches, storage, PSU
+  // losses), W: when the server is on and idle, and at full load (the server's maximum minus
+  // gpus_per_node x the GPU's max_power_w). 0 <= non_gpu_idle_w <= non_gpu_max_w.
+  double non_gpu_idle_w = 0;
+  double non_gpu_max_w = 0;
   std::vector<std::string> sources;
   std::string notes;
 };

@@ -22,9 +22,30 @@ struct SeqWork {
   uint32_t context_tokens = 0;  // tokens already in this sequence's KV cache before the iteration
 };
 
+// What one GPU of the replica does during an iteration, for utilization and the power model
+// (models/power_model.h). Kernels are classed by the roofline of the GPU's spec (FLOP time at peak vs byte
+// time at peak bandwidth): compute-bound time stretches when a power cap lowers the clock, memory-bound
+// time barely does. The rest of `seconds` (host/framework time, launch gaps) is neither.
+struct IterationCost {
+  double seconds = 0;        // the iteration, all of it (what IterationTime returns)
+  double compute_s = 0;      // in compute-bound kernels (GEMMs of many tokens, prefill attention)
+  double memory_s = 0;       // in memory-bound kernels (decode GEMMs and attention, norms, activations)
+  double comm_s = 0;         // in collectives
+  double flops = 0;          // per GPU
+  double hbm_bytes = 0;      // per GPU, read + written
+  double link_bytes = 0;     // per GPU, sent over the intra-node fabric
+  bool activity_known = false;  // false: the model only knows the time (constant, measured tables)
+};
+
 class PerfModel {
  public:
   virtual ~PerfModel() = default;
+  // The iteration with what the GPU does in it. Models that only know the time leave the activity empty.
+  virtual IterationCost Cost(std::span<const SeqWork> batch) const {
+    IterationCost c;
+    c.seconds = IterationTime(batch);
+    return c;
+  }
   // Seconds one iteration over `batch` takes on the replica (all tensor-parallel ranks, including their
   // collectives and the per-iteration overhead). `batch` is non-empty; the call must be cheap (it runs
   // once per simulated iteration) and deterministic.

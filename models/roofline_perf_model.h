@@ -15,7 +15,8 @@ namespace gpufleet {
 class RooflinePerfModel final : public PerfModel {
  public:
   RooflinePerfModel(const PerfModelSpec& spec, const ReplicaHardware& hw);
-  double IterationTime(std::span<const SeqWork> batch) const override;
+  double IterationTime(std::span<const SeqWork> batch) const override { return Cost(batch).seconds; }
+  IterationCost Cost(std::span<const SeqWork> batch) const override;
   std::string Label() const override { return "spec roofline"; }
 
   // Time of one GEMM of an M x K by K x N product on one GPU (exposed for tests).

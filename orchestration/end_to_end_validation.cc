@@ -55,30 +55,45 @@ std::vector<int> QuantileLengths(const EndToEndRun& run, int n) {
 
 int ClosedLoopRequests(const EndToEndRun& run) { return std::max(256, 3 * run.batch); }
 
-// Output tokens per second over the intervals in which requests were still waiting (the batch was full),
-// leaving out the first (the opening prefills); NaN when there were none.
-double SteadyThroughput(const std::string& series_csv) {
+// Output tokens per second and the power of one of the replica's GPUs over the intervals in which requests
+// were still waiting (the batch was full), leaving out the first (the opening prefills); NaN when there
+// were none.
+struct Steady {
+  double tok_s = NAN, gpu_power_w = NAN;
+};
+Steady SteadyState(const std::string& series_csv, int tensor_parallel) {
   std::ifstream in(series_csv);
   std::string line;
-  if (!std::getline(in, line)) return NAN;
+  if (!std::getline(in, line)) return {};
   std::vector<std::string> head = absl::StrSplit(line, ',');
   auto col = [&](const char* name) { return std::find(head.begin(), head.end(), name) - head.begin(); };
-  const size_t replica = col("replica"), waiting = col("waiting"), tokens = col("output_tokens");
-  double sum = 0;
-  int intervals = 0;
-  bool first = true;
+  const size_t replica = col("replica"), waiting = col("waiting"), tokens = col("output_tokens"), power = col("power_w");
+  double sum = 0, power_sum = 0;
+  int intervals = 0, power_intervals = 0;
+  bool first = true, steady = false;
   while (std::getline(in, line)) {
     std::vector<std::string> f = absl::StrSplit(line, ',');
-    if (f.size() != head.size() || f[replica] != "-1") continue;
+    if (f.size() != head.size()) continue;
+    if (f[replica] == "0" && steady) {  // the replica's row of a steady interval (one replica per run)
+      power_sum += std::stod(f[power]) / tensor_parallel;
+      ++power_intervals;
+    }
+    if (f[replica] != "-1") continue;
+    steady = false;
     if (first) { first = false; continue; }
     if (std::stod(f[waiting]) <= 0) continue;
+    steady = true;
     sum += std::stod(f[tokens]);
     ++intervals;
   }
-  return intervals > 0 ? sum / (intervals * kSeriesInterval) : NAN;
+  Steady out;
+  if (intervals > 0) out.tok_s = sum / (intervals * kSeriesInterval);
+  if (power_intervals > 0) out.gpu_power_w = power_sum / power_intervals;
+  return out;
 }
 
-std::vector<RunMetric> MetricsOf(const EndToEndRun& run, const nlohmann::json& j, double steady_tok_s) {
+std::vector<RunMetric> MetricsOf(const EndToEndRun& run, const nlohmann::json& j, const Steady& steady) {
+  const double steady_tok_s = steady.tok_s;
   std::vector<RunMetric> out;
   auto num = [&](const char* key) { return j.contains(key) && j[key].is_number() ? j[key].get<double>() : NAN; };
   auto add = [&](const char* name, double measured, double simulated) {
@@ -92,12 +107,15 @@ std::vector<RunMetric> MetricsOf(const EndToEndRun& run, const nlohmann::json& j
     add("output_tok_s", run.output_tok_s,
         static_cast<double>(run.batch) * run.output_tokens / num("e2e_max_s"));
     add("itl_p50", run.itl_p50_s, num("tbt_p50_s"));
+    add("gpu_power_w", run.power_w / run.tensor_parallel, num("deployed_gpu_power_w"));
   } else {
     add("output_tok_s", run.output_tok_s, std::isfinite(steady_tok_s) ? steady_tok_s : num("throughput_tok_s"));
     add("itl_p50", run.itl_p50_s, num("tbt_p50_s"));
     add("itl_p90", run.itl_p90_s, num("tbt_p90_s"));
     add("itl_p95", run.itl_p95_s, num("tbt_p95_s"));
     add("itl_p99", run.itl_p99_s, num("tbt_p99_s"));
+    add("gpu_power_w", run.power_w / run.tensor_parallel,
+        std::isfinite(steady.gpu_power_w) ? steady.gpu_power_w : num("deployed_gpu_power_w"));
   }
   return out;
 }
@@ -194,7 +212,9 @@ absl::StatusOr<std::vector<SimulatedRun>> SimulateEndToEndRuns(const std::vector
     }
     r.perf_model = j.value("perf_model", "");
     const fs::path d = work / std::to_string(i);
-    const double steady = runs[i].kind == EndToEndRun::Kind::kClosedLoop ? SteadyThroughput((d / "series.csv").string()) : NAN;
+    const Steady steady = runs[i].kind == EndToEndRun::Kind::kClosedLoop
+                              ? SteadyState((d / "series.csv").string(), runs[i].tensor_parallel)
+                              : Steady{};
     r.metrics = MetricsOf(runs[i], j, steady);
   }
   return out;

@@ -131,6 +131,49 @@ TEST(CatalogData, SpotChecksAgainstDatasheets) {
   EXPECT_EQ(c.FindNode("aws-g6.xlarge")->gpus_per_node, 1);
 }
 
+// Every node carries the power of its non-GPU parts, idle <= max, each backed by a source line naming the
+// field (the figure and, where derived, the arithmetic or the estimation rule).
+TEST(CatalogData, EveryNodeHasSourcedNonGpuPower) {
+  const Catalog c = LoadReal();
+  ASSERT_FALSE(c.nodes().empty());
+  for (const auto& [name, node] : c.nodes()) {
+    SCOPED_TRACE(name);
+    EXPECT_GT(node.non_gpu_max_w, 0);
+    EXPECT_GE(node.non_gpu_idle_w, 0);
+    EXPECT_LE(node.non_gpu_idle_w, node.non_gpu_max_w);
+    // Sanity bound: no catalog server spends more than 1 kW per GPU on its non-GPU parts.
+    EXPECT_LE(node.non_gpu_max_w, 1000.0 * node.gpus_per_node);
+    bool max_sourced = false, idle_sourced = false;
+    for (const std::string& s : node.sources) {
+      if (s.find("non_gpu_max_w") != std::string::npos && s.find(" W") != std::string::npos) max_sourced = true;
+      if (s.find("non_gpu_idle_w") != std::string::npos && s.find(" W") != std::string::npos) idle_sourced = true;
+    }
+    EXPECT_TRUE(max_sourced) << "no source line for non_gpu_max_w";
+    EXPECT_TRUE(idle_sourced) << "no source line for non_gpu_idle_w";
+  }
+}
+
+TEST(CatalogData, NonGpuPowerMatchesSystemDatasheets) {
+  const Catalog c = LoadReal();
+  // Datasheet system maxima: non-GPU max + gpus_per_node x the GPU's max power limit.
+  const struct {
+    const char* node;
+    double system_max_w;
+  } cases[] = {{"DGX-A100", 6500}, {"DGX-H100", 10200}, {"HGX-H200", 10200}, {"DGX-B200", 14300}};
+  for (const auto& k : cases) {
+    SCOPED_TRACE(k.node);
+    const NodeSpec* n = c.FindNode(k.node);
+    ASSERT_NE(n, nullptr);
+    const GpuSpec* g = c.FindGpu(n->gpu);
+    ASSERT_NE(g, nullptr);
+    EXPECT_DOUBLE_EQ(n->non_gpu_max_w + n->gpus_per_node * g->max_power_w, k.system_max_w);
+  }
+  EXPECT_DOUBLE_EQ(c.FindNode("DGX-H100")->non_gpu_max_w, 4600);
+  // Cloud HGX shapes take their reference system's figures.
+  EXPECT_DOUBLE_EQ(c.FindNode("aws-p5.48xlarge")->non_gpu_max_w, c.FindNode("DGX-H100")->non_gpu_max_w);
+  EXPECT_DOUBLE_EQ(c.FindNode("aws-p4d.24xlarge")->non_gpu_max_w, c.FindNode("DGX-A100")->non_gpu_max_w);
+}
+
 TEST(CatalogData, DefaultDirHonoursEnvironment) {
   const char* old = std::getenv("GPUFLEET_DATA_DIR");
   const std::optional<std::string> saved = old ? std::optional<std::string>(old) : std::nullopt;
@@ -231,6 +274,8 @@ constexpr char kNodes[] = R"(nodes:
     network_gbps: 400
     price_usd_per_hour: 0
     sources: ["test datasheet, 2024-01"]
+    non_gpu_idle_w: 1000
+    non_gpu_max_w: 4000
 )";
 
 constexpr char kLlms[] = R"(llms:
@@ -295,6 +340,8 @@ TEST_F(CatalogErrors, MinimalCatalogLoads) {
   EXPECT_EQ(c->FindLlm("M1")->head_dim, 16);
   EXPECT_EQ(c->FindLlm("M1")->num_experts, 1);
   EXPECT_DOUBLE_EQ(c->NodePriceUsdPerHour(*c->FindNode("N1")), 80);
+  EXPECT_DOUBLE_EQ(c->FindNode("N1")->non_gpu_idle_w, 1000);
+  EXPECT_DOUBLE_EQ(c->FindNode("N1")->non_gpu_max_w, 4000);
 }
 
 TEST_F(CatalogErrors, UnknownKey) {
@@ -375,6 +422,49 @@ TEST_F(CatalogErrors, PowerFiguresInconsistent) {
   EXPECT_NE(Load(Edit(kGpus, "max_power_w: 700", "max_power_w: 600")).find("gpus.yaml:12:18:"),
             std::string::npos);
   EXPECT_NE(Load(Edit(kGpus, "fp8_tflops: 200", "fp8_tflops: 50")).find("gpus.yaml:6:17:"), std::string::npos);
+}
+
+TEST_F(CatalogErrors, NodePowerNegative) {
+  std::string err = Load(kGpus, Edit(kNodes, "non_gpu_max_w: 4000", "non_gpu_max_w: -5"));
+  EXPECT_NE(err.find("nodes.yaml:11:20: nodes[0].non_gpu_max_w is -5, out of range; expected a finite number >= 0"),
+            std::string::npos)
+      << err;
+  err = Load(kGpus, Edit(kNodes, "non_gpu_idle_w: 1000", "non_gpu_idle_w: -1"));
+  EXPECT_NE(err.find("nodes.yaml:10:21: nodes[0].non_gpu_idle_w is -1, out of range; expected a finite number >= 0"),
+            std::string::npos)
+      << err;
+  err = Load(kGpus, Edit(kNodes, "non_gpu_idle_w: 1000", "non_gpu_idle_w: .nan"));
+  EXPECT_NE(err.find("nodes.yaml:10:21:"), std::string::npos) << err;
+}
+
+TEST_F(CatalogErrors, NodeIdlePowerAboveMax) {
+  const std::string err = Load(kGpus, Edit(kNodes, "non_gpu_idle_w: 1000", "non_gpu_idle_w: 5000"));
+  EXPECT_NE(err.find("nodes.yaml:10:21: node 'N1': non_gpu_idle_w 5000 is above non_gpu_max_w 4000; "
+                     "expected non_gpu_idle_w <= non_gpu_max_w"),
+            std::string::npos)
+      << err;
+}
+
+TEST_F(CatalogErrors, NodeIdlePowerEqualToMaxAndZeroLoad) {
+  EXPECT_EQ(Load(kGpus, Edit(kNodes, "non_gpu_idle_w: 1000", "non_gpu_idle_w: 4000")), "");
+  EXPECT_EQ(Load(kGpus, Edit(Edit(kNodes, "non_gpu_idle_w: 1000", "non_gpu_idle_w: 0"), "non_gpu_max_w: 4000",
+                             "non_gpu_max_w: 0")),
+            "");
+}
+
+TEST_F(CatalogErrors, NodePowerMissing) {
+  std::string err = Load(kGpus, Edit(kNodes, "    non_gpu_max_w: 4000\n", ""));
+  EXPECT_NE(err.find("nodes.yaml:2:5: nodes[0] has no 'non_gpu_max_w'; expected a 'non_gpu_max_w' key"),
+            std::string::npos)
+      << err;
+  err = Load(kGpus, Edit(kNodes, "    non_gpu_idle_w: 1000\n", ""));
+  EXPECT_NE(err.find("nodes.yaml:2:5: nodes[0] has no 'non_gpu_idle_w'"), std::string::npos) << err;
+}
+
+TEST_F(CatalogErrors, NodePowerKeyMisspelt) {
+  const std::string err = Load(kGpus, Edit(kNodes, "non_gpu_max_w: 4000", "non_gpu_max_watts: 4000"));
+  EXPECT_NE(err.find("nodes.yaml:11:5: unknown key 'non_gpu_max_watts'"), std::string::npos) << err;
+  EXPECT_NE(err.find("did you mean 'non_gpu_max_w'"), std::string::npos) << err;
 }
 
 TEST_F(CatalogErrors, HeadsNotDivisibleByKvHeads) {

@@ -16,9 +16,9 @@ namespace gpufleet {
 
 Replica::Replica(int id, int group, std::vector<sg4::Host*> gpus, std::unique_ptr<PerfModel> perf,
                  std::unique_ptr<BatchScheduler> scheduler, int64_t kv_blocks, int block_size,
-                 SchedulerLimits limits, RunContext* ctx)
+                 SchedulerLimits limits, const GpuPowerParams* power, double power_limit_w, RunContext* ctx)
     : id_(id), group_(group), gpus_(std::move(gpus)), perf_(std::move(perf)), scheduler_(std::move(scheduler)),
-      ctx_(ctx) {
+      ctx_(ctx), power_(power), power_limit_w_(power_limit_w) {
   state_.kv = KvBlockPool(kv_blocks, block_size);
   state_.limits = limits;
   load_.replica = id;
@@ -92,10 +92,13 @@ void Replica::Run() {
       work_.push_back({s.tokens, s.seq->computed});
       if (s.seq->first_scheduled_s < 0) s.seq->first_scheduled_s = state_.now_s;
     }
-    const double duration = perf_->IterationTime(work_);
+    const IterationCost cost = perf_->Cost(work_);
+    const PoweredIteration powered = PowerIteration(cost, *power_, power_limit_w_);
+    const double duration = powered.seconds;
     in_iteration_ = true;
     iteration_start_s_ = state_.now_s;
     iteration_s_ = duration;
+    iteration_energy_j_ = powered.energy_j;
     // An iteration ending past the limit: the run cannot end before it, so it ends at the limit, with this
     // iteration in progress (its busy time counts up to there, its tokens are never emitted).
     if (ctx_->guard->Beyond(state_.now_s + duration)) {
@@ -106,6 +109,17 @@ void Replica::Run() {
     if (ctx_->series != nullptr) ctx_->series->CatchUp(sg4::Engine::get_clock());  // before the batch applies
     in_iteration_ = false;
     stats_.busy_s += duration;
+    stats_.busy_energy_j += powered.energy_j;
+    stats_.compute_s += cost.compute_s / powered.clock_scale;
+    stats_.memory_s += cost.memory_s;
+    stats_.comm_s += cost.comm_s;
+    stats_.flops += cost.flops;
+    stats_.hbm_bytes += cost.hbm_bytes;
+    stats_.peak_power_w = std::max(stats_.peak_power_w, powered.power_w);
+    if (powered.clock_scale < 1) {
+      stats_.capped_s += duration;
+      ++stats_.capped_iterations;
+    }
     ++stats_.iterations;
     stats_.max_running = std::max<int64_t>(stats_.max_running, static_cast<int64_t>(state_.running.size()));
     ApplyBatch(sg4::Engine::get_clock());

@@ -17,6 +17,7 @@
 #include <simgrid/s4u/Host.hpp>
 
 #include "models/perf_model.h"
+#include "models/power_model.h"
 #include "policies/batching/batch_scheduler.h"
 #include "policies/routing/router.h"
 #include "sim/engine/replica_state.h"
@@ -46,6 +47,15 @@ struct ReplicaStats {
   int64_t completed = 0;
   int64_t iterations = 0;
   double busy_s = 0;
+  // Per GPU of the replica (they all do the same work): energy while iterations ran (idle power included;
+  // between iterations a GPU draws its idle power), the perf model's activity and the time a power limit
+  // lowered the clock.
+  double busy_energy_j = 0;
+  double compute_s = 0, memory_s = 0, comm_s = 0;
+  double flops = 0, hbm_bytes = 0;
+  double capped_s = 0;
+  int64_t capped_iterations = 0;
+  double peak_power_w = 0;  // the highest iteration mean
   int64_t preemptions = 0;
   int64_t kv_blocks_total = 0;
   int64_t kv_blocks_peak = 0;
@@ -54,9 +64,10 @@ struct ReplicaStats {
 
 class Replica {
  public:
+  // `power` outlives the replica; `power_limit_w` 0 is the GPU's TDP.
   Replica(int id, int group, std::vector<simgrid::s4u::Host*> gpus, std::unique_ptr<PerfModel> perf,
           std::unique_ptr<BatchScheduler> scheduler, int64_t kv_blocks, int block_size, SchedulerLimits limits,
-          RunContext* ctx);
+          const GpuPowerParams* power, double power_limit_w, RunContext* ctx);
 
   // Starts the replica's actor on its first GPU.
   void Start();
@@ -84,6 +95,12 @@ class Replica {
     if (!in_iteration_ || t_s <= iteration_start_s_) return stats_.busy_s;
     return stats_.busy_s + std::min(t_s - iteration_start_s_, iteration_s_);
   }
+  // Busy energy of one GPU up to `t_s`, the iteration in progress counted pro rata.
+  double BusyEnergyUntil(double t_s) const {
+    if (!in_iteration_ || t_s <= iteration_start_s_ || iteration_s_ <= 0) return stats_.busy_energy_j;
+    return stats_.busy_energy_j + iteration_energy_j_ * std::min(1.0, (t_s - iteration_start_s_) / iteration_s_);
+  }
+  const GpuPowerParams& power() const { return *power_; }
 
  private:
   void Run();
@@ -103,6 +120,9 @@ class Replica {
   bool in_iteration_ = false;
   double iteration_start_s_ = 0;
   double iteration_s_ = 0;
+  double iteration_energy_j_ = 0;
+  const GpuPowerParams* power_;
+  double power_limit_w_;
 
   ReplicaLoad load_;
   ReplicaStats stats_;

@@ -1,7 +1,7 @@
 // The run's time series sampler (see series_sampler.h).
 #include "sim/engine/series_sampler.h"
 
-#include "models/power_model.h"
+#include <algorithm>
 
 namespace gpufleet {
 namespace {
@@ -47,7 +47,8 @@ void SeriesSampler::Record(double t_s) {
   for (size_t i = 0; i < replicas_->size(); ++i) {
     const Replica& r = *(*replicas_)[i];
     const ReplicaStats stats = r.stats();
-    const Cumulative now{r.BusyUntil(t_s), stats.output_tokens, stats.completed, stats.requests};
+    const Cumulative now{r.BusyUntil(t_s), r.BusyEnergyUntil(t_s), stats.output_tokens, stats.completed,
+                         stats.requests};
     Cumulative& last = last_[i];
     SeriesSample s;
     s.t_s = t_s;
@@ -62,7 +63,9 @@ void SeriesSampler::Record(double t_s) {
     s.completed = now.completed - last.completed;
     s.arrivals = now.requests - last.requests;
     const int n_gpus = static_cast<int>(r.gpus().size());
-    s.power_w = n_gpus * GpuEnergyOver(*gpus_[i], s.busy_s, interval).mean_power_w;
+    // Per GPU: the iterations' energy in the interval, idle power for the rest of it.
+    const double joules = (now.busy_energy_j - last.busy_energy_j) + gpus_[i]->idle_w * std::max(0.0, interval - s.busy_s);
+    s.power_w = interval > 0 ? n_gpus * joules / interval : n_gpus * gpus_[i]->idle_w;
     last = now;
 
     fleet.waiting += s.waiting;

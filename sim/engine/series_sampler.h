@@ -45,6 +45,7 @@ class SeriesSampler {
 
   struct Cumulative {
     double busy_s = 0;
+    double busy_energy_j = 0;
     int64_t output_tokens = 0, completed = 0, requests = 0;
   };
 

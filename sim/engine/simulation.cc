@@ -171,6 +171,15 @@ absl::StatusOr<RunResult> RunSimulation(const Scenario& scenario, const Catalog&
   RunGuard guard(scenario.max_sim_time_s, scenario.horizon_s, fleet_capacity);
   ctx.guard = &guard;
 
+  // One power model per deployment group (its GPU's parameters), alive for the whole run.
+  std::vector<GpuPowerParams> group_power;
+  for (const ReplicaGroup& g : scenario.deployment) {
+    group_power.push_back(DerivedPowerParams(*g.gpu));
+    const std::string label = PowerParamsLabel(group_power.back());
+    if (result->power_model_label.find(label) == std::string::npos) {
+      result->power_model_label += (result->power_model_label.empty() ? "" : "; ") + label;
+    }
+  }
   std::vector<std::unique_ptr<Replica>> replicas;
   for (const ReplicaPlacement& p : placements) {
     const ReplicaGroup& group = scenario.deployment[p.group];
@@ -187,7 +196,8 @@ absl::StatusOr<RunResult> RunSimulation(const Scenario& scenario, const Catalog&
     SchedulerLimits limits{group.memory.max_batch_size, group.memory.max_batched_tokens, 0};
     replicas.push_back(std::make_unique<Replica>(p.replica, p.group, std::move(hosts), std::move(perf),
                                                  std::move(scheduler), group.memory_plan.num_blocks,
-                                                 group.memory.block_size, limits, &ctx));
+                                                 group.memory.block_size, limits, &group_power[p.group],
+                                                 group.power_limit_w, &ctx));
   }
   if (scenario.perf_model.type == "calibrated" && !scenario.perf_model.serving_stack.empty()) {
     result->perf_model_label += absl::StrCat("; serving stack ", scenario.perf_model.serving_stack, " (",
@@ -226,6 +236,7 @@ absl::StatusOr<RunResult> RunSimulation(const Scenario& scenario, const Catalog&
     const ReplicaGroup& group = scenario.deployment[r->group()];
     ReplicaResult rr{r->id(), r->group(), group.name, group.gpu->name, group.tensor_parallel, {}, r->stats()};
     rr.stats.busy_s = r->BusyUntil(result->end_s);  // a stopped run may end mid-iteration
+    rr.stats.busy_energy_j = r->BusyEnergyUntil(result->end_s);
     for (auto* h : r->gpus()) rr.hosts.push_back(h->get_name());
     result->replicas.push_back(std::move(rr));
   }
@@ -235,8 +246,14 @@ absl::StatusOr<RunResult> RunSimulation(const Scenario& scenario, const Catalog&
     const auto& inst = platform.layout.nodes[n];
     for (int g = 0; g < inst.node->gpus_per_node; ++g) {
       const int idx = inst.first_gpu + g;
-      GpuResult gr{platform.gpus[idx]->get_name(), inst.node->gpu, inst.node->name, gpu_replica[idx], 0};
-      if (gr.replica >= 0) gr.busy_s = result->replicas[gr.replica].stats.busy_s;
+      GpuResult gr{platform.gpus[idx]->get_name(), inst.node->gpu, inst.node->name, gpu_replica[idx]};
+      if (gr.replica >= 0) {
+        const ReplicaStats& st = result->replicas[gr.replica].stats;
+        gr.busy_s = st.busy_s;
+        gr.busy_energy_j = st.busy_energy_j;
+        gr.flops = st.flops;
+        gr.hbm_bytes = st.hbm_bytes;
+      }
       result->gpus.push_back(std::move(gr));
     }
   }

@@ -44,6 +44,8 @@ struct GpuResult {
   std::string node;
   int replica = -1;        // -1: not used by the deployment
   double busy_s = 0;
+  double busy_energy_j = 0;  // while iterations ran (idle power included); idle power the rest of the run
+  double flops = 0, hbm_bytes = 0;
 };
 
 struct RunResult {
@@ -56,6 +58,7 @@ struct RunResult {
   int64_t rejected = 0;
   int64_t truncated = 0;
   std::string perf_model_label;
+  std::string power_model_label;     // each GPU type's power parameters: derived from spec or fitted
   std::vector<ReplicaResult> replicas;
   std::vector<GpuResult> gpus;
   RequestLog log{RequestSloCheck{}};

@@ -52,8 +52,20 @@ struct RunSummary {
   double goodput_rps = 0;
   std::vector<SloOutcome> slos;
   int total_gpus = 0, deployed_gpus = 0;
-  double gpu_util_mean = 0;           // over every GPU of the cluster
-  double gpu_util_deployed_mean = 0;  // over the GPUs that hold replicas
+  // Busy: the share of time an iteration is in flight (not how hard the GPU works), over every GPU of the
+  // cluster and over the GPUs that hold replicas.
+  double gpu_util_mean = 0;
+  double gpu_util_deployed_mean = 0;
+  // What the GPUs that hold replicas achieve: FLOPs over the dense fp16 peak (MFU) and HBM bytes over the
+  // spec bandwidth (MBU), time averages over the run, from the perf model's account of each iteration.
+  double compute_util_mean = 0;
+  double memory_bw_util_mean = 0;
+  double deployed_gpu_power_w = 0;    // mean power of one GPU that holds a replica
+  // Whole servers: the GPUs plus everything else (CPUs, fans, NICs, switches; the node catalog's
+  // non_gpu_idle_w..non_gpu_max_w, in proportion to how hard the node's GPUs work).
+  double server_energy_kwh = 0, server_mean_power_w = 0;
+  double capped_gpu_s = 0;            // GPU-seconds run at a clock lowered by a power limit
+  double peak_gpu_power_w = 0;        // the highest mean power of one GPU over one iteration
   double energy_kwh = 0, mean_power_w = 0;
   FleetCost hardware;
   bool cluster_auto = false;          // the cluster was sized from the deployment; `hardware` lists its nodes

@@ -83,7 +83,14 @@ absl::StatusOr<nlohmann::ordered_json> SummaryJson(const RunSummary& s, const Ru
   j["gpus_deployed"] = s.deployed_gpus;
   j["gpu_util_mean"] = s.gpu_util_mean;
   j["gpu_util_deployed_mean"] = s.gpu_util_deployed_mean;
+  j["compute_util_mean"] = s.compute_util_mean;
+  j["memory_bw_util_mean"] = s.memory_bw_util_mean;
   j["energy_kwh"] = s.energy_kwh;
+  j["deployed_gpu_power_w"] = s.deployed_gpu_power_w;
+  j["server_energy_kwh"] = s.server_energy_kwh;
+  j["server_mean_power_w"] = s.server_mean_power_w;
+  j["peak_gpu_power_w"] = s.peak_gpu_power_w;
+  j["capped_gpu_s"] = s.capped_gpu_s;
   j["mean_power_w"] = s.mean_power_w;
   j["cost_usd_per_hour"] = s.cost_usd_per_hour;
   j["hardware_usd_per_hour"] = s.hardware.usd_per_hour;

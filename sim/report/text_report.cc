@@ -59,7 +59,13 @@ std::string SummaryTable(const RunSummary& s, const RunResult& run) {
   out += fmt::format("  GPUs: {} in cluster{}, {} deployed | utilization {:.1f}% (deployed {:.1f}%)\n", s.total_gpus,
                      s.cluster_auto ? " (sized automatically, nodes below)" : "", s.deployed_gpus,
                      s.gpu_util_mean * 100, s.gpu_util_deployed_mean * 100);
-  out += fmt::format("  energy {:.2f} kWh | mean power {:.0f} W\n", s.energy_kwh, s.mean_power_w);
+  out += fmt::format("  compute {:.1f}% of peak (MFU) | memory bandwidth {:.1f}% of peak (MBU), GPUs with replicas\n",
+                     s.compute_util_mean * 100, s.memory_bw_util_mean * 100);
+  out += fmt::format(
+      "  GPU energy {:.2f} kWh | mean power {:.0f} W ({:.0f} W per deployed GPU) | peak GPU {:.0f} W | power-capped "
+      "{:.0f} GPU-s\n  servers (GPUs and the rest) {:.2f} kWh | mean power {:.0f} W\n",
+      s.energy_kwh, s.mean_power_w, s.deployed_gpu_power_w, s.peak_gpu_power_w, s.capped_gpu_s, s.server_energy_kwh,
+      s.server_mean_power_w);
   out += fmt::format("  cost ${:.2f}/hour (hardware ${:.2f} + energy ${:.2f}) | ${:.2f} this run | {}\n",
                      s.cost_usd_per_hour, s.hardware.usd_per_hour, s.energy_usd_per_hour, s.cost_usd_total,
                      s.cost_usd_per_mtok ? fmt::format("${:.3f} per 1M output tokens", *s.cost_usd_per_mtok)

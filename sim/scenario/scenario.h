@@ -33,6 +33,7 @@ struct ReplicaGroup {
   MemoryConfig memory;       // includes block size, max batched tokens, max batch size, max_model_len
   MemoryPlan memory_plan;    // computed at load time
   GpuProfile profile;        // perf_model "calibrated": the GPU's calibration profile, resolved at load time
+  double power_limit_w = 0;  // every GPU of the group capped here; 0: the GPU's default limit (its TDP)
 };
 
 struct Slo {

@@ -286,7 +286,7 @@ class Loader {
       GF_ASSIGN_OR_RETURN(MapReader d, MapReader::Make(file_, dep[i], what));
       GF_RETURN_IF_ERROR(d.ExpectOnly({"name", "gpu", "tensor_parallel", "replicas", "max_batch_size",
                                        "max_batched_tokens", "max_model_len", "block_size", "gpu_memory_utilization",
-                                       "scheduler"}));
+                                       "scheduler", "power_limit_w"}));
       ReplicaGroup g;
       g.name = absl::StrCat("group", i);
       GF_RETURN_IF_ERROR(d.Opt("name", &g.name));
@@ -300,6 +300,18 @@ class Loader {
       GF_RETURN_IF_ERROR(d.Opt("replicas", &replicas, 1, 100000));
       g.tensor_parallel = static_cast<int>(tp);
       g.replicas = static_cast<int>(replicas);
+      if (d.Has("power_limit_w")) {
+        // The GPU's settable range (nvidia-smi -q's Min/Max Power Limit): below it no driver accepts the cap.
+        const double lo = g.gpu->min_power_w > 0 ? g.gpu->min_power_w : g.gpu->tdp_w;
+        const double hi = g.gpu->max_power_w > 0 ? g.gpu->max_power_w : g.gpu->tdp_w;
+        double w = 0;
+        GF_RETURN_IF_ERROR(d.Opt("power_limit_w", &w));
+        if (!(w >= lo && w <= hi)) {
+          return d.ErrorAt("power_limit_w", absl::StrFormat("%s.power_limit_w is %g W", what, w),
+                           absl::StrFormat("a limit %s accepts: %g..%g W", g.gpu->name, lo, hi));
+        }
+        g.power_limit_w = w;
+      }
 
       MemoryConfig& m = g.memory;
       m.tensor_parallel = g.tensor_parallel;
