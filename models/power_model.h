@@ -44,11 +44,13 @@ struct PoweredIteration {
   double seconds = 0;       // the iteration at the clock the limit allows
   double energy_j = 0;      // one GPU, idle power included
   double power_w = 0;       // its mean over the iteration
-  double clock_scale = 1;   // < 1: the limit slowed it
+  double clock_scale = 1;   // relative to the clock at the default limit: < 1 when `limit_w` slowed it
 };
 
-// One iteration under `limit_w` (0: the GPU's TDP). Unknown activity (constant or measured-table perf
-// models) draws activity power plus half the dynamic range, and no limit slows it.
+// One iteration under `limit_w` (0 or >= TDP: the GPU's default limit, its TDP). The perf model's time is
+// taken as the time at the clock the TDP allows (it is calibrated on GPUs at their default limit): the
+// default limit bounds the power, a lower one also slows the iteration. Unknown activity (constant or
+// measured-table perf models) draws activity power plus half the dynamic range, and no limit slows it.
 PoweredIteration PowerIteration(const IterationCost& cost, const GpuPowerParams& p, double limit_w);
 
 // "derived from spec (...)" or "fitted (...)", for reports.

@@ -157,6 +157,7 @@ absl::StatusOr<RunScenario> ScenarioForRun(const EndToEndRun& run, const EndToEn
       run.kind == EndToEndRun::Kind::kFixedBatch ? "batch" : "max_num_seqs", run.batch, run.source, run.origin.row,
       run.model, perf, run.gpu, run.tensor_parallel, sched.max_batch_size, sched.max_batched_tokens, sched.max_model_len,
       options.assumptions.gpu_memory_utilization, sched.scheduler);
+  out.scenario_yaml += options.extra_yaml;
   return out;
 }
 

@@ -32,6 +32,7 @@ struct EndToEndValidationOptions {
   int jobs = 1;
   ReplayAssumptions assumptions;
   bool progress = false;     // one progress line on stderr, redrawn (for a terminal)
+  std::string extra_yaml;    // appended to every run's scenario (e.g. a gpu_power: section)
 };
 
 struct SimulatedRun {

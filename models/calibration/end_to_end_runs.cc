@@ -500,4 +500,23 @@ std::string SummarizeSkipped(const std::vector<SkippedRow>& skipped) {
   return out;
 }
 
+absl::StatusOr<std::vector<std::pair<std::string, std::string>>> EndToEndSets(const std::string& source,
+                                                                              const std::string& path,
+                                                                              const std::vector<std::string>& also) {
+  std::vector<std::pair<std::string, std::string>> sets = {{source, path}};
+  for (const std::string& a : also) {
+    const size_t eq = a.find('=');
+    if (eq == std::string::npos) return absl::InvalidArgumentError("--also '" + a + "': expected SOURCE=PATH");
+    sets.emplace_back(a.substr(0, eq), a.substr(eq + 1));
+  }
+  return sets;
+}
+
+absl::StatusOr<std::vector<EndToEndRun>> ReadEndToEndSet(const std::string& source, const std::string& path,
+                                                         const Catalog& catalog) {
+  if (source == "mlenergy") return ReadMlEnergy(path, catalog);
+  if (source == "inference-bench") return ReadInferenceBench(path, catalog);
+  return absl::InvalidArgumentError("--also '" + source + "=" + path + "': expected mlenergy=PATH or inference-bench=PATH");
+}
+
 }  // namespace gpufleet

@@ -60,6 +60,14 @@ struct SkippedRow {
   std::string reason;
 };
 
+// The measured sets a calibration reads: (source, path) for `source`/`path` and each `--also SOURCE=PATH`.
+absl::StatusOr<std::vector<std::pair<std::string, std::string>>> EndToEndSets(const std::string& source,
+                                                                              const std::string& path,
+                                                                              const std::vector<std::string>& also);
+// ReadMlEnergy or ReadInferenceBench by source name.
+absl::StatusOr<std::vector<EndToEndRun>> ReadEndToEndSet(const std::string& source, const std::string& path,
+                                                         const Catalog& catalog);
+
 // Every *.json below `dir` (sorted): ML.ENERGY V3 leaderboard files. Nothing is skipped: an unknown model or
 // GPU is an error.
 absl::StatusOr<std::vector<EndToEndRun>> ReadMlEnergy(const std::string& dir, const Catalog& catalog);

@@ -174,7 +174,7 @@ absl::StatusOr<RunResult> RunSimulation(const Scenario& scenario, const Catalog&
   // One power model per deployment group (its GPU's parameters), alive for the whole run.
   std::vector<GpuPowerParams> group_power;
   for (const ReplicaGroup& g : scenario.deployment) {
-    group_power.push_back(DerivedPowerParams(*g.gpu));
+    group_power.push_back(g.power);
     const std::string label = PowerParamsLabel(group_power.back());
     if (result->power_model_label.find(label) == std::string::npos) {
       result->power_model_label += (result->power_model_label.empty() ? "" : "; ") + label;

@@ -11,6 +11,7 @@
 
 #include "models/calibration/gpu_profile.h"
 #include "models/catalog.h"
+#include "models/power_model.h"
 #include "models/kv_memory.h"
 #include "models/perf_model.h"
 #include "policies/policy_registry.h"
@@ -34,6 +35,7 @@ struct ReplicaGroup {
   MemoryPlan memory_plan;    // computed at load time
   GpuProfile profile;        // perf_model "calibrated": the GPU's calibration profile, resolved at load time
   double power_limit_w = 0;  // every GPU of the group capped here; 0: the GPU's default limit (its TDP)
+  GpuPowerParams power;      // the GPU's power model: fitted file, else derived, then the scenario's gpu_power
 };
 
 struct Slo {

@@ -14,6 +14,7 @@
 #include "models/calibration/measurements.h"
 #include "models/calibration/model_names.h"
 #include "models/calibration/serving_stacks.h"
+#include "models/power_params.h"
 #include "policies/batching/batch_scheduler.h"
 #include "policies/routing/router.h"
 #include "sim/platform/placement.h"
@@ -35,7 +36,7 @@ class Loader {
   absl::Status Load(const YAML::Node& root, Scenario* s) {
     GF_ASSIGN_OR_RETURN(MapReader top, MapReader::Make(file_, root, "scenario"));
     GF_RETURN_IF_ERROR(top.ExpectOnly({"name", "seed", "horizon_s", "cluster", "model", "perf_model", "serving_stack",
-                                       "deployment", "router", "workload", "slos", "prices", "limits"}));
+                                       "deployment", "router", "workload", "slos", "prices", "limits", "gpu_power"}));
     GF_RETURN_IF_ERROR(top.Opt("name", &s->name));
     int64_t seed = 0;
     GF_RETURN_IF_ERROR(top.Opt("seed", &seed, 0));
@@ -48,6 +49,7 @@ class Loader {
     GF_RETURN_IF_ERROR(PerfModel(top, s));
     GF_RETURN_IF_ERROR(Deployment(top, s));
     GF_RETURN_IF_ERROR(Profiles(top, s));
+    GF_RETURN_IF_ERROR(GpuPower(top, s));
     GF_RETURN_IF_ERROR(Router(top, s));
     GF_RETURN_IF_ERROR(Workload(top, s));
     GF_RETURN_IF_ERROR(Slos(top, s));
@@ -272,6 +274,46 @@ class Loader {
       if (!profile.ok()) return profile.status();
       g.profile = *std::move(profile);
     }
+    return absl::OkStatus();
+  }
+
+  // Each group's power parameters: the GPU's fitted file (models/power), else derived from its spec; then
+  // `gpu_power: {GPU: {key: value}}` overrides, for a planner with their own measurements.
+  absl::Status GpuPower(MapReader& top, Scenario* s) {
+    std::map<std::string, GpuPowerParams> by_gpu;
+    for (const ReplicaGroup& g : s->deployment) {
+      if (by_gpu.contains(g.gpu->name)) continue;
+      auto p = PowerParamsForGpu(*g.gpu);
+      if (!p.ok()) return p.status();
+      by_gpu[g.gpu->name] = *p;
+    }
+    if (top.Has("gpu_power")) {
+      const YAML::Node section = top.Raw("gpu_power");
+      if (!section.IsMap()) {
+        return YamlError(file_, section, "gpu_power is not a mapping",
+                         "{GPU name: {active_w, pj_per_flop, pj_per_hbm_byte, pj_per_link_byte, ...}}");
+      }
+      for (const auto& kv : section) {
+        const std::string gpu = kv.first.as<std::string>();
+        auto it = by_gpu.find(gpu);
+        if (it == by_gpu.end()) {
+          std::vector<std::string> used;
+          for (const auto& [name, p] : by_gpu) used.push_back(name);
+          return YamlError(file_, kv.first, absl::StrCat("gpu_power names '", gpu, "', which no deployment group uses"),
+                           absl::StrCat("one of ", absl::StrJoin(used, ", ")));
+        }
+        GF_ASSIGN_OR_RETURN(MapReader m, MapReader::Make(file_, kv.second, "gpu_power." + gpu));
+        GF_RETURN_IF_ERROR(m.ExpectOnly({"idle_w", "active_w", "pj_per_flop", "pj_per_hbm_byte", "pj_per_link_byte",
+                                         "flop_energy_clock_exponent", "memory_clock_knee"}));
+        GpuPowerParams& p = it->second;
+        GF_RETURN_IF_ERROR(ReadPowerParamKeys(m, /*required=*/false, &p));
+        GF_RETURN_IF_ERROR(m.Finish());
+        p.source = absl::StrCat("the scenario's gpu_power over ", p.status == "fitted" ? "fitted" : "spec-derived",
+                                " values (", p.source, ")");
+        p.status = "scenario";
+      }
+    }
+    for (ReplicaGroup& g : s->deployment) g.power = by_gpu.at(g.gpu->name);
     return absl::OkStatus();
   }
 

@@ -9,6 +9,7 @@
 #include "models/calibration/serving_stacks.h"
 #include "models/catalog.h"
 #include "sim/util/atomic_file.h"
+#include "tools/gpufleet/calibrate_power.h"
 #include "tools/gpufleet/commands.h"
 
 namespace gpufleet {
@@ -17,29 +18,17 @@ namespace {
 
 bool IsEndToEndSource(const std::string& s) { return s == "mlenergy" || s == "inference-bench"; }
 
-absl::StatusOr<std::vector<EndToEndRun>> ReadEndToEnd(const std::string& source, const std::string& path,
-                                                      const Catalog& catalog) {
-  if (source == "mlenergy") return ReadMlEnergy(path, catalog);
-  if (source == "inference-bench") return ReadInferenceBench(path, catalog);
-  return absl::InvalidArgumentError("--also '" + source + "=" + path + "': expected mlenergy=PATH or inference-bench=PATH");
-}
-
 template <typename Flags>
 absl::StatusOr<GpuProfile> FitEndToEnd(const Flags& f, const GpuSpec& gpu, const GpuProfile& start,
                                        const Catalog& catalog) {
-  std::vector<std::pair<std::string, std::string>> sets = {{f.source, f.path}};
-  for (const std::string& a : f.also) {
-    const size_t eq = a.find('=');
-    if (eq == std::string::npos) return absl::InvalidArgumentError("--also '" + a + "': expected SOURCE=PATH");
-    sets.emplace_back(a.substr(0, eq), a.substr(eq + 1));
-  }
+  GF_ASSIGN_OR_RETURN(const auto sets, EndToEndSets(f.source, f.path, f.also));
   std::vector<EndToEndRun> runs;
   std::vector<std::string> notes;
   std::vector<GpuProfile::FittedSet> digests;
   for (const auto& [source, path] : sets) {
     GF_ASSIGN_OR_RETURN(GpuProfile::FittedSet digest, FittedSetOf(path));
     digests.push_back(std::move(digest));
-    GF_ASSIGN_OR_RETURN(std::vector<EndToEndRun> got, ReadEndToEnd(source, path, catalog));
+    GF_ASSIGN_OR_RETURN(std::vector<EndToEndRun> got, ReadEndToEndSet(source, path, catalog));
     int kept = 0;
     for (EndToEndRun& r : got) {
       if (r.gpu != gpu.name || !absl::StartsWithIgnoreCase(r.framework, f.framework)) continue;
@@ -64,6 +53,8 @@ std::function<int()> AddCalibrateCommand(CLI::App& app) {
     std::vector<std::string> also;
     bool shapes = false;
     bool attention_from_reference = false;
+    bool power = false;
+    int jobs = 2;
   };
   auto f = std::make_shared<Flags>();
   CLI::App* cmd = app.add_subcommand("calibrate", "Fit a GPU's performance-model profile to measurements");
@@ -92,6 +83,11 @@ std::function<int()> AddCalibrateCommand(CLI::App& app) {
                   "mlenergy, inference-bench: another end-to-end set to fit together with PATH, as SOURCE=PATH "
                   "(e.g. --also inference-bench=../shared/data/llm-inference-bench)");
   cmd->add_option("--catalog", f->catalog, "Catalog directory (default: the built-in models/catalog)");
+  cmd->add_flag("--power", f->power,
+                "mlenergy, inference-bench: fit the GPU's power-model parameters (activity power, energy per FLOP, "
+                "per HBM byte, per link byte) to the runs' measured power instead of the performance profile; -o "
+                "writes models/power/<GPU>.yaml (docs/power-model.md)");
+  cmd->add_option("-j,--jobs", f->jobs, "--power: simulations to run at once")->check(CLI::Range(1, 256));
   cmd->add_flag("--attention-from-reference", f->attention_from_reference,
                 "microbench: fit attention to the suite's own CUDA-core reference kernels (kernel reference) instead of "
                 "cuDNN's fused attention (kernel cudnn_sdpa, what serving stacks run). Off by default: the reference "
@@ -104,6 +100,26 @@ std::function<int()> AddCalibrateCommand(CLI::App& app) {
   return [f, shapes_flag]() -> int {
     // Checked before the (long) fit, so it never ends in an output it cannot write.
     if (absl::Status s = CheckOutputPath(f->out, "-o"); !s.ok()) return ReportError(s);
+    if (f->power) {
+      if (!IsEndToEndSource(f->source)) {
+        return ReportError(absl::InvalidArgumentError(
+            "--power fits power to measured serving runs: --source mlenergy or inference-bench"));
+      }
+      PowerCalibrationRequest req;
+      auto sets = EndToEndSets(f->source, f->path, f->also);
+      if (!sets.ok()) return ReportError(sets.status());
+      req.sets = *std::move(sets);
+      req.gpu = f->gpu;
+      req.framework = f->framework;
+      req.stack = f->stack;
+      req.catalog = f->catalog;
+      req.out = f->out;
+      req.jobs = f->jobs;
+      req.command = "gpufleet calibrate --power --source " + f->source + " " + f->path + " --gpu " + f->gpu;
+      for (const std::string& a : f->also) req.command += " --also " + a;
+      if (!f->stack.empty()) req.command += " --stack " + f->stack;
+      return RunPowerCalibration(req);
+    }
     const bool shapes = shapes_flag->count() > 0 ? f->shapes : f->source == "microbench";
     if (shapes_flag->count() > 0 && f->source == "splitwise") {
       return ReportError(absl::InvalidArgumentError(

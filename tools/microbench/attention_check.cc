@@ -17,66 +17,22 @@
 #include "tools/microbench/attention_kernels.h"
 #include "tools/microbench/attention_layout.h"
 #include "tools/microbench/attention_reference.h"
+#include "tools/microbench/check_tensors.h"
 
 namespace gpufleet::microbench {
 namespace {
 
-// Host-side fp16/bf16 storage as raw 16-bit words, plus the float values they hold.
-struct HostTensor {
-  std::vector<uint16_t> bits;
-  std::vector<float> values;
-};
-
-uint16_t ToBits(float v, AttnDtype t) {
-  if (t == AttnDtype::kFp16) return static_cast<__half_raw>(__float2half_rn(v)).x;
-  return static_cast<__nv_bfloat16_raw>(__float2bfloat16_rn(v)).x;
-}
-
-float FromBits(uint16_t bits, AttnDtype t) {
-  if (t == AttnDtype::kFp16) {
-    __half_raw r;
-    r.x = bits;
-    return __half2float(__half(r));
-  }
-  __nv_bfloat16_raw r;
-  r.x = bits;
-  return __bfloat162float(__nv_bfloat16(r));
-}
-
-HostTensor RandomTensor(size_t n, AttnDtype t, std::mt19937& rng) {
-  std::uniform_real_distribution<float> u(-1, 1);
-  HostTensor x;
-  x.bits.resize(n);
-  x.values.resize(n);
-  for (size_t i = 0; i < n; ++i) {
-    x.bits[i] = ToBits(u(rng), t);
-    x.values[i] = FromBits(x.bits[i], t);
-  }
-  return x;
-}
-
-absl::Status Upload(DeviceBuffer& buf, const void* data, size_t bytes) {
-  GF_RETURN_IF_ERROR(buf.Reserve(bytes));
-  return CudaStatus(cudaMemcpy(buf.data(), data, bytes, cudaMemcpyHostToDevice), "cudaMemcpy H2D");
-}
-
-absl::StatusOr<std::vector<float>> Download(const DeviceBuffer& buf, size_t n, AttnDtype t) {
-  std::vector<uint16_t> bits(n);
-  GF_CUDA_RETURN_IF_ERROR(cudaMemcpy(bits.data(), buf.data(), n * 2, cudaMemcpyDeviceToHost));
-  std::vector<float> out(n);
-  for (size_t i = 0; i < n; ++i) out[i] = FromBits(bits[i], t);
-  return out;
-}
 
 // Output rounding dominates: fp16 keeps 11 significant bits, bf16 8.
 double Rtol(AttnDtype t) { return t == AttnDtype::kFp16 ? 4e-3 : 2e-2; }
 double Atol(AttnDtype t) { return t == AttnDtype::kFp16 ? 2e-3 : 1e-2; }
 
 absl::StatusOr<Comparison> CheckPrefill(AttnDtype t, int d, cudaStream_t stream, std::mt19937& rng) {
+  const bool bf16 = t == AttnDtype::kBf16;
   AttentionShape s{.batch = 2, .q_tokens = 37, .kv_tokens = 19, .heads = 4, .kv_heads = 2, .head_dim = d};
   const size_t qn = size_t(s.batch) * s.q_tokens * s.heads * d;
   const size_t kvn = size_t(s.batch) * (s.kv_tokens + s.q_tokens) * s.kv_heads * d;
-  HostTensor q = RandomTensor(qn, t, rng), k = RandomTensor(kvn, t, rng), v = RandomTensor(kvn, t, rng);
+  HostTensor q = RandomTensor(qn, bf16, rng), k = RandomTensor(kvn, bf16, rng), v = RandomTensor(kvn, bf16, rng);
   DeviceBuffer dq, dk, dv, dout;
   GF_RETURN_IF_ERROR(Upload(dq, q.bits.data(), qn * 2));
   GF_RETURN_IF_ERROR(Upload(dk, k.bits.data(), kvn * 2));
@@ -97,11 +53,12 @@ absl::StatusOr<Comparison> CheckPrefill(AttnDtype t, int d, cudaStream_t stream,
   p.scale = scale;
   GF_CUDA_RETURN_IF_ERROR(LaunchPrefill(p, t, stream));
   GF_CUDA_RETURN_IF_ERROR(cudaStreamSynchronize(stream));
-  GF_ASSIGN_OR_RETURN(std::vector<float> got, Download(dout, qn, t));
+  GF_ASSIGN_OR_RETURN(std::vector<float> got, Download(dout, qn, bf16));
   return CompareOutputs(got, PrefillReference(s, q.values, k.values, v.values, scale), Atol(t), Rtol(t));
 }
 
 absl::StatusOr<Comparison> CheckDecode(AttnDtype t, int d, cudaStream_t stream, std::mt19937& rng) {
+  const bool bf16 = t == AttnDtype::kBf16;
   const std::vector<int> lens = {1, 100, 1100};  // 1100 keys span three 512-key partitions
   AttentionShape s{.batch = 3, .q_tokens = 1, .kv_tokens = 0, .heads = 8, .kv_heads = 2, .head_dim = d};
   PagedKvLayout kv;
@@ -121,7 +78,7 @@ absl::StatusOr<Comparison> CheckDecode(AttnDtype t, int d, cudaStream_t stream, 
   }
   const size_t cache = size_t(kv.num_blocks) * kPagedBlockSize * s.kv_heads * d;
   const size_t qn = size_t(s.batch) * s.heads * d;
-  HostTensor q = RandomTensor(qn, t, rng), kc = RandomTensor(cache, t, rng), vc = RandomTensor(cache, t, rng);
+  HostTensor q = RandomTensor(qn, bf16, rng), kc = RandomTensor(cache, bf16, rng), vc = RandomTensor(cache, bf16, rng);
   DeviceBuffer dq, dk, dv, dout, dtable, dlens, dws;
   GF_RETURN_IF_ERROR(Upload(dq, q.bits.data(), qn * 2));
   GF_RETURN_IF_ERROR(Upload(dk, kc.bits.data(), cache * 2));
@@ -149,7 +106,7 @@ absl::StatusOr<Comparison> CheckDecode(AttnDtype t, int d, cudaStream_t stream, 
   p.scale = scale;
   GF_CUDA_RETURN_IF_ERROR(LaunchDecode(p, t, stream));
   GF_CUDA_RETURN_IF_ERROR(cudaStreamSynchronize(stream));
-  GF_ASSIGN_OR_RETURN(std::vector<float> got, Download(dout, qn, t));
+  GF_ASSIGN_OR_RETURN(std::vector<float> got, Download(dout, qn, bf16));
   return CompareOutputs(got, DecodeReference(s, kv, q.values, kc.values, vc.values, scale), Atol(t), Rtol(t));
 }
 
