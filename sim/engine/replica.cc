@@ -6,6 +6,7 @@
 #include <simgrid/s4u/Engine.hpp>
 
 #include "absl/strings/str_cat.h"
+#include "sim/engine/power_monitor.h"
 #include "sim/engine/progress.h"
 #include "sim/engine/run_guard.h"
 #include "sim/engine/series_sampler.h"
@@ -13,6 +14,11 @@
 namespace sg4 = simgrid::s4u;
 
 namespace gpufleet {
+
+void CatchUpSamplers(RunContext* ctx, double now_s) {
+  if (ctx->series != nullptr) ctx->series->CatchUp(now_s);
+  if (ctx->power != nullptr) ctx->power->CatchUp(now_s);
+}
 
 Replica::Replica(int id, int group, std::vector<sg4::Host*> gpus, std::unique_ptr<PerfModel> perf,
                  std::unique_ptr<BatchScheduler> scheduler, int64_t kv_blocks, int block_size,
@@ -78,7 +84,7 @@ ReplicaStats Replica::stats() const {
 void Replica::Run() {
   while (true) {
     state_.now_s = sg4::Engine::get_clock();
-    if (ctx_->series != nullptr) ctx_->series->CatchUp(state_.now_s);  // before the scheduler moves queues
+    CatchUpSamplers(ctx_, state_.now_s);  // before the scheduler moves queues
     scheduler_->Schedule(state_, &batch_);
     if (batch_.empty()) {
       // Nothing runnable. With work still queued this would wait forever; the run reports it as stuck.
@@ -106,7 +112,7 @@ void Replica::Run() {
       return;
     }
     sg4::this_actor::sleep_for(duration);
-    if (ctx_->series != nullptr) ctx_->series->CatchUp(sg4::Engine::get_clock());  // before the batch applies
+    CatchUpSamplers(ctx_, sg4::Engine::get_clock());  // before the batch applies
     in_iteration_ = false;
     stats_.busy_s += duration;
     stats_.busy_energy_j += powered.energy_j;

@@ -25,6 +25,7 @@
 
 namespace gpufleet {
 
+class PowerMonitor;
 class ProgressMeter;
 class RunGuard;
 class SeriesSampler;
@@ -34,11 +35,15 @@ struct RunContext {
   RequestLog* log = nullptr;
   ProgressMeter* progress = nullptr;
   SeriesSampler* series = nullptr;  // null unless the run records a time series
+  PowerMonitor* power = nullptr;    // the cluster's power readings (power_monitor.h)
   RunGuard* guard = nullptr;        // the run's limits; ends the run past them
   bool arrivals_done = false;
   int64_t completed = 0;
   int64_t tokens_out = 0;
 };
+
+// Brings the run's samplers (time series, power readings) up to `now_s`: call before changing any state.
+void CatchUpSamplers(RunContext* ctx, double now_s);
 
 struct ReplicaStats {
   int64_t requests = 0;

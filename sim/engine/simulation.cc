@@ -14,6 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "policies/routing/router.h"
+#include "sim/engine/power_monitor.h"
 #include "sim/engine/progress.h"
 #include "sim/engine/run_guard.h"
 #include "sim/engine/series_sampler.h"
@@ -69,10 +70,8 @@ struct Frontend {
         sg4::this_actor::sleep_until(req.arrival_s);
       }
       if (ctx->guard->CheckBacklog(sg4::Engine::get_clock(), Outstanding(), OutputLeft(), ctx->tokens_out)) return;
-      if (series != nullptr) {
-        series->CatchUp(sg4::Engine::get_clock());
-        series->OnArrival();
-      }
+      CatchUpSamplers(ctx, sg4::Engine::get_clock());
+      if (series != nullptr) series->OnArrival();
       ++result->arrived;
       ctx->log->OnArrival(req);
       uint32_t prompt = req.prompt_tokens, output = req.output_tokens;
@@ -209,6 +208,17 @@ absl::StatusOr<RunResult> RunSimulation(const Scenario& scenario, const Catalog&
                                options.series);
     ctx.series = series.get();
   }
+  // The cluster's servers, each with the replicas placed on it, for the power readings.
+  std::vector<PowerMonitor::Server> servers;
+  for (const auto& inst : platform.layout.nodes) {
+    servers.push_back({inst.node, catalog.FindGpu(inst.node->gpu), {}, 0});
+  }
+  for (const ReplicaPlacement& p : placements) {
+    servers[p.node_index].replicas.push_back(p.replica);
+    servers[p.node_index].replica_gpus += static_cast<int>(p.gpus.size());
+  }
+  PowerMonitor power(scenario.power, &replicas, std::move(servers));
+  ctx.power = &power;
   for (auto& r : replicas) r->Start();
 
   Frontend frontend{stream.get(), router.get(), &replicas, &ctx, result.get(), series.get(),
@@ -227,6 +237,7 @@ absl::StatusOr<RunResult> RunSimulation(const Scenario& scenario, const Catalog&
   }
 
   result->end_s = sg4::Engine::get_clock();
+  result->power = power.Finish(result->end_s);
   if (series != nullptr) {
     GF_RETURN_IF_ERROR(series->Finish(result->end_s));
     result->series_samples = options.series->size();

@@ -14,6 +14,7 @@
 #include "absl/status/statusor.h"
 #include "models/catalog.h"
 #include "sim/engine/replica.h"
+#include "sim/metrics/power_stats.h"
 #include "sim/metrics/request_log.h"
 #include "sim/metrics/series.h"
 #include "sim/metrics/series_spool.h"
@@ -59,6 +60,7 @@ struct RunResult {
   int64_t truncated = 0;
   std::string perf_model_label;
   std::string power_model_label;     // each GPU type's power parameters: derived from spec or fitted
+  PowerStats power;                  // the cluster's power readings (power_monitor.h)
   std::vector<ReplicaResult> replicas;
   std::vector<GpuResult> gpus;
   RequestLog log{RequestSloCheck{}};

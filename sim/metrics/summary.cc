@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "models/power_model.h"
+#include "sim/engine/power_monitor.h"
 #include "sim/metrics/percentile.h"
 
 namespace gpufleet {
@@ -117,64 +118,74 @@ RunSummary Summarize(const Scenario& scenario, const Catalog& catalog, RunResult
   s.goodput_rps = static_cast<double>(met) / duration;
 
   double util_sum = 0, deployed_util_sum = 0, joules = 0, compute_sum = 0, memory_sum = 0, deployed_joules = 0;
-  for (const GpuResult& g : run.gpus) {
-    const GpuSpec& spec = *catalog.FindGpu(g.gpu);
-    const double util = s.duration_s > 0 ? g.busy_s / s.duration_s : 0;
-    util_sum += util;
-    ++s.total_gpus;
-    if (g.replica >= 0) {
-      ++s.deployed_gpus;
-      deployed_util_sum += util;
-      if (s.duration_s > 0) {
-        compute_sum += g.flops / (spec.fp16_tflops * 1e12 * s.duration_s);
-        memory_sum += g.hbm_bytes / (spec.hbm_gbps * 1e9 * s.duration_s);
+  double server_joules = 0;
+  // Node by node (the GPUs are in cluster order): a GPU draws idle power whenever no iteration runs, and a
+  // server's non-GPU parts follow its GPUs' load (ServerPowerW). A server without a replica is off when the
+  // scenario says so.
+  for (size_t i = 0; i < run.gpus.size();) {
+    const NodeSpec* node = catalog.FindNode(run.gpus[i].node);
+    const size_t n = std::min(run.gpus.size() - i, static_cast<size_t>(node != nullptr ? std::max(1, node->gpus_per_node) : 1));
+    bool has_replica = false;
+    for (size_t k = 0; k < n; ++k) has_replica |= run.gpus[i + k].replica >= 0;
+    const bool off = !has_replica && scenario.power.idle_servers_off;
+    double node_gpu_joules = 0;
+    for (size_t k = 0; k < n; ++k) {
+      const GpuResult& g = run.gpus[i + k];
+      const GpuSpec& spec = *catalog.FindGpu(g.gpu);
+      const double util = s.duration_s > 0 ? g.busy_s / s.duration_s : 0;
+      util_sum += util;
+      ++s.total_gpus;
+      if (g.replica >= 0) {
+        ++s.deployed_gpus;
+        deployed_util_sum += util;
+        if (s.duration_s > 0) {
+          compute_sum += g.flops / (spec.fp16_tflops * 1e12 * s.duration_s);
+          memory_sum += g.hbm_bytes / (spec.hbm_gbps * 1e9 * s.duration_s);
+        }
       }
+      const double gpu_joules = off ? 0 : g.busy_energy_j + spec.idle_w * std::max(0.0, s.duration_s - g.busy_s);
+      node_gpu_joules += gpu_joules;
+      if (g.replica >= 0) deployed_joules += gpu_joules;
     }
-    // Idle power whenever no iteration runs (a GPU without a replica: the whole run).
-    const double gpu_joules = g.busy_energy_j + spec.idle_w * std::max(0.0, s.duration_s - g.busy_s);
-    joules += gpu_joules;
-    if (g.replica >= 0) deployed_joules += gpu_joules;
+    joules += node_gpu_joules;
+    if (node != nullptr && !off && s.duration_s > 0) {
+      server_joules += ServerPowerW(*node, *catalog.FindGpu(run.gpus[i].gpu), node_gpu_joules / s.duration_s,
+                                    static_cast<int>(n)) *
+                       s.duration_s;
+    } else {
+      server_joules += node_gpu_joules;
+    }
+    i += n;
   }
   s.gpu_util_mean = s.total_gpus > 0 ? util_sum / s.total_gpus : 0;
   s.gpu_util_deployed_mean = s.deployed_gpus > 0 ? deployed_util_sum / s.deployed_gpus : 0;
   s.compute_util_mean = s.deployed_gpus > 0 ? compute_sum / s.deployed_gpus : 0;
-  if (s.deployed_gpus > 0 && s.duration_s > 0) s.deployed_gpu_power_w = deployed_joules / s.duration_s / s.deployed_gpus;
   s.memory_bw_util_mean = s.deployed_gpus > 0 ? memory_sum / s.deployed_gpus : 0;
+  if (s.deployed_gpus > 0 && s.duration_s > 0) s.deployed_gpu_power_w = deployed_joules / s.duration_s / s.deployed_gpus;
   for (const ReplicaResult& r : run.replicas) {
     s.capped_gpu_s += r.stats.capped_s * r.tensor_parallel;
     s.peak_gpu_power_w = std::max(s.peak_gpu_power_w, r.stats.peak_power_w);
   }
   s.energy_kwh = joules / 3.6e6;
-  // Servers: the GPUs in catalog order, node by node. A node's non-GPU parts follow its GPUs' load: the mean,
-  // over its GPUs, of (power - idle) / (TDP - idle).
-  double server_joules = joules;
-  for (size_t i = 0; i < run.gpus.size();) {
-    const NodeSpec* node = catalog.FindNode(run.gpus[i].node);
-    const size_t n = node != nullptr ? static_cast<size_t>(std::max(1, node->gpus_per_node)) : 1;
-    double load = 0;
-    size_t k = 0;
-    for (; k < n && i + k < run.gpus.size(); ++k) {
-      const GpuResult& g = run.gpus[i + k];
-      const GpuSpec& spec = *catalog.FindGpu(g.gpu);
-      const double mean_w = s.duration_s > 0 ? (g.busy_energy_j + spec.idle_w * std::max(0.0, s.duration_s - g.busy_s)) /
-                                                   s.duration_s
-                                             : spec.idle_w;
-      if (spec.tdp_w > spec.idle_w) load += std::clamp((mean_w - spec.idle_w) / (spec.tdp_w - spec.idle_w), 0.0, 1.0);
-    }
-    if (node != nullptr && k > 0) {
-      load /= static_cast<double>(k);
-      server_joules += (node->non_gpu_idle_w + (node->non_gpu_max_w - node->non_gpu_idle_w) * load) * s.duration_s;
-    }
-    i += std::max<size_t>(k, 1);
-  }
+  s.mean_power_w = s.duration_s > 0 ? joules / s.duration_s : 0;
   s.server_energy_kwh = server_joules / 3.6e6;
   s.server_mean_power_w = s.duration_s > 0 ? server_joules / s.duration_s : 0;
-  s.mean_power_w = s.duration_s > 0 ? joules / s.duration_s : 0;
+  // The facility: the servers times PUE, and what the power readings saw.
+  const PowerSpec& ps = scenario.power;
+  s.pue = ps.pue;
+  s.facility_energy_kwh = s.server_energy_kwh * ps.pue;
+  s.facility_mean_power_w = s.server_mean_power_w * ps.pue;
+  s.it_power_peak_w = run.power.it_peak_w;
+  s.it_power_p99_w = run.power.it_p99_w;
+  s.power_budget_w = ps.budget_w;
+  s.time_over_budget_s = run.power.time_over_budget_s;
+  s.breaker_trips = run.power.breaker_trips;
+  if (ps.carbon_g_per_kwh > 0) s.carbon_kg = s.facility_energy_kwh * ps.carbon_g_per_kwh / 1000.0;
 
   s.hardware = PriceFleet(scenario.cluster, catalog, scenario.prices);
   s.cluster_auto = scenario.cluster_auto;
-  // Energy is bought for whole servers, not for their GPUs alone.
-  s.energy_usd_per_hour = s.server_mean_power_w / 1000.0 * scenario.prices.energy_usd_per_kwh;
+  // Energy is bought for the whole facility: the servers and the cooling and conversion PUE adds.
+  s.energy_usd_per_hour = s.facility_mean_power_w / 1000.0 * scenario.prices.energy_usd_per_kwh;
   s.cost_usd_per_hour = s.hardware.usd_per_hour + s.energy_usd_per_hour;
   s.cost_usd_total = s.cost_usd_per_hour * s.duration_s / 3600.0;
   if (s.output_tokens > 0) s.cost_usd_per_mtok = s.cost_usd_total / static_cast<double>(s.output_tokens) * 1e6;

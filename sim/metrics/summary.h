@@ -64,6 +64,14 @@ struct RunSummary {
   // Whole servers: the GPUs plus everything else (CPUs, fans, NICs, switches; the node catalog's
   // non_gpu_idle_w..non_gpu_max_w, in proportion to how hard the node's GPUs work).
   double server_energy_kwh = 0, server_mean_power_w = 0;
+  // The facility (the scenario's power: section): servers x PUE; the readings every telemetry interval.
+  double pue = 1;
+  double facility_energy_kwh = 0, facility_mean_power_w = 0;
+  double it_power_peak_w = 0, it_power_p99_w = 0;  // servers' power at the telemetry interval
+  double power_budget_w = 0;                        // 0: none
+  double time_over_budget_s = 0;
+  int64_t breaker_trips = 0;
+  std::optional<double> carbon_kg;                  // when the scenario gives carbon_g_per_kwh
   double capped_gpu_s = 0;            // GPU-seconds run at a clock lowered by a power limit
   double peak_gpu_power_w = 0;        // the highest mean power of one GPU over one iteration
   double energy_kwh = 0, mean_power_w = 0;

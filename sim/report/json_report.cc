@@ -89,6 +89,17 @@ absl::StatusOr<nlohmann::ordered_json> SummaryJson(const RunSummary& s, const Ru
   j["deployed_gpu_power_w"] = s.deployed_gpu_power_w;
   j["server_energy_kwh"] = s.server_energy_kwh;
   j["server_mean_power_w"] = s.server_mean_power_w;
+  j["pue"] = s.pue;
+  j["facility_energy_kwh"] = s.facility_energy_kwh;
+  j["facility_mean_power_w"] = s.facility_mean_power_w;
+  j["it_power_peak_w"] = s.it_power_peak_w;
+  j["it_power_p99_w"] = s.it_power_p99_w;
+  if (s.power_budget_w > 0) {
+    j["power_budget_w"] = s.power_budget_w;
+    j["time_over_budget_s"] = s.time_over_budget_s;
+    j["breaker_trips"] = s.breaker_trips;
+  }
+  if (s.carbon_kg) j["carbon_kg"] = *s.carbon_kg;
   j["peak_gpu_power_w"] = s.peak_gpu_power_w;
   j["capped_gpu_s"] = s.capped_gpu_s;
   j["mean_power_w"] = s.mean_power_w;

@@ -63,9 +63,15 @@ std::string SummaryTable(const RunSummary& s, const RunResult& run) {
                      s.compute_util_mean * 100, s.memory_bw_util_mean * 100);
   out += fmt::format(
       "  GPU energy {:.2f} kWh | mean power {:.0f} W ({:.0f} W per deployed GPU) | peak GPU {:.0f} W | power-capped "
-      "{:.0f} GPU-s\n  servers (GPUs and the rest) {:.2f} kWh | mean power {:.0f} W\n",
+      "{:.0f} GPU-s\n  servers (GPUs and the rest) {:.2f} kWh | mean power {:.0f} W, peak {:.0f} W, p99 {:.0f} W | "
+      "facility (PUE {:g}) {:.2f} kWh\n",
       s.energy_kwh, s.mean_power_w, s.deployed_gpu_power_w, s.peak_gpu_power_w, s.capped_gpu_s, s.server_energy_kwh,
-      s.server_mean_power_w);
+      s.server_mean_power_w, s.it_power_peak_w, s.it_power_p99_w, s.pue, s.facility_energy_kwh);
+  if (s.power_budget_w > 0) {
+    out += fmt::format("  power budget {:.0f} W: over it {:.1f} s, {} breaker trip{}\n", s.power_budget_w,
+                       s.time_over_budget_s, s.breaker_trips, s.breaker_trips == 1 ? "" : "s");
+  }
+  if (s.carbon_kg) out += fmt::format("  carbon {:.2f} kg CO2e\n", *s.carbon_kg);
   out += fmt::format("  cost ${:.2f}/hour (hardware ${:.2f} + energy ${:.2f}) | ${:.2f} this run | {}\n",
                      s.cost_usd_per_hour, s.hardware.usd_per_hour, s.energy_usd_per_hour, s.cost_usd_total,
                      s.cost_usd_per_mtok ? fmt::format("${:.3f} per 1M output tokens", *s.cost_usd_per_mtok)

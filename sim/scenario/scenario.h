@@ -48,6 +48,16 @@ struct SloSpec {
   Slo ttft, tbt, e2e;
 };
 
+// The `power:` section: the facility the cluster's servers sit in.
+struct PowerSpec {
+  double pue = 1.0;                  // facility power = IT (servers) power x PUE
+  double budget_w = 0;               // IT power budget of the cluster; 0: none
+  double telemetry_interval_s = 1.0; // how often the cluster's power is read
+  double breaker_window_s = 5.0;     // over budget this long without a break trips a breaker
+  bool idle_servers_off = false;     // servers that hold no replica: off (true) or idle (false)
+  double carbon_g_per_kwh = 0;       // 0: carbon not reported
+};
+
 struct PriceSpec {
   std::map<std::string, double> gpu_usd_per_hour;   // overrides of the catalog, by GPU name
   std::map<std::string, double> node_usd_per_hour;  // overrides of the catalog, by node name
@@ -76,6 +86,7 @@ struct Scenario {
   std::string overlength = "reject";  // requests longer than max_model_len: "reject" or "truncate"
   SloSpec slos;
   PriceSpec prices;
+  PowerSpec power;
 
   int total_replicas() const;
   std::vector<std::string> group_names() const;  // deployment[i].name, in order (Router::Bind)

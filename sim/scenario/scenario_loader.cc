@@ -36,7 +36,7 @@ class Loader {
   absl::Status Load(const YAML::Node& root, Scenario* s) {
     GF_ASSIGN_OR_RETURN(MapReader top, MapReader::Make(file_, root, "scenario"));
     GF_RETURN_IF_ERROR(top.ExpectOnly({"name", "seed", "horizon_s", "cluster", "model", "perf_model", "serving_stack",
-                                       "deployment", "router", "workload", "slos", "prices", "limits", "gpu_power"}));
+                                       "deployment", "router", "workload", "slos", "prices", "limits", "gpu_power", "power"}));
     GF_RETURN_IF_ERROR(top.Opt("name", &s->name));
     int64_t seed = 0;
     GF_RETURN_IF_ERROR(top.Opt("seed", &seed, 0));
@@ -54,6 +54,7 @@ class Loader {
     GF_RETURN_IF_ERROR(Workload(top, s));
     GF_RETURN_IF_ERROR(Slos(top, s));
     GF_RETURN_IF_ERROR(Prices(top, s));
+    GF_RETURN_IF_ERROR(Power(top, s));
     if (s->cluster_auto) {
       GF_ASSIGN_OR_RETURN(s->cluster, SizeCluster(s->deployment, catalog_, s->prices));
     }
@@ -638,6 +639,27 @@ class Loader {
     GF_RETURN_IF_ERROR(PriceMap(p, "gpu_usd_per_hour", catalog_.GpuNames(), "GPU", &s->prices.gpu_usd_per_hour));
     GF_RETURN_IF_ERROR(PriceMap(p, "node_usd_per_hour", catalog_.NodeNames(), "node type", &s->prices.node_usd_per_hour));
     GF_RETURN_IF_ERROR(p.Opt("energy_usd_per_kwh", &s->prices.energy_usd_per_kwh, 0, 100));
+    return p.Finish();
+  }
+
+  absl::Status Power(MapReader& top, Scenario* s) {
+    if (!top.Has("power")) { top.Raw("power"); return absl::OkStatus(); }
+    GF_ASSIGN_OR_RETURN(MapReader p, MapReader::Make(file_, top.Raw("power"), "power"));
+    PowerSpec& w = s->power;
+    GF_RETURN_IF_ERROR(p.Opt("pue", &w.pue, 1.0, 5.0));
+    GF_RETURN_IF_ERROR(p.Opt("budget_w", &w.budget_w, 0, 1e10));
+    GF_RETURN_IF_ERROR(p.Opt("telemetry_interval_s", &w.telemetry_interval_s, 0.01, 3600));
+    GF_RETURN_IF_ERROR(p.Opt("breaker_window_s", &w.breaker_window_s, 0, 3600));
+    GF_RETURN_IF_ERROR(p.Opt("carbon_g_per_kwh", &w.carbon_g_per_kwh, 0, 5000));
+    std::string idle = "idle";
+    GF_RETURN_IF_ERROR(p.OptEnum("idle_servers", {"idle", "off"}, &idle));
+    w.idle_servers_off = idle == "off";
+    if (w.budget_w > 0 && w.breaker_window_s < w.telemetry_interval_s) {
+      return p.ErrorAt("breaker_window_s",
+                       absl::StrFormat("power.breaker_window_s %g is shorter than telemetry_interval_s %g",
+                                       w.breaker_window_s, w.telemetry_interval_s),
+                       "a window of at least one telemetry interval");
+    }
     return p.Finish();
   }
 
