@@ -53,8 +53,6 @@ GpuPowerParams DerivedPowerParams(const GpuSpec& gpu) {
   p.gpu = gpu.name;
   p.tdp_w = gpu.tdp_w;
   p.idle_w = gpu.idle_w;
-  p.min_limit_w = gpu.min_power_w > 0 ? gpu.min_power_w : gpu.tdp_w;
-  p.max_limit_w = gpu.max_power_w > 0 ? gpu.max_power_w : gpu.tdp_w;
   p.active_w = kDerivedActiveShareOfTdp * gpu.tdp_w;
   const double dynamic = std::max(0.0, gpu.tdp_w - p.idle_w - p.active_w);
   const double peak = gpu.fp16_tflops * 1e12, bandwidth = gpu.hbm_gbps * 1e9;

@@ -31,7 +31,6 @@ struct GpuPowerParams {
   double memory_clock_knee = 0.4;
   double min_clock_scale = 0.05;  // the lowest clock a limit can force, relative to boost
   double tdp_w = 0;              // the default power limit
-  double min_limit_w = 0, max_limit_w = 0;  // settable limits
   std::string status;            // "derived" (from the spec sheet) or "fitted" (to measured power)
   std::string source;            // how the numbers were obtained
 };
