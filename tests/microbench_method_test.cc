@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "models/catalog.h"
+#include "tools/microbench/attention_reference.h"
 #include "tools/microbench/cache_rotation.h"
 #include "tools/microbench/cli_lists.h"
 #include "tools/microbench/method.h"
@@ -153,6 +154,27 @@ TEST(MicrobenchCpuList, SysfsLocalCpuListsParse) {
   auto bad = ParseCpuList("0-x");
   ASSERT_FALSE(bad.ok());
   EXPECT_NE(bad.status().message().find("expected N or N-M"), std::string::npos);
+}
+
+TEST(MicrobenchPagedLayout, ShuffledBlocksCoverEachSequenceOnce) {
+  std::mt19937 rng(7);
+  const PagedKvLayout kv = ShuffledPagedLayout({1, 100, 1100}, 16, rng);
+  EXPECT_EQ(kv.num_blocks, 1 + 7 + 69);
+  EXPECT_EQ(kv.max_blocks_per_seq, 69);
+  EXPECT_EQ(kv.context_lens, (std::vector<int32_t>{1, 100, 1100}));
+  std::vector<int> seen(static_cast<size_t>(kv.num_blocks), 0);
+  const int used[] = {1, 7, 69};
+  for (int b = 0; b < 3; ++b) {
+    for (int j = 0; j < kv.max_blocks_per_seq; ++j) {
+      const int32_t block = kv.block_table[static_cast<size_t>(b) * kv.max_blocks_per_seq + j];
+      if (j < used[b]) {
+        ++seen[static_cast<size_t>(block)];
+      } else {
+        EXPECT_EQ(block, 0);  // past the sequence's last block
+      }
+    }
+  }
+  for (int n : seen) EXPECT_EQ(n, 1);  // every block handed out exactly once
 }
 
 class MicrobenchPlanKernels : public ::testing::Test {

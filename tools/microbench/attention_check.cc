@@ -61,21 +61,7 @@ absl::StatusOr<Comparison> CheckDecode(AttnDtype t, int d, cudaStream_t stream, 
   const bool bf16 = t == AttnDtype::kBf16;
   const std::vector<int> lens = {1, 100, 1100};  // 1100 keys span three 512-key partitions
   AttentionShape s{.batch = 3, .q_tokens = 1, .kv_tokens = 0, .heads = 8, .kv_heads = 2, .head_dim = d};
-  PagedKvLayout kv;
-  kv.block_size = kPagedBlockSize;
-  kv.max_blocks_per_seq = (1100 + kPagedBlockSize - 1) / kPagedBlockSize;
-  for (int l : lens) kv.num_blocks += (l + kPagedBlockSize - 1) / kPagedBlockSize;
-  std::vector<int32_t> perm(kv.num_blocks);
-  std::iota(perm.begin(), perm.end(), 0);
-  std::shuffle(perm.begin(), perm.end(), rng);
-  kv.block_table.assign(size_t(s.batch) * kv.max_blocks_per_seq, 0);
-  int next = 0;
-  for (int b = 0; b < s.batch; ++b) {
-    kv.context_lens.push_back(lens[b]);
-    for (int j = 0; j < (lens[b] + kPagedBlockSize - 1) / kPagedBlockSize; ++j) {
-      kv.block_table[size_t(b) * kv.max_blocks_per_seq + j] = perm[next++];
-    }
-  }
+  const PagedKvLayout kv = ShuffledPagedLayout(lens, kPagedBlockSize, rng);
   const size_t cache = size_t(kv.num_blocks) * kPagedBlockSize * s.kv_heads * d;
   const size_t qn = size_t(s.batch) * s.heads * d;
   HostTensor q = RandomTensor(qn, bf16, rng), kc = RandomTensor(cache, bf16, rng), vc = RandomTensor(cache, bf16, rng);

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <numeric>
 
 #include <fmt/format.h>
 
@@ -56,6 +57,26 @@ std::vector<float> PrefillReference(const AttentionShape& s, const std::vector<f
     }
   }
   return out;
+}
+
+PagedKvLayout ShuffledPagedLayout(const std::vector<int>& lens, int block_size, std::mt19937& rng) {
+  PagedKvLayout kv;
+  kv.block_size = block_size;
+  auto blocks = [block_size](int keys) { return (keys + block_size - 1) / block_size; };
+  for (int l : lens) {
+    kv.max_blocks_per_seq = std::max(kv.max_blocks_per_seq, blocks(l));
+    kv.num_blocks += blocks(l);
+  }
+  std::vector<int32_t> perm(static_cast<size_t>(kv.num_blocks));
+  std::iota(perm.begin(), perm.end(), 0);
+  std::shuffle(perm.begin(), perm.end(), rng);
+  kv.block_table.assign(lens.size() * static_cast<size_t>(kv.max_blocks_per_seq), 0);
+  int next = 0;
+  for (size_t b = 0; b < lens.size(); ++b) {
+    kv.context_lens.push_back(lens[b]);
+    for (int j = 0; j < blocks(lens[b]); ++j) kv.block_table[b * kv.max_blocks_per_seq + j] = perm[next++];
+  }
+  return kv;
 }
 
 std::vector<float> DecodeReference(const AttentionShape& s, const PagedKvLayout& kv, const std::vector<float>& q,

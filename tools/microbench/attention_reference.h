@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <random>
 #include <vector>
 
 namespace gpufleet::microbench {
@@ -32,6 +33,11 @@ struct PagedKvLayout {
   std::vector<int32_t> block_table;
   std::vector<int32_t> context_lens;
 };
+
+// The paged cache of sequences with `lens` keys each, in `block_size` blocks handed out in a random order
+// (as a long-running server's allocator leaves them); table entries past a sequence's last block are 0,
+// a valid block never attended to.
+PagedKvLayout ShuffledPagedLayout(const std::vector<int>& lens, int block_size, std::mt19937& rng);
 
 // Decode (one query token per sequence) over the paged cache: Q and O [b][h][d].
 std::vector<float> DecodeReference(const AttentionShape& s, const PagedKvLayout& kv, const std::vector<float>& q,

@@ -651,23 +651,7 @@ absl::StatusOr<Comparison> CheckDecode(CudnnSdpaBench& bench, const std::vector<
                    .heads = heads,
                    .kv_heads = kv_heads,
                    .head_dim = d};
-  PagedKvLayout kv;
-  kv.block_size = kPagedBlockSize;
-  const int longest = *std::max_element(lens.begin(), lens.end());
-  kv.max_blocks_per_seq = (longest + kPagedBlockSize - 1) / kPagedBlockSize;
-  for (int l : lens) kv.num_blocks += (l + kPagedBlockSize - 1) / kPagedBlockSize;
-  std::vector<int32_t> perm(static_cast<size_t>(kv.num_blocks));
-  std::iota(perm.begin(), perm.end(), 0);
-  std::shuffle(perm.begin(), perm.end(), rng);
-  // Entries past a sequence's last block stay 0: a valid block, never attended to.
-  kv.block_table.assign(size_t(s.batch) * kv.max_blocks_per_seq, 0);
-  int next = 0;
-  for (int b = 0; b < s.batch; ++b) {
-    kv.context_lens.push_back(lens[b]);
-    for (int j = 0; j < (lens[b] + kPagedBlockSize - 1) / kPagedBlockSize; ++j) {
-      kv.block_table[size_t(b) * kv.max_blocks_per_seq + j] = perm[next++];
-    }
-  }
+  const PagedKvLayout kv = ShuffledPagedLayout(lens, kPagedBlockSize, rng);
   CudnnSdpaShape shape;
   shape.decode = true;
   shape.bf16 = bf16;
