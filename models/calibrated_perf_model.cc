@@ -37,6 +37,66 @@ std::string CalibratedPerfModel::Label() const {
                       ")");
 }
 
+const CalibratedPerfModel::TokenTerms& CalibratedPerfModel::Terms(double tokens) const {
+  auto [it, fresh] = by_tokens_.try_emplace(static_cast<int64_t>(tokens));
+  if (!fresh) return it->second;
+  TokenTerms& t = it->second;
+  const FrameworkParams& f = ops_.profile().framework;
+  IterationCost& act = t.gemm_activity;
+  act.activity_known = true;
+  auto gemm_bytes = [&](double m, double n, double k) { return (m * k + n * k + m * n) * s_.dtype_bytes; };
+  const double up_n = (s_.gated ? 2.0 : 1.0) * s_.ffn;
+  // One layer's projections; under MoE the experts the batch activates (expected distinct count), each
+  // on its share of the tokens.
+  // `times` > 0 books each GEMM `times` times (the layers) into the activity.
+  auto gemms = [&](double cs, double times) {
+    auto one = [&](GemmKind kind, double m, double n, double k, double count) {
+      const double time = ops_.Gemm(kind, m, n, k, cs);
+      if (times > 0) Book(&act, time, 2.0 * m * n * k, gemm_bytes(m, n, k), times * count);
+      return count * time;
+    };
+    double time = one(GemmKind::kQkv, tokens, (s_.heads + 2 * s_.kv_heads) * s_.head_dim, s_.hidden, 1) +
+                  one(GemmKind::kAttnOut, tokens, s_.hidden, s_.heads * s_.head_dim, 1);
+    if (s_.num_experts > 1) {
+      const double active = s_.num_experts * (1.0 - std::pow(1.0 - s_.experts_per_token / s_.num_experts, tokens));
+      const double rows = tokens * s_.experts_per_token / std::max(active, 1.0);
+      time += one(GemmKind::kMlpUp, rows, up_n, s_.hidden, active) +
+              one(GemmKind::kMlpDown, rows, s_.hidden, s_.ffn, active);
+      time += one(GemmKind::kOther, tokens, s_.num_experts, s_.hidden, 1);
+    } else {
+      time += one(GemmKind::kMlpUp, tokens, up_n, s_.hidden, 1) + one(GemmKind::kMlpDown, tokens, s_.hidden, s_.ffn, 1);
+    }
+    return time;
+  };
+  // Sustained-load clocks for this much tensor-core work: by the GEMMs' busy time at boost clock, or
+  // (older profiles) by the tokens.
+  const double busy = f.throttle_busy_s > 0 ? s_.layers * gemms(1.0, 0) : 0.0;
+  t.compute_scale = f.ComputeScale(tokens, s_.tp, busy);
+  t.gemm_s = s_.layers * gemms(t.compute_scale, s_.layers);
+
+  // Two norms, rotary on q and k, the MLP activation, two residual adds: bytes read + written.
+  const double active_ffn = s_.ffn * std::min(s_.experts_per_token, s_.num_experts);
+  const double act_bytes = (s_.gated ? 3.0 : 2.0) * tokens * active_ffn * s_.dtype_bytes;
+  const double stream =
+      2 * ops_.Stream("norm", tokens, 2.0 * tokens * s_.hidden * s_.dtype_bytes) +
+      ops_.Stream("rope", tokens, 2.0 * tokens * (s_.heads + s_.kv_heads) * s_.head_dim * s_.dtype_bytes) +
+      ops_.Stream("activation", tokens, act_bytes) +
+      2 * ops_.Stream("residual_add", tokens, 3.0 * tokens * s_.hidden * s_.dtype_bytes);
+  t.stream_s = s_.layers * stream + ops_.Stream("embedding", tokens, 2.0 * tokens * s_.hidden * s_.dtype_bytes);
+  t.stream_bytes = s_.layers * (4.0 * tokens * s_.hidden * s_.dtype_bytes +
+                                2.0 * tokens * (s_.heads + s_.kv_heads) * s_.head_dim * s_.dtype_bytes + act_bytes +
+                                6.0 * tokens * s_.hidden * s_.dtype_bytes) +
+                   2.0 * tokens * s_.hidden * s_.dtype_bytes;
+  return t;
+}
+
+// Books `times` kernels of `t` seconds each with their FLOPs and bytes, classed by the spec's roofline.
+void CalibratedPerfModel::Book(IterationCost* act, double t, double flops, double bytes, double times) const {
+  act->flops += times * flops;
+  act->hbm_bytes += times * bytes;
+  (flops / peak_flops_ >= bytes / peak_bytes_per_s_ ? act->compute_s : act->memory_s) += times * t;
+}
+
 IterationBreakdown CalibratedPerfModel::Breakdown(std::span<const SeqWork> batch) const {
   double tokens = 0, pairs = 0, prefill_kv_tokens = 0, decode_kv_tokens = 0;
   bool any_prefill = false, any_decode = false;
@@ -54,75 +114,30 @@ IterationBreakdown CalibratedPerfModel::Breakdown(std::span<const SeqWork> batch
   }
   const double kv_bytes_per_token = 2.0 * s_.kv_heads * s_.head_dim * s_.dtype_bytes;
   const FrameworkParams& f = ops_.profile().framework;
-  IterationCost act;
-  act.activity_known = true;
-  // Books `times` kernels of `t` seconds each with their FLOPs and bytes, classed by the spec's roofline.
-  auto book = [&](double t, double flops, double bytes, double times) {
-    act.flops += times * flops;
-    act.hbm_bytes += times * bytes;
-    (flops / peak_flops_ >= bytes / peak_bytes_per_s_ ? act.compute_s : act.memory_s) += times * t;
-  };
-  auto gemm_bytes = [&](double m, double n, double k) { return (m * k + n * k + m * n) * s_.dtype_bytes; };
-  const double up_n = (s_.gated ? 2.0 : 1.0) * s_.ffn;
-  // One layer's projections; under MoE the experts the batch activates (expected distinct count), each
-  // on its share of the tokens.
-  // `times` > 0 books each GEMM `times` times (the layers) into the activity.
-  auto gemms = [&](double cs, double times) {
-    auto one = [&](GemmKind kind, double m, double n, double k, double count) {
-      const double t = ops_.Gemm(kind, m, n, k, cs);
-      if (times > 0) book(t, 2.0 * m * n * k, gemm_bytes(m, n, k), times * count);
-      return count * t;
-    };
-    double t = one(GemmKind::kQkv, tokens, (s_.heads + 2 * s_.kv_heads) * s_.head_dim, s_.hidden, 1) +
-               one(GemmKind::kAttnOut, tokens, s_.hidden, s_.heads * s_.head_dim, 1);
-    if (s_.num_experts > 1) {
-      const double active = s_.num_experts * (1.0 - std::pow(1.0 - s_.experts_per_token / s_.num_experts, tokens));
-      const double rows = tokens * s_.experts_per_token / std::max(active, 1.0);
-      t += one(GemmKind::kMlpUp, rows, up_n, s_.hidden, active) + one(GemmKind::kMlpDown, rows, s_.hidden, s_.ffn, active);
-      t += one(GemmKind::kOther, tokens, s_.num_experts, s_.hidden, 1);
-    } else {
-      t += one(GemmKind::kMlpUp, tokens, up_n, s_.hidden, 1) + one(GemmKind::kMlpDown, tokens, s_.hidden, s_.ffn, 1);
-    }
-    return t;
-  };
-  // Sustained-load clocks for this much tensor-core work: by the GEMMs' busy time at boost clock, or
-  // (older profiles) by the tokens.
-  const double busy = f.throttle_busy_s > 0 ? s_.layers * gemms(1.0, 0) : 0.0;
-  const double cs = f.ComputeScale(tokens, s_.tp, busy);
+  const TokenTerms terms = Terms(tokens);  // a copy: a later call may grow the cache
+  IterationCost act = terms.gemm_activity;
+  const double cs = terms.compute_scale;
   IterationBreakdown b;
-
-  b.gemm_s = s_.layers * gemms(cs, s_.layers);
+  b.gemm_s = terms.gemm_s;
 
   double attention = 0;
   if (any_prefill) {
     const double flops = 4.0 * s_.head_dim * s_.heads * pairs, bytes = prefill_kv_tokens * kv_bytes_per_token;
     const double t = ops_.AttentionPrefill(flops, bytes, cs);
-    book(t, flops, bytes, s_.layers);
+    Book(&act, t, flops, bytes, s_.layers);
     attention += t;
   }
   if (any_decode) {
     const double bytes = decode_kv_tokens * kv_bytes_per_token;
     const double t = ops_.AttentionDecode(bytes);
-    book(t, 4.0 * s_.head_dim * s_.heads * decode_kv_tokens, bytes, s_.layers);
+    Book(&act, t, 4.0 * s_.head_dim * s_.heads * decode_kv_tokens, bytes, s_.layers);
     attention += t;
   }
   b.attention_s = s_.layers * attention;
 
-  // Two norms, rotary on q and k, the MLP activation, two residual adds: bytes read + written.
-  const double active_ffn = s_.ffn * std::min(s_.experts_per_token, s_.num_experts);
-  const double act_bytes = (s_.gated ? 3.0 : 2.0) * tokens * active_ffn * s_.dtype_bytes;
-  const double stream =
-      2 * ops_.Stream("norm", tokens, 2.0 * tokens * s_.hidden * s_.dtype_bytes) +
-      ops_.Stream("rope", tokens, 2.0 * tokens * (s_.heads + s_.kv_heads) * s_.head_dim * s_.dtype_bytes) +
-      ops_.Stream("activation", tokens, act_bytes) +
-      2 * ops_.Stream("residual_add", tokens, 3.0 * tokens * s_.hidden * s_.dtype_bytes);
-  b.stream_s = s_.layers * stream + ops_.Stream("embedding", tokens, 2.0 * tokens * s_.hidden * s_.dtype_bytes);
-  const double stream_bytes = s_.layers * (4.0 * tokens * s_.hidden * s_.dtype_bytes +
-                                           2.0 * tokens * (s_.heads + s_.kv_heads) * s_.head_dim * s_.dtype_bytes +
-                                           act_bytes + 6.0 * tokens * s_.hidden * s_.dtype_bytes) +
-                              2.0 * tokens * s_.hidden * s_.dtype_bytes;
+  b.stream_s = terms.stream_s;
   act.memory_s += b.stream_s;
-  act.hbm_bytes += stream_bytes;
+  act.hbm_bytes += terms.stream_bytes;
 
   if (s_.tp > 1) {
     const double bytes = tokens * s_.hidden * s_.dtype_bytes;
@@ -133,7 +148,8 @@ IterationBreakdown CalibratedPerfModel::Breakdown(std::span<const SeqWork> batch
 
   const double seqs = static_cast<double>(batch.size());
   b.lm_head_s = ops_.Gemm(GemmKind::kOther, seqs, s_.vocab, s_.hidden, cs);
-  book(b.lm_head_s, 2.0 * seqs * s_.vocab * s_.hidden, gemm_bytes(seqs, s_.vocab, s_.hidden), 1);
+  Book(&act, b.lm_head_s, 2.0 * seqs * s_.vocab * s_.hidden,
+       (seqs * s_.hidden + s_.vocab * s_.hidden + seqs * s_.vocab) * s_.dtype_bytes, 1);
   b.framework_s = f.iteration_overhead_s + f.per_sequence_s * static_cast<double>(batch.size()) + f.per_rank_s * s_.tp;
   const double launch = f.prefill_launch_per_layer_s * s_.layers;
   if (any_prefill && launch > 0) {

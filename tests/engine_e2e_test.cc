@@ -14,23 +14,39 @@ namespace {
 
 using testing::RealCatalog;
 
-absl::StatusOr<RunResult> RunScenario(const std::string& text, Scenario* out = nullptr) {
+// A run and every request's row (in the order requests ended).
+struct RunAndRows : RunResult {
+  std::vector<RequestRow> rows;
+};
+
+absl::StatusOr<RunAndRows> RunScenario(const std::string& text, Scenario* out = nullptr) {
   auto s = LoadScenarioFromString(text, "e2e.yaml", ".", RealCatalog());
   if (!s.ok()) return s.status();
+  auto spool = RequestSpool::Create("per-request rows");
+  if (!spool.ok()) return spool.status();
   RunOptions options;
   options.progress = false;
+  options.requests = spool->get();
   auto r = RunSimulation(*s, RealCatalog(), options);
+  if (!r.ok()) return r.status();
   if (out != nullptr) *out = *s;
-  return r;
+  RunAndRows result{std::move(*r), {}};
+  auto rows = (*spool)->ReadAll();
+  if (!rows.ok()) return rows.status();
+  result.rows = std::move(*rows);
+  return result;
 }
 
 // Checks the invariants every run must satisfy.
-void ExpectInvariants(const RunResult& run) {
+void ExpectInvariants(const RunAndRows& run) {
   int64_t completed = 0, rejected = 0;
-  for (size_t id = 0; id < run.log.records().size(); ++id) {
-    const RequestRecord& r = run.log.records()[id];
-    ASSERT_NE(r.status, RequestRecord::kPending) << "request " << id << " never finished";
-    if (r.status == RequestRecord::kRejected) {
+  std::vector<int> seen(run.rows.size(), 0);
+  for (const RequestRow& r : run.rows) {
+    const uint64_t id = r.id;
+    ASSERT_LT(id, seen.size()) << "request ids are 0 .. arrived - 1";
+    ASSERT_EQ(++seen[id], 1) << "request " << id << " has two rows";
+    ASSERT_NE(r.status, RequestRow::kUnfinished) << "request " << id << " never finished";
+    if (r.status == RequestRow::kRejected) {
       ++rejected;
       continue;
     }
@@ -42,7 +58,7 @@ void ExpectInvariants(const RunResult& run) {
     EXPECT_GE(r.replica, 0);
     EXPECT_LE(r.arrival_s + r.e2e_s, run.end_s + 1e-9);
   }
-  EXPECT_EQ(static_cast<int64_t>(run.log.records().size()), run.arrived);
+  EXPECT_EQ(static_cast<int64_t>(run.rows.size()), run.arrived);
   EXPECT_EQ(completed + rejected, run.arrived);
   EXPECT_EQ(rejected, run.rejected);
   int64_t routed = 0, out_tokens = 0;
@@ -54,9 +70,11 @@ void ExpectInvariants(const RunResult& run) {
   }
   EXPECT_EQ(routed, completed);  // each routed request completes exactly once
   int64_t recorded_tokens = 0;
-  for (const RequestRecord& r : run.log.records())
-    if (r.status == RequestRecord::kCompleted) recorded_tokens += r.output_tokens;
+  for (const RequestRow& r : run.rows)
+    if (r.status == RequestRow::kCompleted) recorded_tokens += r.output_tokens;
   EXPECT_EQ(out_tokens, recorded_tokens);
+  EXPECT_EQ(run.log.completed(), completed);
+  EXPECT_EQ(run.log.output_tokens(), recorded_tokens);
 }
 
 const std::string kPressure = std::string(testing::kKvPressureScenario) + R"(slos:
@@ -84,7 +102,7 @@ TEST(EngineE2E, ChunkedPrefillServesPromptsLongerThanTheBudget) {
   ASSERT_TRUE(run.ok()) << run.status();
   ExpectInvariants(*run);
   uint32_t longest = 0;
-  for (const auto& r : run->log.records()) longest = std::max(longest, r.prompt_tokens);
+  for (const auto& r : run->rows) longest = std::max(longest, r.prompt_tokens);
   EXPECT_GT(longest, 512u);
 }
 
@@ -115,7 +133,7 @@ TEST(EngineE2E, TruncateKeepsEveryRequestWithinMaxModelLen) {
   ExpectInvariants(*run);
   EXPECT_EQ(run->rejected, 0);
   EXPECT_GT(run->truncated, 0);
-  for (const auto& r : run->log.records()) EXPECT_LE(r.prompt_tokens + r.output_tokens, 1024u);
+  for (const auto& r : run->rows) EXPECT_LE(r.prompt_tokens + r.output_tokens, 1024u);
 }
 
 // One replica, batch size 1, Poisson arrivals and a constant service time D: an M/D/1 queue, whose mean
@@ -141,7 +159,7 @@ workload:
   ExpectInvariants(*run);
   ASSERT_GT(run->arrived, 55000);
   double wait_sum = 0;
-  for (const auto& r : run->log.records()) {
+  for (const auto& r : run->rows) {
     wait_sum += r.queue_s;
     EXPECT_NEAR(r.e2e_s - r.queue_s, service, 1e-6);  // service is exactly one iteration
   }
@@ -154,6 +172,34 @@ workload:
   EXPECT_NEAR(mean_wait, expected, 0.06 * expected) << "mean wait " << mean_wait << " vs M/D/1 " << expected;
   RunSummary summary = Summarize(scenario, RealCatalog(), *run);
   EXPECT_NEAR(summary.gpu_util_deployed_mean, rho, 0.02);
+}
+
+// A fleet of 2,000 replicas (250 DGX-H100) at a small request count: every request completes once, and
+// least-outstanding-tokens routing always finds an idle replica (at most ~800 requests are in flight), so
+// no replica ever runs two at once.
+TEST(EngineE2E, TwoThousandReplicasServeEveryRequestOnce) {
+  const std::string text = R"(seed: 3
+horizon_s: 2
+cluster: {nodes: [{type: DGX-H100, count: 250}]}
+model: Llama-2-7B
+deployment: [{gpu: H100-SXM-80GB, replicas: 2000, scheduler: sarathi, max_batched_tokens: 2048}]
+workload:
+  synthetic:
+    rate_rps: 2000
+    prompt_tokens: {dist: lognormal, median: 300, sigma: 0.8, max: 3000}
+    output_tokens: {dist: lognormal, median: 40, sigma: 0.8, max: 1000}
+)";
+  auto run = RunScenario(text);
+  ASSERT_TRUE(run.ok()) << run.status();
+  ASSERT_EQ(run->replicas.size(), 2000u);
+  EXPECT_GT(run->arrived, 3500);
+  ExpectInvariants(*run);
+  int used = 0;
+  for (const ReplicaResult& r : run->replicas) {
+    used += r.stats.requests > 0;
+    EXPECT_LE(r.stats.max_running, 1) << "replica " << r.replica << " was given a request while busy";
+  }
+  EXPECT_GT(used, 500) << "requests should spread over the fleet";
 }
 
 TEST(EngineE2E, TensorParallelReplicasSpanNodesCorrectly) {

@@ -4,7 +4,11 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cmath>
+#include <deque>
 #include <random>
+
+#include "sim/metrics/request_log.h"
 
 namespace gpufleet {
 namespace {
@@ -55,6 +59,56 @@ TEST(Percentile, WeightedEqualsExpandedSamples) {
 TEST(Percentile, WeightedZeroTotal) {
   std::vector<WeightedSample> none;
   EXPECT_EQ(WeightedPercentile(none, 50), 0);
+}
+
+// The sort-everything reference: the linear-interpolation percentile of all samples, sorted.
+double SortEverything(std::vector<double> v, double p) {
+  std::sort(v.begin(), v.end());
+  const double h = (v.size() - 1) * p / 100.0;
+  const size_t lo = static_cast<size_t>(h);
+  return v[lo] + (h - lo) * (v[std::min(lo + 1, v.size() - 1)] - v[lo]);
+}
+
+TEST(Percentile, SortedPercentileOfAColumnMatchesSortingEverything) {
+  std::mt19937_64 rng(11);
+  for (int trial = 0; trial < 20; ++trial) {
+    const size_t n = 1 + rng() % 5000;
+    std::deque<float> column;
+    std::vector<double> all;
+    for (size_t i = 0; i < n; ++i) {
+      // Few distinct values on even trials (ties), continuous ones on odd trials.
+      const float x = trial % 2 == 0 ? static_cast<float>(rng() % 7) * 0.25f
+                                     : static_cast<float>(std::exp(static_cast<double>(rng() % 100000) / 20000.0));
+      column.push_back(x);
+      all.push_back(x);
+    }
+    std::sort(column.begin(), column.end());
+    for (double p : {0.0, 1.0, 50.0, 90.0, 95.0, 99.0, 99.9, 100.0}) {
+      EXPECT_EQ(SortedPercentile(column, p), SortEverything(all, p)) << "trial " << trial << " p" << p;
+    }
+  }
+}
+
+// The request log merges equal gaps as its list fills; percentiles stay those of every gap expanded.
+TEST(Percentile, MergedGapsKeepExactPercentiles) {
+  std::mt19937_64 rng(5);
+  RequestLog log(RequestSloCheck{1, 1, 1, 99});
+  std::vector<double> expanded;
+  // Past the merge threshold (65,536 pairs) several times over, with many repeated gaps.
+  for (int i = 0; i < 400000; ++i) {
+    const double gap = (i % 3 == 0) ? 0.001 * static_cast<double>(rng() % 50) : 1e-6 * static_cast<double>(rng() % 1000000);
+    const uint32_t count = 1 + static_cast<uint32_t>(rng() % 4);
+    log.AddGaps(gap, count);
+    for (uint32_t k = 0; k < count; ++k) expanded.push_back(static_cast<float>(gap));
+  }
+  EXPECT_LT(log.gaps().size(), 400000u) << "equal gaps were never merged";
+  uint64_t total = 0;
+  for (const WeightedSample& g : log.gaps()) total += g.count;
+  EXPECT_EQ(total, expanded.size());
+  for (double p : {0.0, 50.0, 90.0, 99.0, 99.99, 100.0}) {
+    std::vector<WeightedSample> gaps = log.gaps();
+    EXPECT_EQ(WeightedPercentile(gaps, p), SortEverything(expanded, p)) << p;
+  }
 }
 
 }  // namespace

@@ -26,22 +26,22 @@ TEST(Routing, RoundRobinCycles) {
   auto loads = Loads();
   TraceRequest req;
   std::vector<size_t> picks;
-  for (int i = 0; i < 6; ++i) picks.push_back(r->Route(req, loads));
+  for (int i = 0; i < 6; ++i) picks.push_back(testing::RouteOn(*r, req, loads));
   EXPECT_EQ(picks, (std::vector<size_t>{0, 1, 2, 0, 1, 2}));
 }
 
 TEST(Routing, LeastOutstandingRequests) {
   auto r = Make("least_outstanding_requests");
   auto loads = Loads();
-  EXPECT_EQ(r->Route(TraceRequest{}, loads), 1u);
+  EXPECT_EQ(testing::RouteOn(*r, TraceRequest{}, loads), 1u);
   loads[0].outstanding_requests = 2;  // tie with replica 1: lowest index wins
-  EXPECT_EQ(r->Route(TraceRequest{}, loads), 0u);
+  EXPECT_EQ(testing::RouteOn(*r, TraceRequest{}, loads), 0u);
 }
 
 TEST(Routing, LeastOutstandingTokens) {
   auto r = Make("least_outstanding_tokens");
   auto loads = Loads();
-  EXPECT_EQ(r->Route(TraceRequest{}, loads), 2u);
+  EXPECT_EQ(testing::RouteOn(*r, TraceRequest{}, loads), 2u);
 }
 
 TEST(Routing, UnknownRouterSuggestsName) {

@@ -27,12 +27,24 @@ Scenario Load(const std::string& text) {
   return s.ok() ? *s : Scenario{};
 }
 
-RunResult Simulate(const Scenario& scenario) {
+// A run and every request's row.
+struct RunAndRows : RunResult {
+  std::vector<RequestRow> rows;
+};
+
+RunAndRows Simulate(const Scenario& scenario) {
+  auto spool = RequestSpool::Create("per-request rows");
+  EXPECT_TRUE(spool.ok()) << spool.status();
+  if (!spool.ok()) return {};
   RunOptions options;
   options.progress = false;
+  options.requests = spool->get();
   auto r = RunSimulation(scenario, RealCatalog(), options);
   EXPECT_TRUE(r.ok()) << r.status();
-  return r.ok() ? std::move(*r) : RunResult{};
+  if (!r.ok()) return {};
+  auto rows = (*spool)->ReadAll();
+  EXPECT_TRUE(rows.ok()) << rows.status();
+  return RunAndRows{std::move(*r), rows.ok() ? std::move(*rows) : std::vector<RequestRow>{}};
 }
 
 // One H100 replica of Llama-2-7B; `extra` adds top-level keys, `perf` the perf model.
@@ -51,11 +63,12 @@ std::string Synthetic(double rate_rps, int prompt, int output) {
 
 // What every stopped run must satisfy: marked, ended at or before its bound, its unfinished requests pending
 // and counted as SLO misses, busy time within the run.
-void ExpectPartial(const Scenario& scenario, RunResult& run) {
+void ExpectPartial(const Scenario& scenario, RunAndRows& run) {
   EXPECT_TRUE(run.partial);
   EXPECT_FALSE(run.stop_reason.empty());
   int64_t pending = 0;
-  for (const RequestRecord& r : run.log.records()) pending += r.status == RequestRecord::kPending;
+  for (const RequestRow& r : run.rows) pending += r.status == RequestRow::kUnfinished;
+  EXPECT_EQ(static_cast<int64_t>(run.rows.size()), run.arrived);
   EXPECT_GT(pending, 0);
   for (const ReplicaResult& r : run.replicas) EXPECT_LE(r.stats.busy_s, run.end_s) << r.replica;
   const RunSummary s = Summarize(scenario, RealCatalog(), run);
@@ -77,14 +90,17 @@ TEST(RunawayGuard, HugeIterationTimeStopsAtTheDefaultLimit) {
   // Every iteration takes 1e6 s: the first one would end far past 10 x horizon_s (3600 s at least).
   const Scenario scenario =
       Load(Fleet("horizon_s: 300\n", 1, "perf_model: {type: constant, iteration_s: 1e6}\n") + Synthetic(1, 200, 50));
-  RunResult run = Simulate(scenario);
+  RunAndRows run = Simulate(scenario);
   ExpectPartial(scenario, run);
   EXPECT_EQ(run.end_s, 3600);
   EXPECT_NE(run.stop_reason.find("limit of 3600 s"), std::string::npos) << run.stop_reason;
   EXPECT_NE(run.stop_reason.find("10 x horizon_s"), std::string::npos) << run.stop_reason;
   // The one iteration under way, from the first arrival on, counts as busy up to the stop.
   ASSERT_EQ(run.replicas.size(), 1u);
-  EXPECT_DOUBLE_EQ(run.replicas[0].stats.busy_s, 3600 - run.log.records().front().arrival_s);
+  ASSERT_FALSE(run.rows.empty());
+  double first_arrival = run.rows[0].arrival_s;
+  for (const RequestRow& r : run.rows) first_arrival = std::min(first_arrival, r.arrival_s);
+  EXPECT_DOUBLE_EQ(run.replicas[0].stats.busy_s, 3600 - first_arrival);
   EXPECT_EQ(run.replicas[0].stats.iterations, 0);
 }
 
@@ -93,7 +109,7 @@ TEST(RunawayGuard, TinyHorizonStopsAtMaxSimTime) {
   const Scenario scenario =
       Load(Fleet("horizon_s: 0.5\nlimits: {max_sim_time_s: 2}\n") + Synthetic(20, 100, 1000));
   EXPECT_EQ(scenario.max_sim_time_s, 2);
-  RunResult run = Simulate(scenario);
+  RunAndRows run = Simulate(scenario);
   ExpectPartial(scenario, run);
   EXPECT_EQ(run.end_s, 2);
   EXPECT_NE(run.stop_reason.find("limits.max_sim_time_s"), std::string::npos) << run.stop_reason;
@@ -101,17 +117,17 @@ TEST(RunawayGuard, TinyHorizonStopsAtMaxSimTime) {
 
 TEST(RunawayGuard, LimitBelowTheHorizonEndsArrivalsThere) {
   const Scenario scenario = Load(Fleet("horizon_s: 60\nlimits: {max_sim_time_s: 5}\n") + Synthetic(10, 100, 200));
-  RunResult run = Simulate(scenario);
+  RunAndRows run = Simulate(scenario);
   ExpectPartial(scenario, run);
   EXPECT_EQ(run.end_s, 5);
-  for (const RequestRecord& r : run.log.records()) EXPECT_LE(r.arrival_s, 5);
+  for (const RequestRow& r : run.rows) EXPECT_LE(r.arrival_s, 5);
 }
 
 TEST(RunawayGuard, OverloadedFleetStopsEarly) {
   // The audit's case: 100,000 req/s on four replicas. The backlog outgrows anything the fleet can drain
   // within 10 x horizon_s after a few seconds, long before the 300 s of arrivals.
   const Scenario scenario = Load(Fleet("horizon_s: 300\n", 4) + Synthetic(100000, 200, 100));
-  RunResult run = Simulate(scenario);
+  RunAndRows run = Simulate(scenario);
   ExpectPartial(scenario, run);
   EXPECT_NE(run.stop_reason.find("backlog diverges"), std::string::npos) << run.stop_reason;
   EXPECT_LT(run.end_s, 30);
@@ -128,7 +144,7 @@ TEST(RunawayGuard, LimitLoweredAtTheLastArrivalCutsAnIterationUnderWay) {
           "workload: {trace: {path: trace.csv, format: native}}\n",
       "guard.yaml", dir, RealCatalog());
   ASSERT_TRUE(scenario.ok()) << scenario.status();
-  RunResult run = Simulate(*scenario);
+  RunAndRows run = Simulate(*scenario);
   ExpectPartial(*scenario, run);
   EXPECT_EQ(run.end_s, 3600);
   EXPECT_NE(run.stop_reason.find("10 x the last arrival"), std::string::npos) << run.stop_reason;
@@ -142,7 +158,7 @@ TEST(RunawayGuard, ArrivalPastTheCeilingStopsThere) {
       Fleet("") + "workload: {trace: {path: trace.csv, format: native}, rate_multiplier: 1e-6}\n", "guard.yaml", dir,
       RealCatalog());
   ASSERT_TRUE(scenario.ok()) << scenario.status();
-  RunResult run = Simulate(*scenario);
+  RunAndRows run = Simulate(*scenario);
   ExpectPartial(*scenario, run);
   EXPECT_EQ(run.end_s, kMaxSimTimeS);
   const RunSummary s = Summarize(*scenario, RealCatalog(), run);

@@ -13,7 +13,7 @@
 
 #include "models/power_model.h"
 #include "sim/engine/simulation.h"
-#include "sim/metrics/series_spool.h"
+#include "sim/metrics/series.h"
 #include "sim/metrics/summary.h"
 #include "sim/report/sqlite_db.h"
 #include "tests/test_util.h"
@@ -33,7 +33,7 @@ absl::StatusOr<RunWithSeriesResult> RunWithSeries(const std::string& text, doubl
   auto s = LoadScenarioFromString(text, "series.yaml", dir, RealCatalog());
   if (!s.ok()) return s.status();
   *out = *s;
-  auto spool = SeriesSpool::Create();
+  auto spool = SeriesSpool::Create("time series");
   if (!spool.ok()) return spool.status();
   RunOptions options;
   options.progress = false;
@@ -123,12 +123,7 @@ TEST(SeriesEngine, SamplesAddUpToTheRunTotals) {
   EXPECT_EQ(sums[-1].last_t, run->end_s);
   EXPECT_EQ(run->series.size() / (n + 1), static_cast<size_t>(SampleCount(run->end_s, 0.7)));
 
-  int64_t completed = 0, output_tokens = 0;
-  for (const RequestRecord& r : run->log.records()) {
-    if (r.status != RequestRecord::kCompleted) continue;
-    ++completed;
-    output_tokens += r.output_tokens;
-  }
+  const int64_t completed = run->log.completed(), output_tokens = run->log.output_tokens();
   EXPECT_EQ(sums[-1].arrivals, run->arrived);
   EXPECT_EQ(sums[-1].completed, completed);
   EXPECT_EQ(sums[-1].output_tokens, output_tokens);

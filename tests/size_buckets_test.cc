@@ -55,7 +55,7 @@ TEST(SizeBuckets, ProportionsFollowTheWeights) {
   int per_group[3] = {0, 0, 0};
   std::vector<size_t> first;
   for (int i = 0; i < 400; ++i) {
-    const size_t pick = r->Route(Req(100, 10), loads);
+    const size_t pick = testing::RouteOn(*r, Req(100, 10), loads);
     ++per_group[loads[pick].group];
     if (i < 8) first.push_back(pick);
   }
@@ -77,12 +77,12 @@ TEST(SizeBuckets, BucketsGoToTheirGroupsAndLeastTokensWithin) {
   loads[1].outstanding_tokens = 100;
   loads[2].outstanding_tokens = 50;
   loads[3].outstanding_tokens = 50;
-  EXPECT_EQ(r->Route(Req(511, 255), loads), 1u);   // [0,512) x [0,256) -> a; replica 1 has fewer tokens
-  EXPECT_EQ(r->Route(Req(511, 256), loads), 2u);   // [0,512) x [256,inf) -> b; tie: lowest index
-  EXPECT_EQ(r->Route(Req(512, 0), loads), 2u);     // [512,2048) x [0,256) -> b
-  EXPECT_EQ(r->Route(Req(2047, 300), loads), 1u);  // [512,2048) x [256,inf) -> a
-  EXPECT_EQ(r->Route(Req(2048, 1), loads), 4u);    // [2048,inf) -> c
-  EXPECT_EQ(r->Route(Req(100000, 5000), loads), 4u);
+  EXPECT_EQ(testing::RouteOn(*r, Req(511, 255), loads), 1u);   // [0,512) x [0,256) -> a; replica 1 has fewer tokens
+  EXPECT_EQ(testing::RouteOn(*r, Req(511, 256), loads), 2u);   // [0,512) x [256,inf) -> b; tie: lowest index
+  EXPECT_EQ(testing::RouteOn(*r, Req(512, 0), loads), 2u);     // [512,2048) x [0,256) -> b
+  EXPECT_EQ(testing::RouteOn(*r, Req(2047, 300), loads), 1u);  // [512,2048) x [256,inf) -> a
+  EXPECT_EQ(testing::RouteOn(*r, Req(2048, 1), loads), 4u);    // [2048,inf) -> c
+  EXPECT_EQ(testing::RouteOn(*r, Req(100000, 5000), loads), 4u);
 }
 
 TEST(SizeBuckets, FallsBackToLeastOutstandingTokens) {
@@ -92,10 +92,10 @@ TEST(SizeBuckets, FallsBackToLeastOutstandingTokens) {
   auto loads = Fleet();
   for (int i = 0; i < 5; ++i) loads[i].outstanding_tokens = 100;
   loads[4].outstanding_tokens = 10;
-  EXPECT_EQ(r->Route(Req(600, 1), loads), 4u);
+  EXPECT_EQ(testing::RouteOn(*r, Req(600, 1), loads), 4u);
   loads[3].outstanding_tokens = 10;
-  EXPECT_EQ(r->Route(Req(600, 1), loads), 3u);  // tie: lowest index
-  EXPECT_LT(loads[r->Route(Req(10, 1), loads)].group, 2);  // the small bucket still goes to a or b
+  EXPECT_EQ(testing::RouteOn(*r, Req(600, 1), loads), 3u);  // tie: lowest index
+  EXPECT_LT(loads[testing::RouteOn(*r, Req(10, 1), loads)].group, 2);  // the small bucket still goes to a or b
 }
 
 void ExpectError(const absl::Status& s, const std::string& prefix) {

@@ -1,6 +1,7 @@
 // Helpers shared by the tests: the real catalog, scenario text loading, and running the CLI.
 #pragma once
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -11,6 +12,7 @@
 
 #include "models/catalog.h"
 #include "policies/policy_registry.h"
+#include "policies/routing/router.h"
 #include "sim/scenario/scenario_loader.h"
 
 namespace gpufleet::testing {
@@ -34,6 +36,14 @@ std::unique_ptr<Interface> MakePolicy(const std::string& type) {
   auto policy = PolicyRegistry<Interface>::Get().Create(cfg);
   EXPECT_TRUE(policy.ok()) << policy.status();
   return policy.ok() ? std::move(*policy) : nullptr;
+}
+
+// Routes one request over a fleet with these loads (loads[i].replica == i), the router's orderings built.
+inline size_t RouteOn(Router& router, const TraceRequest& req, const std::vector<ReplicaLoad>& loads) {
+  int groups = 0;
+  for (const ReplicaLoad& l : loads) groups = std::max(groups, l.group + 1);
+  FleetView view(loads, groups, router.Needs());
+  return router.Route(req, view);
 }
 
 inline std::string SharedData(const std::string& rel) { return std::string(GPUFLEET_SHARED_DATA_DIR) + "/" + rel; }

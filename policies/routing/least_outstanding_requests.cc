@@ -6,12 +6,9 @@ namespace {
 
 class LeastOutstandingRequestsRouter final : public Router {
  public:
-  size_t Route(const TraceRequest&, std::span<const ReplicaLoad> replicas) override {
-    size_t best = 0;
-    for (size_t i = 1; i < replicas.size(); ++i) {
-      if (replicas[i].outstanding_requests < replicas[best].outstanding_requests) best = i;
-    }
-    return best;
+  RouterNeeds Needs() const override { return {.least_requests = true}; }
+  size_t Route(const TraceRequest&, const FleetView& fleet) override {
+    return static_cast<size_t>(fleet.LeastOutstandingRequests());
   }
 };
 

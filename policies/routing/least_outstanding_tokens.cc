@@ -1,5 +1,6 @@
 // Least outstanding tokens: the replica with the least unprocessed work, counted in tokens (prompt tokens
 // not yet prefilled plus output tokens not yet generated), so one long prompt weighs more than a short one.
+// Lowest index on ties.
 #include "policies/routing/router.h"
 
 namespace gpufleet {
@@ -7,12 +8,9 @@ namespace {
 
 class LeastOutstandingTokensRouter final : public Router {
  public:
-  size_t Route(const TraceRequest&, std::span<const ReplicaLoad> replicas) override {
-    size_t best = 0;
-    for (size_t i = 1; i < replicas.size(); ++i) {
-      if (replicas[i].outstanding_tokens < replicas[best].outstanding_tokens) best = i;
-    }
-    return best;
+  RouterNeeds Needs() const override { return {.least_tokens = true}; }
+  size_t Route(const TraceRequest&, const FleetView& fleet) override {
+    return static_cast<size_t>(fleet.LeastOutstandingTokens());
   }
 };
 

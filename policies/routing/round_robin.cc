@@ -6,8 +6,8 @@ namespace {
 
 class RoundRobinRouter final : public Router {
  public:
-  size_t Route(const TraceRequest&, std::span<const ReplicaLoad> replicas) override {
-    return next_++ % replicas.size();
+  size_t Route(const TraceRequest&, const FleetView& fleet) override {
+    return next_++ % fleet.size();
   }
 
  private:

@@ -27,18 +27,6 @@
 namespace gpufleet {
 namespace {
 
-// Least outstanding tokens among the replicas of `group` (all replicas when group < 0); -1 when none.
-int64_t LeastTokens(std::span<const ReplicaLoad> replicas, int group) {
-  int64_t best = -1;
-  for (size_t i = 0; i < replicas.size(); ++i) {
-    if (group >= 0 && replicas[i].group != group) continue;
-    if (best < 0 || replicas[i].outstanding_tokens < replicas[static_cast<size_t>(best)].outstanding_tokens) {
-      best = static_cast<int64_t>(i);
-    }
-  }
-  return best;
-}
-
 class SizeBucketsRouter final : public Router {
  public:
   struct Share {
@@ -71,7 +59,9 @@ class SizeBucketsRouter final : public Router {
     return absl::OkStatus();
   }
 
-  size_t Route(const TraceRequest& request, std::span<const ReplicaLoad> replicas) override {
+  RouterNeeds Needs() const override { return {.least_tokens = true, .per_group = true}; }
+
+  size_t Route(const TraceRequest& request, const FleetView& fleet) override {
     const size_t p = static_cast<size_t>(
         std::upper_bound(prompt_edges_.begin(), prompt_edges_.end(), static_cast<int64_t>(request.prompt_tokens)) -
         prompt_edges_.begin());
@@ -93,10 +83,10 @@ class SizeBucketsRouter final : public Router {
       }
       if (pick >= 0) {
         cur[static_cast<size_t>(pick)] -= total;
-        if (int64_t r = LeastTokens(replicas, pick); r >= 0) return static_cast<size_t>(r);
+        if (int r = fleet.LeastOutstandingTokens(pick); r >= 0) return static_cast<size_t>(r);
       }
     }
-    return static_cast<size_t>(std::max<int64_t>(0, LeastTokens(replicas, -1)));
+    return static_cast<size_t>(fleet.LeastOutstandingTokens());
   }
 
  private:

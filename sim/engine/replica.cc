@@ -3,15 +3,11 @@
 
 #include <algorithm>
 
-#include <simgrid/s4u/Engine.hpp>
-
-#include "absl/strings/str_cat.h"
+#include "sim/engine/calendar.h"
 #include "sim/engine/power_monitor.h"
 #include "sim/engine/progress.h"
 #include "sim/engine/run_guard.h"
 #include "sim/engine/series_sampler.h"
-
-namespace sg4 = simgrid::s4u;
 
 namespace gpufleet {
 
@@ -20,10 +16,10 @@ void CatchUpSamplers(RunContext* ctx, double now_s) {
   if (ctx->power != nullptr) ctx->power->CatchUp(now_s);
 }
 
-Replica::Replica(int id, int group, std::vector<sg4::Host*> gpus, std::unique_ptr<PerfModel> perf,
+Replica::Replica(int id, int group, std::vector<simgrid::s4u::Host*> gpus, const PerfModel* perf,
                  std::unique_ptr<BatchScheduler> scheduler, int64_t kv_blocks, int block_size,
                  SchedulerLimits limits, const GpuPowerParams* power, double power_limit_w, RunContext* ctx)
-    : id_(id), group_(group), gpus_(std::move(gpus)), perf_(std::move(perf)), scheduler_(std::move(scheduler)),
+    : id_(id), group_(group), gpus_(std::move(gpus)), perf_(perf), scheduler_(std::move(scheduler)),
       ctx_(ctx), power_(power), power_limit_w_(power_limit_w) {
   state_.kv = KvBlockPool(kv_blocks, block_size);
   state_.limits = limits;
@@ -31,10 +27,6 @@ Replica::Replica(int id, int group, std::vector<sg4::Host*> gpus, std::unique_pt
   load_.group = group;
   load_.kv_total_blocks = kv_blocks;
   load_.kv_free_blocks = kv_blocks;
-}
-
-void Replica::Start() {
-  actor_ = sg4::Actor::create(absl::StrCat("replica-", id_), gpus_.front(), [this] { Run(); });
 }
 
 Sequence* Replica::NewSequence() {
@@ -60,16 +52,10 @@ void Replica::Enqueue(const TraceRequest& req, uint32_t prompt_tokens, uint32_t 
   ++load_.outstanding_requests;
   load_.outstanding_tokens += prompt_tokens + output_tokens;
   ++stats_.requests;
+  ctx_->fleet->Update(load_);
   if (idle_) {
     idle_ = false;
-    actor_->resume();
-  }
-}
-
-void Replica::OnArrivalsDone() {
-  if (idle_) {
-    idle_ = false;
-    actor_->resume();
+    ctx_->calendar->Schedule(ctx_->now_s, id_);
   }
 }
 
@@ -81,57 +67,60 @@ ReplicaStats Replica::stats() const {
   return s;
 }
 
-void Replica::Run() {
-  while (true) {
-    state_.now_s = sg4::Engine::get_clock();
-    CatchUpSamplers(ctx_, state_.now_s);  // before the scheduler moves queues
-    scheduler_->Schedule(state_, &batch_);
-    if (batch_.empty()) {
-      // Nothing runnable. With work still queued this would wait forever; the run reports it as stuck.
-      if (ctx_->arrivals_done) return;
-      idle_ = true;
-      sg4::this_actor::suspend();
-      continue;
-    }
-    work_.clear();
-    for (const ScheduledSeq& s : batch_) {
-      work_.push_back({s.tokens, s.seq->computed});
-      if (s.seq->first_scheduled_s < 0) s.seq->first_scheduled_s = state_.now_s;
-    }
-    const IterationCost cost = perf_->Cost(work_);
-    const PoweredIteration powered = PowerIteration(cost, *power_, power_limit_w_);
-    const double duration = powered.seconds;
-    in_iteration_ = true;
-    iteration_start_s_ = state_.now_s;
-    iteration_s_ = duration;
-    iteration_energy_j_ = powered.energy_j;
-    // An iteration ending past the limit: the run cannot end before it, so it ends at the limit, with this
-    // iteration in progress (its busy time counts up to there, its tokens are never emitted).
-    if (ctx_->guard->Beyond(state_.now_s + duration)) {
-      ctx_->guard->StopAtLimit();
-      return;
-    }
-    sg4::this_actor::sleep_for(duration);
-    CatchUpSamplers(ctx_, sg4::Engine::get_clock());  // before the batch applies
-    in_iteration_ = false;
-    stats_.busy_s += duration;
-    stats_.busy_energy_j += powered.energy_j;
-    stats_.compute_s += cost.compute_s / powered.clock_scale;
-    stats_.memory_s += cost.memory_s;
-    stats_.comm_s += cost.comm_s;
-    stats_.flops += cost.flops;
-    stats_.hbm_bytes += cost.hbm_bytes;
-    stats_.peak_power_w = std::max(stats_.peak_power_w, powered.power_w);
-    if (powered.clock_scale < 1) {
-      stats_.capped_s += duration;
-      ++stats_.capped_iterations;
-    }
-    ++stats_.iterations;
-    stats_.max_running = std::max<int64_t>(stats_.max_running, static_cast<int64_t>(state_.running.size()));
-    ApplyBatch(sg4::Engine::get_clock());
-    load_.kv_free_blocks = state_.kv.free();
-    ctx_->progress->Tick(sg4::Engine::get_clock(), ctx_->completed);
+void Replica::Wake() {
+  if (in_iteration_) FinishIteration(ctx_->now_s);
+  StartIteration(ctx_->now_s);
+}
+
+void Replica::StartIteration(double now_s) {
+  state_.now_s = now_s;
+  CatchUpSamplers(ctx_, now_s);  // before the scheduler moves queues
+  scheduler_->Schedule(state_, &batch_);
+  if (batch_.empty()) {
+    // Nothing runnable: wait for the router. With work still queued this would wait forever; the run
+    // reports it as stuck.
+    idle_ = true;
+    return;
   }
+  work_.clear();
+  for (const ScheduledSeq& s : batch_) {
+    work_.push_back({s.tokens, s.seq->computed});
+    if (s.seq->first_scheduled_s < 0) s.seq->first_scheduled_s = now_s;
+  }
+  iteration_cost_ = perf_->Cost(work_);
+  iteration_power_ = PowerIteration(iteration_cost_, *power_, power_limit_w_);
+  in_iteration_ = true;
+  iteration_start_s_ = now_s;
+  iteration_s_ = iteration_power_.seconds;
+  iteration_energy_j_ = iteration_power_.energy_j;
+  // An end past the run's limit is never reached: the run ends at the limit with this iteration in
+  // progress (its busy time counts up to there, its tokens are never emitted).
+  ctx_->calendar->Schedule(now_s + iteration_s_, id_);
+}
+
+void Replica::FinishIteration(double now_s) {
+  CatchUpSamplers(ctx_, now_s);  // before the batch applies
+  in_iteration_ = false;
+  const IterationCost& cost = iteration_cost_;
+  const PoweredIteration& powered = iteration_power_;
+  stats_.busy_s += iteration_s_;
+  stats_.busy_energy_j += powered.energy_j;
+  stats_.compute_s += cost.compute_s / powered.clock_scale;
+  stats_.memory_s += cost.memory_s;
+  stats_.comm_s += cost.comm_s;
+  stats_.flops += cost.flops;
+  stats_.hbm_bytes += cost.hbm_bytes;
+  stats_.peak_power_w = std::max(stats_.peak_power_w, powered.power_w);
+  if (powered.clock_scale < 1) {
+    stats_.capped_s += iteration_s_;
+    ++stats_.capped_iterations;
+  }
+  ++stats_.iterations;
+  stats_.max_running = std::max<int64_t>(stats_.max_running, static_cast<int64_t>(state_.running.size()));
+  ApplyBatch(now_s);
+  load_.kv_free_blocks = state_.kv.free();
+  ctx_->fleet->Update(load_);
+  ctx_->progress->Tick(now_s, ctx_->completed);
 }
 
 void Replica::ApplyBatch(double now_s) {

@@ -1,10 +1,11 @@
-// One model replica: its queues, KV pool, batch scheduler and perf model, and the actor that runs it.
+// One model replica: its queues, KV pool, batch scheduler and perf model, driven by the engine's calendar.
 //
-// The actor loops: ask the scheduler for a batch, ask the perf model how long it takes, sleep that long
-// on the replica's GPU, then apply the batch (tokens, first tokens, completions). With nothing to do it
-// suspends itself until the router hands it a request. An iteration that would end past the run's time
-// limit ends the run instead (run_guard.h). Requests are plain structs moved between queues; there is one
-// actor per replica, never one per request.
+// The replica is a small state machine woken by the calendar (calendar.h): at a wake-up it finishes the
+// iteration in progress, if any (tokens, first tokens, completions), then asks the scheduler for the next
+// batch and the perf model how long it takes, and books its own next wake-up at the end of it. With
+// nothing to do it stays idle until the router hands it a request. An iteration that would end past the
+// run's time limit ends the run at the limit instead (run_guard.h). Requests are plain structs moved
+// between queues, never an actor each.
 #pragma once
 
 #include <algorithm>
@@ -13,18 +14,18 @@
 #include <memory>
 #include <vector>
 
-#include <simgrid/s4u/Actor.hpp>
 #include <simgrid/s4u/Host.hpp>
 
 #include "models/perf_model.h"
 #include "models/power_model.h"
 #include "policies/batching/batch_scheduler.h"
-#include "policies/routing/router.h"
+#include "policies/routing/fleet_view.h"
 #include "sim/engine/replica_state.h"
 #include "sim/metrics/request_log.h"
 
 namespace gpufleet {
 
+class Calendar;
 class PowerMonitor;
 class ProgressMeter;
 class RunGuard;
@@ -36,7 +37,10 @@ struct RunContext {
   ProgressMeter* progress = nullptr;
   SeriesSampler* series = nullptr;  // null unless the run records a time series
   PowerMonitor* power = nullptr;    // the cluster's power readings (power_monitor.h)
+  FleetView* fleet = nullptr;       // the router's view; each replica publishes its load changes there
   RunGuard* guard = nullptr;        // the run's limits; ends the run past them
+  Calendar* calendar = nullptr;     // who acts next, and when
+  double now_s = 0;                 // the date of the event being handled
   bool arrivals_done = false;
   int64_t completed = 0;
   int64_t tokens_out = 0;
@@ -69,25 +73,29 @@ struct ReplicaStats {
 
 class Replica {
  public:
-  // `power` outlives the replica; `power_limit_w` 0 is the GPU's TDP.
-  Replica(int id, int group, std::vector<simgrid::s4u::Host*> gpus, std::unique_ptr<PerfModel> perf,
+  // `perf` (shared by the replicas of a group on one node type) and `power` outlive the replica;
+  // `power_limit_w` 0 is the GPU's TDP.
+  Replica(int id, int group, std::vector<simgrid::s4u::Host*> gpus, const PerfModel* perf,
           std::unique_ptr<BatchScheduler> scheduler, int64_t kv_blocks, int block_size, SchedulerLimits limits,
           const GpuPowerParams* power, double power_limit_w, RunContext* ctx);
 
-  // Starts the replica's actor on its first GPU.
-  void Start();
-  // Hands over an arrived request (prompt possibly truncated); wakes the actor if idle.
+  // Hands over a request arriving now (prompt possibly truncated); an idle replica books a wake-up now,
+  // after the arrivals of this instant.
   void Enqueue(const TraceRequest& req, uint32_t prompt_tokens, uint32_t output_tokens);
-  // Called when no more requests will arrive: idle replicas wake up and finish.
-  void OnArrivalsDone();
+  // The calendar's call at the date the replica booked: ends the iteration in progress, starts the next.
+  void Wake();
 
-  const ReplicaLoad& load() const { return load_; }
   ReplicaStats stats() const;
   int id() const { return id_; }
   int group() const { return group_; }
   const std::vector<simgrid::s4u::Host*>& gpus() const { return gpus_; }
   // Requests still queued or running (non-zero after a run that was not stopped means the replica was stuck).
   size_t unfinished() const { return state_.waiting.size() + state_.running.size(); }
+  template <class Fn>
+  void ForEachUnfinished(Fn fn) const {
+    for (const Sequence* s : state_.running) fn(*s);
+    for (const Sequence* s : state_.waiting) fn(*s);
+  }
   // When the iteration in progress ends; -1 when none is.
   double iteration_end_s() const { return in_iteration_ ? iteration_start_s_ + iteration_s_ : -1; }
 
@@ -108,7 +116,8 @@ class Replica {
   const GpuPowerParams& power() const { return *power_; }
 
  private:
-  void Run();
+  void FinishIteration(double now_s);
+  void StartIteration(double now_s);
   void ApplyBatch(double now_s);
   Sequence* NewSequence();
   void FreeSequence(Sequence* seq);
@@ -116,16 +125,17 @@ class Replica {
   int id_;
   int group_;
   std::vector<simgrid::s4u::Host*> gpus_;
-  std::unique_ptr<PerfModel> perf_;
+  const PerfModel* perf_;
   std::unique_ptr<BatchScheduler> scheduler_;
   ReplicaState state_;
   RunContext* ctx_;
-  simgrid::s4u::ActorPtr actor_;
-  bool idle_ = false;
+  bool idle_ = true;
   bool in_iteration_ = false;
   double iteration_start_s_ = 0;
   double iteration_s_ = 0;
   double iteration_energy_j_ = 0;
+  IterationCost iteration_cost_;
+  PoweredIteration iteration_power_;
   const GpuPowerParams* power_;
   double power_limit_w_;
 

@@ -4,12 +4,8 @@
 #include <algorithm>
 #include <cmath>
 
-#include <simgrid/s4u/Actor.hpp>
-
 #include "absl/strings/str_format.h"
 #include "sim/scenario/scenario.h"
-
-namespace sg4 = simgrid::s4u;
 
 namespace gpufleet {
 namespace {
@@ -36,14 +32,12 @@ RunGuard::RunGuard(double max_sim_time_s, double horizon_s, int64_t fleet_capaci
 }
 
 void RunGuard::StopAtLimit() {
-  sg4::this_actor::sleep_until(limit_s_);
   Stop(absl::StrFormat("simulated time reached its limit of %g s (%s)", limit_s_, limit_source_));
 }
 
 void RunGuard::Stop(std::string reason) {
   if (stopped()) return;
   reason_ = std::move(reason);
-  sg4::Actor::kill_all();
 }
 
 bool RunGuard::CheckBacklog(double now_s, int64_t outstanding, int64_t output_left, int64_t output_done) {

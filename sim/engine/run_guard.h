@@ -2,17 +2,17 @@
 //
 // Two rules (docs/report.md#partial-runs):
 // - A bound on simulated time: limits.max_sim_time_s, by default 10 x horizon_s (no horizon: 10 x the last
-//   arrival, once arrivals end), at least kMinDefaultLimitS, at most kMaxSimTimeS. An actor whose next
-//   event lies past the bound sleeps until the bound instead and ends the run there.
+//   arrival, once arrivals end), at least kMinDefaultLimitS, at most kMaxSimTimeS. The run ends at the
+//   bound when the calendar's next event lies past it.
 // - A diverging backlog: at checkpoints kCheckpointS apart, taken by the router at arrivals, the requests
 //   outstanding (routed, not finished) grew at each of the last kGrowthCheckpoints checkpoints, exceed
 //   kBacklogFactor x the sequences the fleet can run at once, and hold more output tokens still to
 //   generate than the fleet, at its output-token rate since the first of those checkpoints, would
 //   generate before the bound. The run would end partial at the bound anyway; it ends at once instead.
 //
-// Every check runs inside the router and replica actors at their own events, never in a timer actor:
-// a timed actor would perturb event dates (see series_sampler.h), so a run that stays within the limits
-// is the same event for event, and a stopped run stops at the same point every time.
+// Every check runs at the engine's own events, never at a timer of its own: a timer would perturb event
+// dates (see series_sampler.h), so a run that stays within the limits is the same event for event, and a
+// stopped run stops at the same point every time.
 #pragma once
 
 #include <cstdint>
@@ -38,9 +38,8 @@ class RunGuard {
   const std::string& reason() const { return reason_; }
 
   // True when an event at `t_s` (the end of an iteration, the next arrival) lies past the bound: the
-  // calling actor then calls StopAtLimit() instead of waiting for it.
+  // engine then calls StopAtLimit() and ends the run at limit_s() instead of handling it.
   bool Beyond(double t_s) const { return t_s > limit_s_; }
-  // Sleeps the calling actor until the bound, then ends the run there.
   void StopAtLimit();
 
   // The router, at an arrival, before handling it: takes a checkpoint when one is due. `outstanding`:
@@ -59,7 +58,7 @@ class RunGuard {
     int64_t output_done;
   };
   bool TakeCheckpoint(const Checkpoint& c);
-  // Ends the run now: records why and kills every other actor; the caller then returns.
+  // Ends the run now: records why; the engine handles no further event.
   void Stop(std::string reason);
 
   double limit_s_;

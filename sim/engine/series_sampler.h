@@ -18,7 +18,6 @@
 #include "models/catalog.h"
 #include "sim/engine/replica.h"
 #include "sim/metrics/series.h"
-#include "sim/metrics/series_spool.h"
 
 namespace gpufleet {
 

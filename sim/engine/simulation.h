@@ -1,7 +1,8 @@
 // Runs one validated scenario on SimGrid and returns everything the reports need.
 //
-// Builds the platform (one host per GPU), places the replicas, starts one actor per replica and the
-// router actor, which pulls arrivals from the workload stream, routes them and hands them to replicas.
+// Builds the platform (one host per GPU), places the replicas, and runs the router and every replica from
+// one calendar (calendar.h) inside one SimGrid actor: the router pulls arrivals from the workload stream,
+// routes them and hands them to replicas.
 // Arrivals stop at the horizon; requests already admitted drain to completion, unless the run's limits
 // (run_guard.h) stop it first: the result is then partial. One run per process:
 // SimGrid allows one s4u::Engine per process. On request, the run also records a time series
@@ -17,7 +18,6 @@
 #include "sim/metrics/power_stats.h"
 #include "sim/metrics/request_log.h"
 #include "sim/metrics/series.h"
-#include "sim/metrics/series_spool.h"
 #include "sim/scenario/scenario.h"
 
 namespace gpufleet {
@@ -27,6 +27,7 @@ struct RunOptions {
   bool progress = true;   // progress line on a TTY
   double series_interval_s = 0;  // > 0 (at least kMinSeriesIntervalS): record the time series into `series`
   SeriesSpool* series = nullptr;   // required when series_interval_s > 0
+  RequestSpool* requests = nullptr;  // when given, receives every request's row (request_log.h)
 };
 
 struct ReplicaResult {
@@ -52,7 +53,7 @@ struct GpuResult {
 struct RunResult {
   double end_s = 0;                  // simulated time when the last request finished, or when the run stopped
   // Stopped at a limit (run_guard.h) before every request finished: the figures cover [0, end_s], and
-  // requests still queued or running are unfinished (pending in the log).
+  // requests still queued or running are unfinished.
   bool partial = false;
   std::string stop_reason;           // why, when partial
   int64_t arrived = 0;

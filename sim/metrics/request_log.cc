@@ -5,36 +5,108 @@
 #include <cmath>
 
 namespace gpufleet {
+namespace {
 
-void RequestLog::OnArrival(const TraceRequest& req) {
-  if (records_.size() <= req.id) records_.resize(req.id + 1);
-  RequestRecord& r = records_[req.id];
-  r.arrival_s = req.arrival_s;
-  r.prompt_tokens = req.prompt_tokens;
-  r.output_tokens = req.output_tokens;
+constexpr size_t kRowBatch = 4096;
+// Below this many pairs the list just grows; merging pays only once it is long.
+constexpr size_t kMinGapsToMerge = size_t{1} << 16;
+
+// Sorts the pairs by gap and merges those of equal gap (exact: a count per distinct value).
+void MergeEqualGaps(std::vector<WeightedSample>* gaps) {
+  std::sort(gaps->begin(), gaps->end(), [](const WeightedSample& a, const WeightedSample& b) { return a.value < b.value; });
+  size_t out = 0;
+  for (size_t i = 0; i < gaps->size(); ++i) {
+    if (out > 0 && (*gaps)[out - 1].value == (*gaps)[i].value) {
+      (*gaps)[out - 1].count += (*gaps)[i].count;
+    } else {
+      (*gaps)[out++] = (*gaps)[i];
+    }
+  }
+  gaps->resize(out);
+}
+
+}  // namespace
+
+void RequestLog::AddGaps(double gap_s, uint32_t count) {
+  if (gaps_.size() == gaps_.capacity() && gaps_.size() >= kMinGapsToMerge) {
+    MergeEqualGaps(&gaps_);
+    // Grow (by the vector's doubling) only when merging freed less than a quarter of the list, so that
+    // merges stay rare when gaps are mostly distinct.
+    if (gaps_.size() > gaps_.capacity() / 4 * 3) gaps_.reserve(gaps_.capacity() * 2);
+  }
+  gaps_.push_back({static_cast<float>(gap_s), count});
+}
+
+void RequestLog::Emit(const RequestRow& row) {
+  if (rows_ == nullptr) return;
+  pending_rows_.push_back(row);
+  if (pending_rows_.size() >= kRowBatch) (void)Flush();
+}
+
+absl::Status RequestLog::Flush() {
+  if (rows_ != nullptr && row_error_.ok()) {
+    row_error_ = rows_->Append(pending_rows_);
+  }
+  pending_rows_.clear();
+  return row_error_;
 }
 
 void RequestLog::OnRejected(const TraceRequest& req) {
-  OnArrival(req);
-  records_[req.id].status = RequestRecord::kRejected;
+  RequestRow row;
+  row.id = req.id;
+  row.arrival_s = req.arrival_s;
+  row.prompt_tokens = req.prompt_tokens;
+  row.output_tokens = req.output_tokens;
+  row.status = RequestRow::kRejected;
+  Emit(row);
+}
+
+void RequestLog::OnUnfinished(const Sequence& seq) {
+  RequestRow row;
+  row.id = seq.req.id;
+  row.arrival_s = seq.req.arrival_s;
+  row.prompt_tokens = seq.prompt_tokens;
+  row.output_tokens = seq.req.output_tokens;
+  row.status = RequestRow::kUnfinished;
+  Emit(row);
 }
 
 void RequestLog::OnCompleted(const Sequence& seq, double now_s) {
-  RequestRecord& r = records_[seq.req.id];
-  r.prompt_tokens = seq.prompt_tokens;
-  r.output_tokens = seq.generated;
-  r.ttft_s = seq.first_token_s - seq.req.arrival_s;
-  r.e2e_s = now_s - seq.req.arrival_s;
-  r.queue_s = static_cast<float>(seq.first_scheduled_s - seq.req.arrival_s);
-  r.tpot_s = seq.generated > 1 ? static_cast<float>((r.e2e_s - r.ttft_s) / (seq.generated - 1)) : 0.0f;
-  r.max_tbt_s = static_cast<float>(seq.max_gap_s);
-  r.replica = seq.replica;
-  r.preemptions = static_cast<uint16_t>(std::min<uint32_t>(seq.preemptions, 65535));
-  r.status = RequestRecord::kCompleted;
+  const double ttft = seq.first_token_s - seq.req.arrival_s;
+  const double e2e = now_s - seq.req.arrival_s;
+  const float queue = static_cast<float>(seq.first_scheduled_s - seq.req.arrival_s);
+  const float tpot = seq.generated > 1 ? static_cast<float>((e2e - ttft) / (seq.generated - 1)) : 0.0f;
   const uint32_t gaps = seq.generated > 0 ? seq.generated - 1 : 0;
   const double allowed = std::floor((1.0 - slo_.tbt_percentile / 100.0) * gaps + 1e-9);
   const bool tbt_ok = seq.gaps_over_tbt_target <= allowed;
-  r.slo_met = (r.ttft_s <= slo_.ttft_s && r.e2e_s <= slo_.e2e_s && tbt_ok) ? 1 : 0;
+  const bool met = ttft <= slo_.ttft_s && e2e <= slo_.e2e_s && tbt_ok;
+
+  ++completed_;
+  slo_met_ += met ? 1 : 0;
+  prompt_tokens_ += seq.prompt_tokens;
+  output_tokens_ += seq.generated;
+  preemptions_ += seq.preemptions;
+  latencies_.ttft_s.push_back(static_cast<float>(ttft));
+  latencies_.e2e_s.push_back(static_cast<float>(e2e));
+  latencies_.queue_s.push_back(queue);
+  if (seq.generated >= 2) latencies_.tpot_s.push_back(tpot);
+
+  if (rows_ == nullptr) return;
+  RequestRow row;
+  row.id = seq.req.id;
+  row.arrival_s = seq.req.arrival_s;
+  row.ttft_s = ttft;
+  row.e2e_s = e2e;
+  row.queue_s = queue;
+  row.tpot_s = tpot;
+  row.max_tbt_s = static_cast<float>(seq.max_gap_s);
+  row.prompt_tokens = seq.prompt_tokens;
+  row.output_tokens = seq.generated;
+  row.replica = seq.replica;
+  row.preemptions = static_cast<uint16_t>(std::min<uint32_t>(seq.preemptions, 65535));
+  row.status = RequestRow::kCompleted;
+  row.slo_met = met ? 1 : 0;
+  Emit(row);
 }
 
 }  // namespace gpufleet

@@ -5,7 +5,6 @@
 #include <ostream>
 
 #include "absl/strings/str_cat.h"
-#include "sim/metrics/series_spool.h"
 #include "sim/util/atomic_file.h"
 
 namespace gpufleet {

@@ -1,6 +1,7 @@
 // Time series of a run: one row per replica and one fleet row per sample time, for load, queue, KV and
 // power over time (diurnal traces, bursts). Filled by sim/engine/series_sampler into a SeriesSpool
-// (series_spool.h); written as CSV here and to SQLite by sim/report/sqlite_report. Definitions of the columns: docs/sqlite-schema.md#series.
+// (spool.h); written as CSV here and to SQLite by sim/report/sqlite_report. Definitions of the columns:
+// docs/sqlite-schema.md#series.
 #pragma once
 
 #include <cstdint>
@@ -8,6 +9,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "sim/metrics/spool.h"
 
 namespace gpufleet {
 
@@ -30,7 +32,7 @@ struct SeriesSample {
   double power_w = 0;           // mean GPU power over the interval (fleet: every GPU of the cluster)
 };
 
-class SeriesSpool;
+using SeriesSpool = Spool<SeriesSample>;
 
 // Writes a header and one line per sample to `path`, through a temporary and a rename (atomic_file.h), so a
 // failed write never leaves a partial file under `path`. Streams: memory stays flat however long the series.

@@ -10,27 +10,21 @@
 namespace gpufleet {
 namespace {
 
-LatencyStats StatsOf(std::vector<double>& v) {
+// Sorts `v` (the column is left sorted: computing the summary again gives the same figures).
+LatencyStats StatsOf(std::deque<float>& v) {
   LatencyStats s;
   s.samples = v.size();
   if (v.empty()) return s;
+  std::sort(v.begin(), v.end());
   double sum = 0;
-  for (double x : v) sum += x;
+  for (float x : v) sum += x;
   s.mean = sum / static_cast<double>(v.size());
-  s.max = *std::max_element(v.begin(), v.end());
-  s.p50 = Percentile(v, 50);
-  s.p90 = Percentile(v, 90);
-  s.p95 = Percentile(v, 95);
-  s.p99 = Percentile(v, 99);
+  s.max = v.back();
+  s.p50 = SortedPercentile(v, 50);
+  s.p90 = SortedPercentile(v, 90);
+  s.p95 = SortedPercentile(v, 95);
+  s.p99 = SortedPercentile(v, 99);
   return s;
-}
-
-double AtPercentile(const LatencyStats& s, std::vector<double>& values, double p) {
-  if (p == 50) return s.p50;
-  if (p == 90) return s.p90;
-  if (p == 95) return s.p95;
-  if (p == 99) return s.p99;
-  return Percentile(values, p);
 }
 
 }  // namespace
@@ -49,38 +43,28 @@ RunSummary Summarize(const Scenario& scenario, const Catalog& catalog, RunResult
   s.requests_truncated = run.truncated;
   s.duration_s = run.end_s;
 
-  int64_t met = 0;
-  for (const RequestRecord& r : run.log.records()) {
-    if (r.status != RequestRecord::kCompleted) continue;
-    ++s.requests_completed;
-    s.prompt_tokens += r.prompt_tokens;
-    s.output_tokens += r.output_tokens;
-    s.preemptions += r.preemptions;
-    met += r.slo_met;
-  }
+  const RequestLog& log = run.log;
+  s.requests_completed = log.completed();
+  s.prompt_tokens = log.prompt_tokens();
+  s.output_tokens = log.output_tokens();
+  s.preemptions = log.preemptions();
+  const int64_t met = log.slo_met();
   s.requests_unfinished = s.requests_arrived - s.requests_completed - s.requests_rejected;
 
-  // One metric at a time through one buffer: at 10M requests each copy is 80 MB.
-  std::vector<double> values;
-  values.reserve(static_cast<size_t>(s.requests_completed));
-  auto latency = [&](const char* name, const Slo* slo, auto field, bool multi_token_only) {
-    values.clear();
-    for (const RequestRecord& r : run.log.records()) {
-      if (r.status != RequestRecord::kCompleted || (multi_token_only && r.output_tokens < 2)) continue;
-      values.push_back(static_cast<double>(field(r)));
-    }
+  LatencyColumns& columns = run.log.latencies();
+  auto latency = [&](const char* name, const Slo* slo, std::deque<float>& values) {
     LatencyStats stats = StatsOf(values);
     if (slo != nullptr && slo->enabled) {
       if (values.empty()) {
         s.slos.push_back({name, slo->target_s, slo->percentile, false, 0, false});
       } else {
-        const double observed = AtPercentile(stats, values, slo->percentile);
+        const double observed = SortedPercentile(values, slo->percentile);
         s.slos.push_back({name, slo->target_s, slo->percentile, true, observed, observed <= slo->target_s});
       }
     }
     return stats;
   };
-  s.ttft = latency("ttft", &scenario.slos.ttft, [](const RequestRecord& r) { return r.ttft_s; }, false);
+  s.ttft = latency("ttft", &scenario.slos.ttft, columns.ttft_s);
 
   auto& gaps = run.log.gaps();
   const std::vector<double> tbt_ps = WeightedPercentiles(gaps, {50, 90, 95, 99});
@@ -107,9 +91,9 @@ RunSummary Summarize(const Scenario& scenario, const Catalog& catalog, RunResult
     }
   }
 
-  s.e2e = latency("e2e", &scenario.slos.e2e, [](const RequestRecord& r) { return r.e2e_s; }, false);
-  s.tpot = latency("tpot", nullptr, [](const RequestRecord& r) { return r.tpot_s; }, true);
-  s.queue = latency("queue", nullptr, [](const RequestRecord& r) { return r.queue_s; }, false);
+  s.e2e = latency("e2e", &scenario.slos.e2e, columns.e2e_s);
+  s.tpot = latency("tpot", nullptr, columns.tpot_s);
+  s.queue = latency("queue", nullptr, columns.queue_s);
 
   const double duration = s.duration_s > 0 ? s.duration_s : 1.0;
   s.throughput_rps = static_cast<double>(s.requests_completed) / duration;

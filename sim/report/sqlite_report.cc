@@ -103,22 +103,20 @@ absl::StatusOr<int64_t> WriteRun(sqlite3* db, const std::string& path, const Sce
                            .Real(duration / 3600.0).Real(summary.energy_usd_per_hour * duration / 3600.0)
                            .Text("energy_usd_per_kwh").Done(db));
   }
-  if (options.per_request) {
+  if (options.requests != nullptr) {
     GF_ASSIGN_OR_RETURN(Stmt req_stmt, Prepare(db, "INSERT INTO requests VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)"));
-    const auto& records = run.log.records();
-    for (size_t id = 0; id < records.size(); ++id) {
-      const RequestRecord& r = records[id];
+    GF_RETURN_IF_ERROR(options.requests->ForEach([&](const RequestRow& r) {
       Row row(req_stmt.get());
-      row.Int(run_id).Int(static_cast<int64_t>(id)).Real(r.arrival_s).Int(r.prompt_tokens).Int(r.output_tokens);
-      if (r.status == RequestRecord::kCompleted) {
+      row.Int(run_id).Int(static_cast<int64_t>(r.id)).Real(r.arrival_s).Int(r.prompt_tokens).Int(r.output_tokens);
+      if (r.status == RequestRow::kCompleted) {
         row.Text("completed").Int(r.replica).Real(r.ttft_s).Real(r.e2e_s).Real(r.queue_s).Real(r.tpot_s)
             .Real(r.max_tbt_s).Int(r.preemptions);
       } else {
-        row.Text(r.status == RequestRecord::kRejected ? "rejected" : "unfinished").Null().Null().Null().Null().Null()
+        row.Text(r.status == RequestRow::kRejected ? "rejected" : "unfinished").Null().Null().Null().Null().Null()
             .Null().Null();
       }
-      GF_RETURN_IF_ERROR(row.Int(r.slo_met).Done(db));
-    }
+      return row.Int(r.slo_met).Done(db);
+    }));
   }
   if (options.series != nullptr && options.series->size() > 0) {
     GF_ASSIGN_OR_RETURN(Stmt series_stmt, Prepare(db, "INSERT INTO series VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)"));

@@ -12,7 +12,8 @@
 
 #include "absl/status/statusor.h"
 #include "sim/engine/simulation.h"
-#include "sim/metrics/series_spool.h"
+#include "sim/metrics/request_log.h"
+#include "sim/metrics/series.h"
 #include "sim/report/sqlite_db.h"
 #include "sim/metrics/summary.h"
 #include "sim/scenario/scenario.h"
@@ -20,8 +21,8 @@
 namespace gpufleet {
 
 struct SqliteWriteOptions {
-  bool per_request = false;
-  const SeriesSpool* series = nullptr;  // the run's time series, when it recorded one
+  const RequestSpool* requests = nullptr;  // the run's per-request rows, when it kept them
+  const SeriesSpool* series = nullptr;     // the run's time series, when it recorded one
   double wait_s = 120;                  // how long to keep retrying a database locked by other writers
   std::string created_at;               // runs.created_at: UTC, YYYY-MM-DDTHH:MM:SSZ
   std::string run_uid;                  // runs.run_uid (NewRunUid): the run's identity across databases

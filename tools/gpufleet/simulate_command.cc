@@ -12,7 +12,6 @@
 #include "models/catalog.h"
 #include "sim/engine/simulation.h"
 #include "sim/metrics/series.h"
-#include "sim/metrics/series_spool.h"
 #include "sim/metrics/summary.h"
 #include "sim/report/json_report.h"
 #include "sim/report/sqlite_report.h"
@@ -142,11 +141,18 @@ std::function<int()> AddSimulateCommand(CLI::App& app) {
     }
     std::unique_ptr<SeriesSpool> spool;
     if (series) {
-      auto made = SeriesSpool::Create();
+      auto made = SeriesSpool::Create("time series");
       if (!made.ok()) return ReportError(made.status());
       spool = std::move(*made);
     }
+    std::unique_ptr<RequestSpool> request_rows;
+    if (flags->per_request) {
+      auto made = RequestSpool::Create("per-request rows");
+      if (!made.ok()) return ReportError(made.status());
+      request_rows = std::move(*made);
+    }
     RunOptions options;
+    options.requests = request_rows.get();
     options.verbose = flags->verbose;
     options.progress = !flags->no_progress;
     options.series_interval_s = series ? flags->series_interval_s : 0;
@@ -182,7 +188,7 @@ std::function<int()> AddSimulateCommand(CLI::App& app) {
       }
     }
     if (!flags->db.empty()) {
-      SqliteWriteOptions write{flags->per_request, spool.get(), flags->db_wait_s, UtcNow("%Y-%m-%dT%H:%M:%SZ"),
+      SqliteWriteOptions write{request_rows.get(), spool.get(), flags->db_wait_s, UtcNow("%Y-%m-%dT%H:%M:%SZ"),
                                NewRunUid(*scenario)};
       auto run_id = AppendRunToSqlite(flags->db, *scenario, summary, *run, write);
       if (run_id.ok()) {
