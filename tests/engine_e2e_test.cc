@@ -14,27 +14,13 @@ namespace {
 
 using testing::RealCatalog;
 
-// A run and every request's row (in the order requests ended).
-struct RunAndRows : RunResult {
-  std::vector<RequestRow> rows;
-};
+using testing::RunAndRows;
 
 absl::StatusOr<RunAndRows> RunScenario(const std::string& text, Scenario* out = nullptr) {
   auto s = LoadScenarioFromString(text, "e2e.yaml", ".", RealCatalog());
   if (!s.ok()) return s.status();
-  auto spool = RequestSpool::Create("per-request rows");
-  if (!spool.ok()) return spool.status();
-  RunOptions options;
-  options.progress = false;
-  options.requests = spool->get();
-  auto r = RunSimulation(*s, RealCatalog(), options);
-  if (!r.ok()) return r.status();
   if (out != nullptr) *out = *s;
-  RunAndRows result{std::move(*r), {}};
-  auto rows = (*spool)->ReadAll();
-  if (!rows.ok()) return rows.status();
-  result.rows = std::move(*rows);
-  return result;
+  return testing::SimulateWithRows(*s, RealCatalog());
 }
 
 // Checks the invariants every run must satisfy.

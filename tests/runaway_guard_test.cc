@@ -27,24 +27,12 @@ Scenario Load(const std::string& text) {
   return s.ok() ? *s : Scenario{};
 }
 
-// A run and every request's row.
-struct RunAndRows : RunResult {
-  std::vector<RequestRow> rows;
-};
+using testing::RunAndRows;
 
 RunAndRows Simulate(const Scenario& scenario) {
-  auto spool = RequestSpool::Create("per-request rows");
-  EXPECT_TRUE(spool.ok()) << spool.status();
-  if (!spool.ok()) return {};
-  RunOptions options;
-  options.progress = false;
-  options.requests = spool->get();
-  auto r = RunSimulation(scenario, RealCatalog(), options);
+  auto r = testing::SimulateWithRows(scenario, RealCatalog());
   EXPECT_TRUE(r.ok()) << r.status();
-  if (!r.ok()) return {};
-  auto rows = (*spool)->ReadAll();
-  EXPECT_TRUE(rows.ok()) << rows.status();
-  return RunAndRows{std::move(*r), rows.ok() ? std::move(*rows) : std::vector<RequestRow>{}};
+  return r.ok() ? std::move(*r) : RunAndRows{};
 }
 
 // One H100 replica of Llama-2-7B; `extra` adds top-level keys, `perf` the perf model.

@@ -13,6 +13,7 @@
 #include "models/catalog.h"
 #include "policies/policy_registry.h"
 #include "policies/routing/router.h"
+#include "sim/engine/simulation.h"
 #include "sim/scenario/scenario_loader.h"
 
 namespace gpufleet::testing {
@@ -44,6 +45,24 @@ inline size_t RouteOn(Router& router, const TraceRequest& req, const std::vector
   for (const ReplicaLoad& l : loads) groups = std::max(groups, l.group + 1);
   FleetView view(loads, groups, router.Needs());
   return router.Route(req, view);
+}
+
+// A run in this process (one per process: SimGrid) and every request's row, in the order requests ended.
+struct RunAndRows : RunResult {
+  std::vector<RequestRow> rows;
+};
+
+inline absl::StatusOr<RunAndRows> SimulateWithRows(const Scenario& scenario, const Catalog& catalog) {
+  auto spool = RequestSpool::Create("per-request rows");
+  if (!spool.ok()) return spool.status();
+  RunOptions options;
+  options.progress = false;
+  options.requests = spool->get();
+  auto run = RunSimulation(scenario, catalog, options);
+  if (!run.ok()) return run.status();
+  auto rows = (*spool)->ReadAll();
+  if (!rows.ok()) return rows.status();
+  return RunAndRows{std::move(*run), std::move(*rows)};
 }
 
 inline std::string SharedData(const std::string& rel) { return std::string(GPUFLEET_SHARED_DATA_DIR) + "/" + rel; }

@@ -30,9 +30,9 @@ void MergeEqualGaps(std::vector<WeightedSample>* gaps) {
 void RequestLog::AddGaps(double gap_s, uint32_t count) {
   if (gaps_.size() == gaps_.capacity() && gaps_.size() >= kMinGapsToMerge) {
     MergeEqualGaps(&gaps_);
-    // Grow (by the vector's doubling) only when merging freed less than a quarter of the list, so that
-    // merges stay rare when gaps are mostly distinct.
-    if (gaps_.size() > gaps_.capacity() / 4 * 3) gaps_.reserve(gaps_.capacity() * 2);
+    // Grow (by doubling) unless merging freed half of the list: a merge sorts the whole list, so it must
+    // be followed by at least as many insertions as the list holds (O(log n) amortized per gap).
+    if (gaps_.size() > gaps_.capacity() / 2) gaps_.reserve(gaps_.capacity() * 2);
   }
   gaps_.push_back({static_cast<float>(gap_s), count});
 }

@@ -2,6 +2,7 @@
 #include "sim/metrics/summary.h"
 
 #include <algorithm>
+#include <deque>
 
 #include "models/power_model.h"
 #include "sim/engine/power_monitor.h"
@@ -10,20 +11,21 @@
 namespace gpufleet {
 namespace {
 
-// Sorts `v` (the column is left sorted: computing the summary again gives the same figures).
-LatencyStats StatsOf(std::deque<float>& v) {
+// Reorders `v`; `*at_p` gets the percentile `p` too (the SLO's).
+LatencyStats StatsOf(std::deque<float>& v, double p, double* at_p) {
   LatencyStats s;
   s.samples = v.size();
   if (v.empty()) return s;
-  std::sort(v.begin(), v.end());
   double sum = 0;
   for (float x : v) sum += x;
   s.mean = sum / static_cast<double>(v.size());
-  s.max = v.back();
-  s.p50 = SortedPercentile(v, 50);
-  s.p90 = SortedPercentile(v, 90);
-  s.p95 = SortedPercentile(v, 95);
-  s.p99 = SortedPercentile(v, 99);
+  const std::vector<double> ps = PercentilesInPlace(v, {50, 90, 95, 99, 100, p});
+  s.p50 = ps[0];
+  s.p90 = ps[1];
+  s.p95 = ps[2];
+  s.p99 = ps[3];
+  s.max = ps[4];
+  *at_p = ps[5];
   return s;
 }
 
@@ -53,12 +55,12 @@ RunSummary Summarize(const Scenario& scenario, const Catalog& catalog, RunResult
 
   LatencyColumns& columns = run.log.latencies();
   auto latency = [&](const char* name, const Slo* slo, std::deque<float>& values) {
-    LatencyStats stats = StatsOf(values);
+    double observed = 0;
+    LatencyStats stats = StatsOf(values, slo != nullptr ? slo->percentile : 50, &observed);
     if (slo != nullptr && slo->enabled) {
       if (values.empty()) {
         s.slos.push_back({name, slo->target_s, slo->percentile, false, 0, false});
       } else {
-        const double observed = SortedPercentile(values, slo->percentile);
         s.slos.push_back({name, slo->target_s, slo->percentile, true, observed, observed <= slo->target_s});
       }
     }
