@@ -1,6 +1,6 @@
 // The performance model: how long one forward iteration of a batch takes on one model replica.
 //
-// The replica actor asks it once per iteration; the answer is the simulated time the replica's GPUs are
+// The replica asks it once per iteration; the answer is the simulated time the replica's GPUs are
 // busy. Implementations: the calibrated operator model (models/calibrated_perf_model.h, the default), the
 // spec roofline (models/roofline_perf_model.h) and a constant time for queueing what-ifs. Each says what it is through Label(), which every report prints, so a number
 // from an uncalibrated model is never mistaken for a calibrated one.

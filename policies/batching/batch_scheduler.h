@@ -1,6 +1,6 @@
 // The batch scheduler of a replica: picks what the next forward iteration computes.
 //
-// Called by the replica actor before every iteration with the replica's state (waiting queue, running
+// Called by the replica before every iteration with the replica's state (waiting queue, running
 // set, KV pool, limits). It must:
 //  - move admitted sequences from `waiting` to `running` and reserve their KV blocks (kv.Reserve) for
 //    every token it schedules;

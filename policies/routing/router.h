@@ -1,6 +1,6 @@
 // The router: picks the replica that serves an arriving request.
 //
-// The engine's router actor calls Route once per arrival with the fleet's view (fleet_view.h): every
+// The engine's router calls Route once per arrival with the fleet's view (fleet_view.h): every
 // replica's load in place, and the orderings the router declared in Needs kept current, so that a router
 // reading "the least loaded replica" costs O(1) per arrival, not a scan of the fleet. A router returns a
 // replica index; it may keep state between calls (round robin does) but must be deterministic. A router

@@ -2,7 +2,7 @@
 // scenario's `power:` section, as a facility's power meters would: the peak and p99 over the run, the time
 // over the budget, and breaker trips (over budget for a whole breaker window without a break).
 //
-// Like the series sampler it adds no SimGrid event (series_sampler.h says why): the actors call CatchUp(now)
+// Like the series sampler it adds no SimGrid event (series_sampler.h says why): the router and replicas call CatchUp(now)
 // before they change state, and the readings between two events follow from the state then. A reading
 // covers (previous reading, k x interval]; an iteration straddling it counts pro rata (Replica's
 // BusyUntil / BusyEnergyUntil).

@@ -1,4 +1,4 @@
-// The replica actor (see replica.h).
+// The replica state machine (see replica.h).
 #include "sim/engine/replica.h"
 
 #include <algorithm>

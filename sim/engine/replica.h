@@ -41,7 +41,6 @@ struct RunContext {
   RunGuard* guard = nullptr;        // the run's limits; ends the run past them
   Calendar* calendar = nullptr;     // who acts next, and when
   double now_s = 0;                 // the date of the event being handled
-  bool arrivals_done = false;
   int64_t completed = 0;
   int64_t tokens_out = 0;
 };

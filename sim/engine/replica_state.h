@@ -1,6 +1,6 @@
 // The scheduling state of one model replica: its waiting queue, running set and KV block pool.
 //
-// Owned by the replica actor and handed to its BatchScheduler each iteration. Sequences are owned
+// Owned by the replica and handed to its BatchScheduler each iteration. Sequences are owned
 // elsewhere (the replica's pool); the state holds pointers, in priority order (FCFS by arrival).
 #pragma once
 

@@ -1,9 +1,9 @@
 // Samples the fleet every `interval_s` of simulated time into SeriesSample rows (sim/metrics/series.h).
 //
-// The sampler adds no SimGrid event. A timed sampler actor would change the run: SimGrid 3.32 finishes
-// every action whose date is within precision/timing (1 ns) of the current date together, so a wake-up
-// at k x interval would pull an iteration ending up to 1 ns later back to the sampler's date, and every
-// later timestamp of that replica with it. Instead the router and replica actors call CatchUp(now)
+// The sampler adds no event to the calendar. A timed sampler would change the run (under SimGrid's clock,
+// which finishes every action within precision/timing (1 ns) of the current date together, a wake-up at
+// k x interval pulled an iteration ending up to 1 ns later back to the sampler's date), and it would cost
+// an event per sample. Instead the router and the replicas call CatchUp(now)
 // before they change any state; since nothing changed between the previous event and `now`, the state
 // they see then is the state at every sample time in between. Sample k lies at k x interval_s and covers
 // (previous sample, k x interval_s]: events at exactly a sample time belong to the interval they end.

@@ -1,4 +1,4 @@
-// Simulation set-up and the router actor (see simulation.h).
+// Simulation set-up, the router and the calendar loop (see simulation.h).
 #include "sim/engine/simulation.h"
 
 #include <signal.h>
@@ -80,7 +80,6 @@ struct Frontend {
       return false;
     }
     if (*more) return true;
-    ctx->arrivals_done = true;
     ctx->guard->OnArrivalsDone(ctx->now_s, Outstanding(), OutputLeft(), ctx->tokens_out);
     return false;
   }
