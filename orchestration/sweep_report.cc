@@ -81,7 +81,8 @@ double StudentT975(int64_t df) {
          (3 * z7 + 19 * z5 + 17 * z3 - 15 * z) / (384 * v * v * v);
 }
 
-absl::StatusOr<SweepReport> ReadSweepReport(const std::string& db_path, const std::string& selector) {
+absl::StatusOr<SweepReport> ReadSweepReport(const std::string& db_path, const std::string& selector,
+                                            const std::vector<std::string>& wanted) {
   std::error_code ec;
   if (!std::filesystem::is_regular_file(db_path, ec)) {
     return absl::InvalidArgumentError(absl::StrCat(db_path, ": no such database file"));
@@ -98,7 +99,7 @@ absl::StatusOr<SweepReport> ReadSweepReport(const std::string& db_path, const st
   GF_ASSIGN_OR_RETURN(SweepReport report, FindSweep(db.get(), db_path, selector));
   const auto have = sqlite::Columns(db.get(), "main", "run_summary");
   std::vector<std::string> metrics;
-  for (const std::string& m : ReportMetrics()) {
+  for (const std::string& m : wanted) {
     if (std::find(have.begin(), have.end(), m) != have.end()) metrics.push_back(m);
   }
   std::string select;

@@ -46,7 +46,9 @@ bool HigherIsBetter(const std::string& metric);
 
 // `selector`: a sweep's name (its latest run), its id or a prefix of it; empty: the latest sweep. A
 // database without that sweep is InvalidArgument listing the sweeps it has.
-absl::StatusOr<SweepReport> ReadSweepReport(const std::string& db_path, const std::string& selector);
+// `metrics`: the run_summary columns to aggregate (those the database lacks are left out).
+absl::StatusOr<SweepReport> ReadSweepReport(const std::string& db_path, const std::string& selector,
+                                            const std::vector<std::string>& metrics = ReportMetrics());
 
 // The two-sided 95% quantile of Student's t with `df` degrees of freedom (df >= 1).
 double StudentT975(int64_t df);

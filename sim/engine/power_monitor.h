@@ -2,7 +2,9 @@
 // scenario's `power:` section, as a facility's power meters would: the peak and p99 over the run, the time
 // over the budget, and breaker trips (over budget for a whole breaker window without a break).
 //
-// Like the series sampler it adds no SimGrid event (series_sampler.h says why): the router and replicas call CatchUp(now)
+// At each reading the scenario's power controller (policies/power/) may set the replicas' limits.
+//
+// Like the series sampler it adds no event (series_sampler.h says why): the router and replicas call CatchUp(now)
 // before they change state, and the readings between two events follow from the state then. A reading
 // covers (previous reading, k x interval]; an iteration straddling it counts pro rata (Replica's
 // BusyUntil / BusyEnergyUntil).
@@ -13,6 +15,7 @@
 #include <vector>
 
 #include "models/catalog.h"
+#include "policies/power/power_controller.h"
 #include "sim/engine/replica.h"
 #include "sim/metrics/power_stats.h"
 #include "sim/scenario/scenario.h"
@@ -28,7 +31,10 @@ class PowerMonitor {
     std::vector<int> replicas;  // replicas on this server (all their GPUs here: TP stays inside a node)
     int replica_gpus = 0;       // GPUs those replicas use
   };
-  PowerMonitor(const PowerSpec& spec, const std::vector<std::unique_ptr<Replica>>* replicas, std::vector<Server> servers);
+  // `controller` (null: none) sets the replicas' limits at each reading, and once at the start (as
+  // static caps need), with no actuation delay there.
+  PowerMonitor(const PowerSpec& spec, const std::vector<std::unique_ptr<Replica>>* replicas, std::vector<Server> servers,
+               std::unique_ptr<PowerController> controller = nullptr);
 
   void CatchUp(double now_s) {
     if (now_s > next_t_) RecordUntil(now_s);
@@ -39,6 +45,8 @@ class PowerMonitor {
  private:
   void RecordUntil(double now_s);
   void Record(double t_s);
+  // Hands the reading to the controller and sends the limits it changed to the replicas.
+  void Control(double t_s, double interval_s, double it_w, double delay_s);
 
   PowerSpec spec_;
   const std::vector<std::unique_ptr<Replica>>* replicas_;
@@ -51,6 +59,10 @@ class PowerMonitor {
   bool tripped_ = false;      // the current stretch already counted as a trip
   std::vector<double> readings_w_;
   PowerStats stats_;
+  std::unique_ptr<PowerController> controller_;
+  std::vector<const GpuSpec*> replica_gpu_;      // each replica's GPU
+  std::vector<ReplicaPowerState> states_;        // the controller's view, refreshed at each reading
+  std::vector<double> limits_w_;
 };
 
 // IT power of one server over an interval: its GPUs' mean powers (`gpu_w`, one per GPU) and the non-GPU

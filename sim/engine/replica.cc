@@ -87,8 +87,14 @@ void Replica::StartIteration(double now_s) {
     work_.push_back({s.tokens, s.seq->computed});
     if (s.seq->first_scheduled_s < 0) s.seq->first_scheduled_s = now_s;
   }
+  while (!pending_limits_.empty() && pending_limits_.front().at_s <= now_s) {
+    controller_limit_w_ = pending_limits_.front().limit_w;
+    pending_limits_.pop_front();
+  }
+  double limit_w = power_limit_w_;
+  if (controller_limit_w_ > 0 && (limit_w <= 0 || controller_limit_w_ < limit_w)) limit_w = controller_limit_w_;
   iteration_cost_ = perf_->Cost(work_);
-  iteration_power_ = PowerIteration(iteration_cost_, *power_, power_limit_w_);
+  iteration_power_ = PowerIteration(iteration_cost_, *power_, limit_w);
   in_iteration_ = true;
   iteration_start_s_ = now_s;
   iteration_s_ = iteration_power_.seconds;

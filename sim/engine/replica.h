@@ -114,6 +114,14 @@ class Replica {
   }
   const GpuPowerParams& power() const { return *power_; }
 
+  // A power controller's limit per GPU (0: none; the group's own power_limit_w still bounds it), from
+  // `at_s` on: it applies from the first iteration starting then or later.
+  void SetControllerLimit(double limit_w, double at_s) { pending_limits_.push_back({at_s, limit_w}); }
+  // The controller's latest limit, in force or on its way.
+  double controller_limit_w() const {
+    return pending_limits_.empty() ? controller_limit_w_ : pending_limits_.back().limit_w;
+  }
+
  private:
   void FinishIteration(double now_s);
   void StartIteration(double now_s);
@@ -136,7 +144,13 @@ class Replica {
   IterationCost iteration_cost_;
   PoweredIteration iteration_power_;
   const GpuPowerParams* power_;
-  double power_limit_w_;
+  double power_limit_w_;             // the group's own (0: TDP)
+  double controller_limit_w_ = 0;    // a controller's, in force (0: none)
+  struct PendingLimit {
+    double at_s;
+    double limit_w;
+  };
+  std::deque<PendingLimit> pending_limits_;  // a controller's limits on their way, in time order
 
   ReplicaLoad load_;
   ReplicaStats stats_;

@@ -254,7 +254,12 @@ absl::StatusOr<RunResult> RunSimulation(const Scenario& scenario, const Catalog&
     servers[p.node_index].replicas.push_back(p.replica);
     servers[p.node_index].replica_gpus += static_cast<int>(p.gpus.size());
   }
-  PowerMonitor power(scenario.power, &replicas, std::move(servers));
+  std::unique_ptr<PowerController> controller;
+  if (!scenario.power.controller.type.empty() && scenario.power.controller.type != "none") {
+    GF_ASSIGN_OR_RETURN(controller, PowerControllerRegistry::Get().Create(scenario.power.controller));
+    GF_RETURN_IF_ERROR(controller->Bind(scenario.group_names()));
+  }
+  PowerMonitor power(scenario.power, &replicas, std::move(servers), std::move(controller));
   ctx.power = &power;
   // The router reads loads in place; each replica publishes its changes (fleet_view.h).
   std::vector<ReplicaLoad> loads;

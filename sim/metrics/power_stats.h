@@ -12,6 +12,8 @@ struct PowerStats {
   double it_p99_w = 0;
   double time_over_budget_s = 0;
   int64_t breaker_trips = 0;
+  int64_t cap_events = 0;       // a controller set or lowered a replica's limit
+  int64_t release_events = 0;   // ... lifted or raised one
 };
 
 }  // namespace gpufleet

@@ -166,6 +166,9 @@ RunSummary Summarize(const Scenario& scenario, const Catalog& catalog, RunResult
   s.power_budget_w = ps.budget_w;
   s.time_over_budget_s = run.power.time_over_budget_s;
   s.breaker_trips = run.power.breaker_trips;
+  s.power_controller = ps.controller.type.empty() ? "none" : ps.controller.type;
+  s.cap_events = run.power.cap_events;
+  s.release_events = run.power.release_events;
   if (ps.carbon_g_per_kwh > 0) s.carbon_kg = s.facility_energy_kwh * ps.carbon_g_per_kwh / 1000.0;
 
   s.hardware = PriceFleet(scenario.cluster, catalog, scenario.prices);

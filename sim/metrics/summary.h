@@ -71,6 +71,8 @@ struct RunSummary {
   double power_budget_w = 0;                        // 0: none
   double time_over_budget_s = 0;
   int64_t breaker_trips = 0;
+  std::string power_controller;  // the scenario's power.controller type ("none" when unset)
+  int64_t cap_events = 0, release_events = 0;
   std::optional<double> carbon_kg;                  // when the scenario gives carbon_g_per_kwh
   double capped_gpu_s = 0;            // GPU-seconds run at a clock lowered by a power limit
   double peak_gpu_power_w = 0;        // the highest mean power of one GPU over one iteration

@@ -99,6 +99,11 @@ absl::StatusOr<nlohmann::ordered_json> SummaryJson(const RunSummary& s, const Ru
     j["time_over_budget_s"] = s.time_over_budget_s;
     j["breaker_trips"] = s.breaker_trips;
   }
+  if (s.power_controller != "none") {
+    j["power_controller"] = s.power_controller;
+    j["cap_events"] = s.cap_events;
+    j["release_events"] = s.release_events;
+  }
   if (s.carbon_kg) j["carbon_kg"] = *s.carbon_kg;
   j["peak_gpu_power_w"] = s.peak_gpu_power_w;
   j["capped_gpu_s"] = s.capped_gpu_s;

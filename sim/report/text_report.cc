@@ -71,6 +71,10 @@ std::string SummaryTable(const RunSummary& s, const RunResult& run) {
     out += fmt::format("  power budget {:.0f} W: over it {:.1f} s, {} breaker trip{}\n", s.power_budget_w,
                        s.time_over_budget_s, s.breaker_trips, s.breaker_trips == 1 ? "" : "s");
   }
+  if (s.power_controller != "none") {
+    out += fmt::format("  power controller {}: {} cap{}, {} release{}\n", s.power_controller, s.cap_events,
+                       s.cap_events == 1 ? "" : "s", s.release_events, s.release_events == 1 ? "" : "s");
+  }
   if (s.carbon_kg) out += fmt::format("  carbon {:.2f} kg CO2e\n", *s.carbon_kg);
   out += fmt::format("  cost ${:.2f}/hour (hardware ${:.2f} + energy ${:.2f}) | ${:.2f} this run | {}\n",
                      s.cost_usd_per_hour, s.hardware.usd_per_hour, s.energy_usd_per_hour, s.cost_usd_total,

@@ -56,6 +56,8 @@ struct PowerSpec {
   double breaker_window_s = 5.0;     // over budget this long without a break trips a breaker
   bool idle_servers_off = false;     // servers that hold no replica: off (true) or idle (false)
   double carbon_g_per_kwh = 0;       // 0: carbon not reported
+  double actuation_delay_s = 1.0;    // a controller's new limits reach the GPUs this long after a reading
+  PolicyConfig controller;           // policies/power: sets power limits at each reading (type "none": never)
 };
 
 struct PriceSpec {

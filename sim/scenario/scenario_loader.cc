@@ -16,6 +16,7 @@
 #include "models/calibration/serving_stacks.h"
 #include "models/power_params.h"
 #include "policies/batching/batch_scheduler.h"
+#include "policies/power/power_controller.h"
 #include "policies/routing/router.h"
 #include "sim/platform/placement.h"
 #include "sim/scenario/cluster_sizing.h"
@@ -654,6 +655,16 @@ class Loader {
     std::string idle = "idle";
     GF_RETURN_IF_ERROR(p.OptEnum("idle_servers", {"idle", "off"}, &idle));
     w.idle_servers_off = idle == "off";
+    GF_RETURN_IF_ERROR(p.Opt("actuation_delay_s", &w.actuation_delay_s, 0, 600));
+    w.controller = PolicyAt(p, "controller", "power.controller", "none");
+    GF_ASSIGN_OR_RETURN(std::unique_ptr<PowerController> controller,
+                        PowerControllerRegistry::Get().Create(w.controller));
+    GF_RETURN_IF_ERROR(controller->Bind(s->group_names()));
+    if (controller->needs_budget() && w.budget_w <= 0) {
+      return p.ErrorAt("controller",
+                       absl::StrCat("power.controller '", w.controller.type, "' caps against power.budget_w, which is not set"),
+                       "power.budget_w: the IT power budget in watts");
+    }
     if (w.budget_w > 0 && w.breaker_window_s < w.telemetry_interval_s) {
       return p.ErrorAt("breaker_window_s",
                        absl::StrFormat("power.breaker_window_s %g is shorter than telemetry_interval_s %g",

@@ -28,6 +28,7 @@ int main(int argc, char** argv) {
       {"sweep", gpufleet::AddSweepCommand(app)},
       {"report", gpufleet::AddReportCommand(app)},
       {"plan", gpufleet::AddPlanCommand(app)},
+      {"oversubscribe", gpufleet::AddOversubscribeCommand(app)},
   };
   try {
     app.parse(argc, argv);

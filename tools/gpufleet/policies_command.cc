@@ -1,19 +1,23 @@
-// `gpufleet policies`: list the registered routers and batch schedulers.
+// `gpufleet policies`: list the registered routers, batch schedulers and power controllers.
 #include <cstdio>
 
 #include "policies/batching/batch_scheduler.h"
+#include "policies/power/power_controller.h"
 #include "policies/routing/router.h"
 #include "tools/gpufleet/commands.h"
 
 namespace gpufleet {
 
 std::function<int()> AddPoliciesCommand(CLI::App& app) {
-  app.add_subcommand("policies", "List the registered routing and batch-scheduling policies");
+  app.add_subcommand("policies", "List the registered routing, batch-scheduling and power-capping policies");
   return []() -> int {
     std::printf("routers (scenario key: router.type):\n");
     for (const auto& [name, e] : RouterRegistry::Get().entries()) std::printf("  %-28s %s\n", name.c_str(), e.description.c_str());
     std::printf("batch schedulers (scenario key: deployment[].scheduler.type):\n");
     for (const auto& [name, e] : BatchSchedulerRegistry::Get().entries())
+      std::printf("  %-28s %s\n", name.c_str(), e.description.c_str());
+    std::printf("power controllers (scenario key: power.controller.type):\n");
+    for (const auto& [name, e] : PowerControllerRegistry::Get().entries())
       std::printf("  %-28s %s\n", name.c_str(), e.description.c_str());
     return 0;
   };

@@ -1,0 +1,172 @@
+// Power controllers (policies/power/): the staged caps of polca and predictive, static caps, their
+// parameter checks, and, end to end, a capped cluster that stays within its budget where an uncapped one
+// trips breakers.
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "policies/power/power_controller.h"
+#include "tests/test_util.h"
+
+namespace gpufleet {
+namespace {
+
+absl::StatusOr<std::unique_ptr<PowerController>> Make(const std::string& yaml) {
+  YAML::Node n = YAML::Load(yaml);
+  PolicyConfig cfg{n["type"].Scalar(), "s.yaml", n, "power.controller"};
+  return PowerControllerRegistry::Get().Create(cfg);
+}
+
+std::unique_ptr<PowerController> MakeBound(const std::string& yaml) {
+  auto c = Make(yaml);
+  EXPECT_TRUE(c.ok()) << c.status();
+  if (!c.ok()) return nullptr;
+  EXPECT_TRUE((*c)->Bind({"chat", "batch"}).ok());
+  return std::move(*c);
+}
+
+// Replica 0 in "chat", 1 and 2 in "batch"; 700 W GPUs settable down to 200 W.
+std::vector<ReplicaPowerState> Fleet() {
+  std::vector<ReplicaPowerState> r(3);
+  for (int i = 0; i < 3; ++i) {
+    r[i].replica = i;
+    r[i].group = i == 0 ? 0 : 1;
+    r[i].tdp_w = 700;
+    r[i].min_limit_w = 200;
+  }
+  return r;
+}
+
+std::vector<double> Read(PowerController& c, double share, const std::vector<ReplicaPowerState>& fleet,
+                         std::vector<double> limits = {0, 0, 0}) {
+  PowerReading reading{10, 1, share * 10000, 10000, 1, fleet};
+  c.Control(reading, &limits);
+  return limits;
+}
+
+TEST(PowerController, PolcaCapsInStagesAndReleasesWithHysteresis) {
+  auto c = MakeBound("{type: polca, cap_at: 0.9, brake_at: 0.97, release_at: 0.8, cap_fraction: 0.75, "
+                     "brake_fraction: 0.5, protect: [chat]}");
+  ASSERT_NE(c, nullptr);
+  const auto fleet = Fleet();
+  EXPECT_EQ(Read(*c, 0.85, fleet), (std::vector<double>{0, 0, 0}));       // under cap_at: nothing
+  EXPECT_EQ(Read(*c, 0.92, fleet), (std::vector<double>{0, 525, 525}));   // batch capped, chat protected
+  EXPECT_EQ(Read(*c, 0.85, fleet), (std::vector<double>{0, 525, 525}));   // between the thresholds: holds
+  EXPECT_EQ(Read(*c, 0.98, fleet), (std::vector<double>{350, 350, 350})); // the brake: everyone
+  EXPECT_EQ(Read(*c, 0.85, fleet), (std::vector<double>{0, 525, 525}));   // under cap_at: back to caps
+  EXPECT_EQ(Read(*c, 0.79, fleet), (std::vector<double>{0, 0, 0}));       // under release_at: lifted
+}
+
+TEST(PowerController, CapsNeverGoBelowTheSettableRange) {
+  auto c = MakeBound("{type: polca, cap_fraction: 0.2, brake_fraction: 0.1}");
+  ASSERT_NE(c, nullptr);
+  EXPECT_EQ(Read(*c, 1.5, Fleet()), (std::vector<double>{200, 200, 200}));
+}
+
+TEST(PowerController, PredictiveCapsOnARisingTrendBeforePolcaWould) {
+  auto predictive = MakeBound("{type: predictive, cap_at: 0.9, release_at: 0.8, cap_fraction: 0.75}");
+  auto polca = MakeBound("{type: polca, cap_at: 0.9, release_at: 0.8, cap_fraction: 0.75}");
+  ASSERT_NE(predictive, nullptr);
+  ASSERT_NE(polca, nullptr);
+  auto fleet = Fleet();
+  fleet[1].waiting = 5;
+  Read(*predictive, 0.70, fleet);
+  Read(*polca, 0.70, fleet);
+  fleet[1].waiting = 20;  // the queue grows with the power
+  // 0.70 -> 0.81 in one 1 s reading: half that step (0.055 of the budget per s) over interval + delay (2 s)
+  // forecasts 0.92 of the budget, past cap_at. Polca sees 0.81 and waits.
+  EXPECT_EQ(Read(*predictive, 0.81, fleet), (std::vector<double>{525, 525, 525}));
+  EXPECT_EQ(Read(*polca, 0.81, fleet), (std::vector<double>{0, 0, 0}));
+}
+
+TEST(PowerController, PredictiveReleasesOnlyAfterHoldReadings) {
+  auto c = MakeBound("{type: predictive, cap_at: 0.9, release_at: 0.8, cap_fraction: 0.75, hold_readings: 3}");
+  ASSERT_NE(c, nullptr);
+  const auto fleet = Fleet();
+  std::vector<double> limits = Read(*c, 0.95, fleet);
+  ASSERT_EQ(limits, (std::vector<double>{525, 525, 525}));
+  // Flat at 0.6 from here: the falling step first forecasts lower still, then the trend flattens.
+  limits = Read(*c, 0.6, fleet, limits);
+  EXPECT_EQ(limits[1], 525) << "released after one reading";
+  limits = Read(*c, 0.6, fleet, limits);
+  EXPECT_EQ(limits[1], 525) << "released after two readings";
+  limits = Read(*c, 0.6, fleet, limits);
+  EXPECT_EQ(limits, (std::vector<double>{0, 0, 0}));
+}
+
+TEST(PowerController, StaticCapsTheListedGroups) {
+  auto c = MakeBound("{type: static, cap_fraction: 0.8, groups: [batch]}");
+  ASSERT_NE(c, nullptr);
+  EXPECT_EQ(Read(*c, 0, Fleet()), (std::vector<double>{0, 560, 560}));
+  auto w = MakeBound("{type: static, cap_w: 100}");
+  ASSERT_NE(w, nullptr);
+  EXPECT_EQ(Read(*w, 0, Fleet()), (std::vector<double>{200, 200, 200}));  // clamped to the settable range
+}
+
+TEST(PowerController, BadParametersAreLocated) {
+  EXPECT_NE(Make("{type: polca, cap_at: 0.8, release_at: 0.9}").status().message().find("out of order"),
+            std::string::npos);
+  EXPECT_NE(Make("{type: static}").status().message().find("exactly one of cap_fraction and cap_w"), std::string::npos);
+  EXPECT_NE(Make("{type: polca, cap_fraction: 0.5, brake_fraction: 0.7}").status().message().find("brake_fraction"),
+            std::string::npos);
+  auto c = Make("{type: polca, protect: [chatt]}");
+  ASSERT_TRUE(c.ok()) << c.status();
+  const absl::Status s = (*c)->Bind({"chat", "batch"});
+  EXPECT_NE(s.message().find("s.yaml:1:"), std::string::npos) << s;
+  EXPECT_NE(s.message().find("'chatt' is not a deployment group"), std::string::npos) << s;
+}
+
+// One DGX-H100, two TP4 replicas under a heavy Poisson load; the IT power budget sits below its peak.
+std::string Cluster(const std::string& power) {
+  return R"(seed: 4
+horizon_s: 120
+cluster: {nodes: [{type: DGX-H100, count: 1}]}
+model: Llama-2-70B
+deployment: [{name: chat, gpu: H100-SXM-80GB, tensor_parallel: 4, replicas: 2, scheduler: sarathi}]
+workload:
+  synthetic:
+    rate_rps: 6
+    prompt_tokens: {dist: lognormal, median: 1500, sigma: 0.6, max: 3500}
+    output_tokens: {dist: lognormal, median: 250, sigma: 0.6, max: 500}
+)" + power;
+}
+
+nlohmann::json Simulate(const std::string& text) {
+  const std::string dir = testing::TempDir();
+  const std::string path = testing::WriteFile(dir, "p.yaml", text);
+  auto r = testing::RunGpufleet("simulate " + path + " --json");
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  return r.exit_code == 0 ? nlohmann::json::parse(r.output) : nlohmann::json{};
+}
+
+TEST(PowerController, ReactiveCappingKeepsTheClusterWithinItsBudget) {
+  // Uncapped, the server's draw sits above 8.8 kW for whole breaker windows; capped by polca (a reading
+  // a second, caps landing a second later), it never stays over long enough to trip one.
+  const nlohmann::json none = Simulate(Cluster("power: {budget_w: 8800, breaker_window_s: 3}\n"));
+  const nlohmann::json polca =
+      Simulate(Cluster("power: {budget_w: 8800, breaker_window_s: 3, actuation_delay_s: 1, controller: polca}\n"));
+  ASSERT_FALSE(none.empty());
+  ASSERT_FALSE(polca.empty());
+  EXPECT_GT(none["breaker_trips"].get<int>(), 0) << none.dump();
+  EXPECT_EQ(polca["breaker_trips"].get<int>(), 0) << polca.dump();
+  EXPECT_LT(polca["time_over_budget_s"].get<double>(), 0.25 * none["time_over_budget_s"].get<double>());
+  EXPECT_GT(polca["cap_events"].get<int>(), 0);
+  EXPECT_GT(polca["capped_gpu_s"].get<double>(), 0);
+  EXPECT_EQ(polca["power_controller"], "polca");
+  EXPECT_FALSE(none.contains("cap_events"));
+}
+
+TEST(PowerController, ABudgetlessCappingControllerIsAScenarioError) {
+  const std::string dir = testing::TempDir();
+  const std::string path = testing::WriteFile(dir, "p.yaml", Cluster("power: {controller: polca}\n"));
+  auto r = testing::RunGpufleet("simulate " + path + " --check", /*merge_stderr=*/true);
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find("p.yaml:11:21:"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("power.budget_w, which is not set"), std::string::npos) << r.output;
+}
+
+}  // namespace
+}  // namespace gpufleet
