@@ -8,6 +8,7 @@
 #include <chrono>
 #include <filesystem>
 #include <map>
+#include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "orchestration/child_processes.h"
@@ -102,6 +103,17 @@ absl::StatusOr<SweepRunResult> RunSweep(const SweepSpec& spec, const SweepPlan& 
   GF_RETURN_IF_ERROR(merged);
   GF_RETURN_IF_ERROR(spawn_error);
   return result;
+}
+
+absl::StatusOr<SweepRunOptions> LocalSweepOptions(const std::string& db, int jobs) {
+  auto binary = SelfExecutable();
+  if (!binary.ok()) return binary.status();
+  SweepRunOptions options;
+  options.db = db;
+  options.jobs = jobs > 0 ? jobs : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  options.binary = *binary;
+  options.terminal = isatty(2) != 0;
+  return options;
 }
 
 }  // namespace gpufleet

@@ -31,6 +31,10 @@ struct SweepRunResult {
   double points_wall_s = 0;  // sum of the points' own wall times (spawn to exit), ok and failed
 };
 
+// Options to run on this machine: this binary, `jobs` children (0: one per core), a progress line when
+// stderr is a terminal.
+absl::StatusOr<SweepRunOptions> LocalSweepOptions(const std::string& db, int jobs);
+
 // Errors: the database could not take a point (after its retries), or a child could not be started.
 absl::StatusOr<SweepRunResult> RunSweep(const SweepSpec& spec, const SweepPlan& plan, const SweepRunOptions& options);
 

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "policies/power/power_controller.h"
+#include "sim/engine/power_monitor.h"
 #include "tests/test_util.h"
 
 namespace gpufleet {
@@ -165,7 +166,63 @@ TEST(PowerController, ABudgetlessCappingControllerIsAScenarioError) {
   auto r = testing::RunGpufleet("simulate " + path + " --check", /*merge_stderr=*/true);
   EXPECT_EQ(r.exit_code, 2) << r.output;
   EXPECT_NE(r.output.find("p.yaml:11:21:"), std::string::npos) << r.output;
-  EXPECT_NE(r.output.find("power.budget_w, which is not set"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("caps against a budget, and none is set"), std::string::npos) << r.output;
+}
+
+TEST(PowerDomains, RacksAndRowsTileTheServersInOrder) {
+  PowerSpec spec;
+  spec.rack_servers = 3;
+  spec.rack_budget_w = 30000;
+  spec.row_racks = 2;
+  const auto d = PowerDomains(spec, 7);
+  ASSERT_EQ(d.size(), 1u + 3 + 2);
+  EXPECT_EQ(d[0].level, "cluster");
+  EXPECT_EQ(d[0].servers, 7);
+  EXPECT_EQ(d[3].name, "rack-2");
+  EXPECT_EQ(d[3].first_server, 6);
+  EXPECT_EQ(d[3].servers, 1);  // the last rack holds what is left
+  EXPECT_EQ(d[3].budget_w, 30000);
+  EXPECT_EQ(d[5].name, "row-1");
+  EXPECT_EQ(d[5].first_server, 6);
+  EXPECT_EQ(d[5].servers, 1);
+  EXPECT_EQ(ControlLevel(spec), "rack");
+  spec.rack_budget_w = 0;
+  EXPECT_EQ(ControlLevel(spec), "cluster");  // no budget below the cluster's
+}
+
+// Two servers, a rack each, each rack's budget below what its server draws: per-rack polca keeps every rack
+// from tripping its breaker, and the racks' readings add up to the cluster's.
+TEST(PowerDomains, PerRackCappingKeepsEachRackWithinItsBudget) {
+  std::string two = Cluster("");
+  two.replace(two.find("count: 1"), 8, "count: 2");
+  two.replace(two.find("replicas: 2"), 11, "replicas: 4");
+  two.replace(two.find("rate_rps: 6"), 11, "rate_rps: 12");
+  const std::string racks = "power: {breaker_window_s: 3, racks: {servers: 1, budget_w: 8800}";
+  const nlohmann::json none = Simulate(two + racks + "}\n");
+  const nlohmann::json polca = Simulate(two + racks + ", controller: polca}\n");
+  ASSERT_FALSE(none.empty());
+  ASSERT_FALSE(polca.empty());
+  ASSERT_EQ(none["power_domains"].size(), 2u) << none.dump();
+  double rack_kwh = 0, none_trips = 0;
+  for (const auto& d : none["power_domains"]) {
+    EXPECT_EQ(d["level"], "rack");
+    EXPECT_LE(d["peak_w"].get<double>(), none["it_power_peak_w"].get<double>());
+    rack_kwh += d["energy_kwh"].get<double>();
+    none_trips += d["breaker_trips"].get<double>();
+  }
+  EXPECT_NEAR(rack_kwh, none["server_energy_kwh"].get<double>(), 1e-9 * rack_kwh);
+  EXPECT_GT(none_trips, 0) << none.dump();
+  for (const auto& d : polca["power_domains"]) EXPECT_EQ(d["breaker_trips"].get<int>(), 0) << polca.dump();
+  EXPECT_GT(polca["cap_events"].get<int>(), 0);
+}
+
+TEST(PowerDomains, RowsWithoutRacksAreAScenarioError) {
+  const std::string dir = testing::TempDir();
+  const std::string path = testing::WriteFile(dir, "p.yaml", Cluster("power: {rows: {racks: 2}}\n"));
+  auto r = testing::RunGpufleet("simulate " + path + " --check", /*merge_stderr=*/true);
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find("p.yaml:11:"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("power.racks is not set"), std::string::npos) << r.output;
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "absl/strings/str_cat.h"
 #include "sim/metrics/percentile.h"
 
 namespace gpufleet {
@@ -15,19 +16,62 @@ double ServerPowerW(const NodeSpec& node, const GpuSpec& gpu, double gpu_power_s
   return gpu_power_sum_w + node.non_gpu_idle_w + (node.non_gpu_max_w - node.non_gpu_idle_w) * load;
 }
 
+std::vector<PowerDomain> PowerDomains(const PowerSpec& spec, int servers) {
+  std::vector<PowerDomain> out = {{"cluster", "cluster", 0, servers, spec.budget_w}};
+  if (spec.rack_servers <= 0) return out;
+  const int per_rack = static_cast<int>(spec.rack_servers);
+  const int racks = (servers + per_rack - 1) / per_rack;
+  for (int r = 0; r < racks; ++r) {
+    out.push_back({absl::StrCat("rack-", r), "rack", r * per_rack, std::min(per_rack, servers - r * per_rack),
+                   spec.rack_budget_w});
+  }
+  if (spec.row_racks <= 0) return out;
+  const int per_row = static_cast<int>(spec.row_racks) * per_rack;
+  for (int w = 0; w * per_row < servers; ++w) {
+    out.push_back({absl::StrCat("row-", w), "row", w * per_row, std::min(per_row, servers - w * per_row),
+                   spec.row_budget_w});
+  }
+  return out;
+}
+
+std::string ControlLevel(const PowerSpec& spec) {
+  if (spec.rack_servers > 0 && spec.rack_budget_w > 0) return "rack";
+  if (spec.row_racks > 0 && spec.row_budget_w > 0) return "row";
+  return "cluster";
+}
+
 PowerMonitor::PowerMonitor(const PowerSpec& spec, const std::vector<std::unique_ptr<Replica>>* replicas,
-                           std::vector<Server> servers, std::unique_ptr<PowerController> controller)
+                           std::vector<Server> servers, std::vector<std::unique_ptr<PowerController>> controllers)
     : spec_(spec),
       replicas_(replicas),
       servers_(std::move(servers)),
       last_busy_s_(replicas->size(), 0),
       last_energy_j_(replicas->size(), 0),
       next_t_(spec.telemetry_interval_s),
-      controller_(std::move(controller)),
+      server_w_(servers_.size(), 0),
+      controlled_(!controllers.empty()),
       replica_gpu_(replicas->size(), nullptr),
       states_(replicas->size()) {
   for (const Server& s : servers_) {
     for (int i : s.replicas) replica_gpu_[static_cast<size_t>(i)] = s.gpu;
+  }
+  const std::string control_level = ControlLevel(spec);
+  size_t next_controller = 0;
+  for (const PowerDomain& p : PowerDomains(spec, static_cast<int>(servers_.size()))) {
+    Domain d;
+    d.spec = p;
+    d.stats.name = p.name;
+    d.stats.level = p.level;
+    d.stats.first_server = p.first_server;
+    d.stats.servers = p.servers;
+    d.stats.budget_w = p.budget_w;
+    for (int k = p.first_server; k < p.first_server + p.servers; ++k) {
+      for (int i : servers_[static_cast<size_t>(k)].replicas) d.replicas.push_back(i);
+    }
+    if (p.level == control_level && next_controller < controllers.size()) {
+      d.controller = std::move(controllers[next_controller++]);
+    }
+    domains_.push_back(std::move(d));
   }
   for (size_t i = 0; i < replicas_->size(); ++i) {
     const Replica& r = *(*replicas_)[i];
@@ -39,10 +83,10 @@ PowerMonitor::PowerMonitor(const PowerSpec& spec, const std::vector<std::unique_
     st.min_limit_w = replica_gpu_[i]->min_power_w > 0 ? replica_gpu_[i]->min_power_w : 0.1 * st.tdp_w;
     st.power_w = replica_gpu_[i]->idle_w;
   }
-  if (controller_ != nullptr) Control(0, 0, 0, 0);
+  if (controlled_) Control(0, 0, 0);
 }
 
-void PowerMonitor::Control(double t_s, double interval_s, double it_w, double delay_s) {
+void PowerMonitor::Control(double t_s, double interval_s, double delay_s) {
   limits_w_.resize(replicas_->size());
   for (size_t i = 0; i < replicas_->size(); ++i) {
     const Replica& r = *(*replicas_)[i];
@@ -50,8 +94,13 @@ void PowerMonitor::Control(double t_s, double interval_s, double it_w, double de
     states_[i].waiting = r.waiting();
     states_[i].running = r.running();
   }
-  PowerReading reading{t_s, interval_s, it_w, spec_.budget_w, spec_.actuation_delay_s, states_};
-  controller_->Control(reading, &limits_w_);
+  for (Domain& d : domains_) {
+    if (d.controller == nullptr) continue;
+    scope_states_.clear();
+    for (int i : d.replicas) scope_states_.push_back(states_[static_cast<size_t>(i)]);
+    PowerReading reading{t_s, interval_s, d.last_w, d.spec.budget_w, spec_.actuation_delay_s, scope_states_};
+    d.controller->Control(reading, &limits_w_);
+  }
   for (size_t i = 0; i < replicas_->size(); ++i) {
     const double was = states_[i].limit_w, now = limits_w_[i];
     if (now == was) continue;
@@ -72,11 +121,31 @@ void PowerMonitor::RecordUntil(double now_s) {
   }
 }
 
+void PowerMonitor::Track(Domain& d, double w, double t_s, double interval_s) {
+  DomainPowerStats& st = d.stats;
+  d.last_w = w;
+  st.energy_j += w * interval_s;
+  st.peak_w = std::max(st.peak_w, w);
+  d.readings_w.push_back(w);
+  if (d.spec.budget_w > 0 && w > d.spec.budget_w) {
+    st.time_over_budget_s += interval_s;
+    if (d.over_since_s < 0) d.over_since_s = last_t_;
+    if (!d.tripped && t_s - d.over_since_s >= spec_.breaker_window_s - 1e-9) {
+      ++st.breaker_trips;
+      d.tripped = true;
+    }
+  } else {
+    d.over_since_s = -1;
+    d.tripped = false;
+  }
+}
+
 void PowerMonitor::Record(double t_s) {
   const double interval = t_s - last_t_;
   if (interval <= 0) return;
-  double it_w = 0;
-  for (const Server& s : servers_) {
+  for (size_t k = 0; k < servers_.size(); ++k) {
+    const Server& s = servers_[k];
+    server_w_[k] = 0;
     if (s.replicas.empty() && spec_.idle_servers_off) continue;
     const int gpus = s.node->gpus_per_node;
     double gpu_sum_w = (gpus - s.replica_gpus) * s.gpu->idle_w;  // GPUs without a replica idle
@@ -87,37 +156,37 @@ void PowerMonitor::Record(double t_s) {
       states_[static_cast<size_t>(i)].power_w = per_gpu_j / interval;
       gpu_sum_w += static_cast<double>(r.gpus().size()) * per_gpu_j / interval;
     }
-    it_w += ServerPowerW(*s.node, *s.gpu, gpu_sum_w, gpus);
+    server_w_[k] = ServerPowerW(*s.node, *s.gpu, gpu_sum_w, gpus);
   }
   for (size_t i = 0; i < replicas_->size(); ++i) {
     last_busy_s_[i] = (*replicas_)[i]->BusyUntil(t_s);
     last_energy_j_[i] = (*replicas_)[i]->BusyEnergyUntil(t_s);
   }
   ++stats_.readings;
-  stats_.it_energy_j += it_w * interval;
-  stats_.it_peak_w = std::max(stats_.it_peak_w, it_w);
-  readings_w_.push_back(it_w);
-  if (spec_.budget_w > 0 && it_w > spec_.budget_w) {
-    stats_.time_over_budget_s += interval;
-    if (over_since_s_ < 0) over_since_s_ = last_t_;
-    if (!tripped_ && t_s - over_since_s_ >= spec_.breaker_window_s - 1e-9) {
-      ++stats_.breaker_trips;
-      tripped_ = true;
-    }
-  } else {
-    over_since_s_ = -1;
-    tripped_ = false;
+  for (Domain& d : domains_) {
+    double w = 0;
+    for (int k = d.spec.first_server; k < d.spec.first_server + d.spec.servers; ++k) w += server_w_[static_cast<size_t>(k)];
+    Track(d, w, t_s, interval);
   }
   last_t_ = t_s;
-  if (controller_ != nullptr) Control(t_s, interval, it_w, spec_.actuation_delay_s);
+  if (controlled_) Control(t_s, interval, spec_.actuation_delay_s);
 }
 
 PowerStats PowerMonitor::Finish(double end_s) {
   RecordUntil(end_s);
-  controller_.reset();  // the last, shorter reading ends the run: nothing left to control
+  controlled_ = false;  // the last, shorter reading ends the run: nothing left to control
   Record(end_s);
   PowerStats out = stats_;
-  if (!readings_w_.empty()) out.it_p99_w = Percentile(readings_w_, 99);
+  for (Domain& d : domains_) {
+    if (!d.readings_w.empty()) d.stats.p99_w = Percentile(d.readings_w, 99);
+  }
+  const DomainPowerStats& cluster = domains_[0].stats;
+  out.it_energy_j = cluster.energy_j;
+  out.it_peak_w = cluster.peak_w;
+  out.it_p99_w = cluster.p99_w;
+  out.time_over_budget_s = cluster.time_over_budget_s;
+  out.breaker_trips = cluster.breaker_trips;
+  for (size_t i = 1; i < domains_.size(); ++i) out.domains.push_back(domains_[i].stats);
   return out;
 }
 

@@ -2,7 +2,10 @@
 // scenario's `power:` section, as a facility's power meters would: the peak and p99 over the run, the time
 // over the budget, and breaker trips (over budget for a whole breaker window without a break).
 //
-// At each reading the scenario's power controller (policies/power/) may set the replicas' limits.
+// Nested domains (power.racks, power.rows: consecutive servers in cluster order) are read at the same
+// times, each against its own budget. At each reading the scenario's power controller (policies/power/)
+// may set the replicas' limits: one controller per domain of the lowest level with a budget (racks, else
+// rows, else the cluster), each seeing its domain's power and replicas.
 //
 // Like the series sampler it adds no event (series_sampler.h says why): the router and replicas call CatchUp(now)
 // before they change state, and the readings between two events follow from the state then. A reading
@@ -12,6 +15,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "models/catalog.h"
@@ -23,6 +27,18 @@
 namespace gpufleet {
 
 
+// A power domain: servers [first_server, first_server + servers).
+struct PowerDomain {
+  std::string name, level;
+  int first_server = 0, servers = 0;
+  double budget_w = 0;
+};
+
+// The cluster, then its racks and rows, of a cluster of `servers` servers.
+std::vector<PowerDomain> PowerDomains(const PowerSpec& spec, int servers);
+// The level the controllers act at: "rack", "row" or "cluster".
+std::string ControlLevel(const PowerSpec& spec);
+
 class PowerMonitor {
  public:
   struct Server {
@@ -31,10 +47,10 @@ class PowerMonitor {
     std::vector<int> replicas;  // replicas on this server (all their GPUs here: TP stays inside a node)
     int replica_gpus = 0;       // GPUs those replicas use
   };
-  // `controller` (null: none) sets the replicas' limits at each reading, and once at the start (as
-  // static caps need), with no actuation delay there.
+  // `controllers` (none, or one per domain of ControlLevel, in PowerDomains' order) set the replicas'
+  // limits at each reading, and once at the start (as static caps need), with no actuation delay there.
   PowerMonitor(const PowerSpec& spec, const std::vector<std::unique_ptr<Replica>>* replicas, std::vector<Server> servers,
-               std::unique_ptr<PowerController> controller = nullptr);
+               std::vector<std::unique_ptr<PowerController>> controllers = {});
 
   void CatchUp(double now_s) {
     if (now_s > next_t_) RecordUntil(now_s);
@@ -45,8 +61,21 @@ class PowerMonitor {
  private:
   void RecordUntil(double now_s);
   void Record(double t_s);
-  // Hands the reading to the controller and sends the limits it changed to the replicas.
-  void Control(double t_s, double interval_s, double it_w, double delay_s);
+  // Hands the reading to the controllers and sends the limits they changed to the replicas.
+  void Control(double t_s, double interval_s, double delay_s);
+
+  struct Domain {
+    PowerDomain spec;
+    std::vector<int> replicas;     // on its servers
+    std::unique_ptr<PowerController> controller;
+    double last_w = 0;             // its latest reading
+    double over_since_s = -1;      // start of the current over-budget stretch; -1: under budget
+    bool tripped = false;          // the current stretch already counted as a trip
+    std::vector<double> readings_w;
+    DomainPowerStats stats;
+  };
+  // Books a reading of `w` over (t_s - interval_s, t_s] into `d`.
+  void Track(Domain& d, double w, double t_s, double interval_s);
 
   PowerSpec spec_;
   const std::vector<std::unique_ptr<Replica>>* replicas_;
@@ -55,13 +84,13 @@ class PowerMonitor {
   int64_t next_k_ = 1;
   double next_t_;
   double last_t_ = 0;
-  double over_since_s_ = -1;  // start of the current over-budget stretch; -1: under budget
-  bool tripped_ = false;      // the current stretch already counted as a trip
-  std::vector<double> readings_w_;
+  std::vector<Domain> domains_;                  // [0] the cluster, then racks, then rows
+  std::vector<double> server_w_;                 // each server's latest reading
   PowerStats stats_;
-  std::unique_ptr<PowerController> controller_;
+  bool controlled_ = false;
   std::vector<const GpuSpec*> replica_gpu_;      // each replica's GPU
-  std::vector<ReplicaPowerState> states_;        // the controller's view, refreshed at each reading
+  std::vector<ReplicaPowerState> states_;        // the controllers' view, refreshed at each reading
+  std::vector<ReplicaPowerState> scope_states_;  // one domain's share of it
   std::vector<double> limits_w_;
 };
 

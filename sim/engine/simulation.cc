@@ -254,12 +254,19 @@ absl::StatusOr<RunResult> RunSimulation(const Scenario& scenario, const Catalog&
     servers[p.node_index].replicas.push_back(p.replica);
     servers[p.node_index].replica_gpus += static_cast<int>(p.gpus.size());
   }
-  std::unique_ptr<PowerController> controller;
+  // One controller per power domain of the level it acts at (power_monitor.h).
+  std::vector<std::unique_ptr<PowerController>> controllers;
   if (!scenario.power.controller.type.empty() && scenario.power.controller.type != "none") {
-    GF_ASSIGN_OR_RETURN(controller, PowerControllerRegistry::Get().Create(scenario.power.controller));
-    GF_RETURN_IF_ERROR(controller->Bind(scenario.group_names()));
+    const std::string level = ControlLevel(scenario.power);
+    for (const PowerDomain& d : PowerDomains(scenario.power, static_cast<int>(servers.size()))) {
+      if (d.level != level) continue;
+      GF_ASSIGN_OR_RETURN(std::unique_ptr<PowerController> c,
+                          PowerControllerRegistry::Get().Create(scenario.power.controller));
+      GF_RETURN_IF_ERROR(c->Bind(scenario.group_names()));
+      controllers.push_back(std::move(c));
+    }
   }
-  PowerMonitor power(scenario.power, &replicas, std::move(servers), std::move(controller));
+  PowerMonitor power(scenario.power, &replicas, std::move(servers), std::move(controllers));
   ctx.power = &power;
   // The router reads loads in place; each replica publishes its changes (fleet_view.h).
   std::vector<ReplicaLoad> loads;

@@ -2,8 +2,21 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
+#include <vector>
 
 namespace gpufleet {
+
+// What one power domain's readings saw: the cluster, a rack (PDU) or a row.
+struct DomainPowerStats {
+  std::string name;    // "cluster", "rack-0", "row-1"
+  std::string level;   // "cluster", "rack", "row"
+  int first_server = 0, servers = 0;  // its servers, in cluster order
+  double budget_w = 0;  // 0: none
+  double peak_w = 0, p99_w = 0, energy_j = 0;
+  double time_over_budget_s = 0;
+  int64_t breaker_trips = 0;
+};
 
 struct PowerStats {
   int64_t readings = 0;
@@ -14,6 +27,7 @@ struct PowerStats {
   int64_t breaker_trips = 0;
   int64_t cap_events = 0;       // a controller set or lowered a replica's limit
   int64_t release_events = 0;   // ... lifted or raised one
+  std::vector<DomainPowerStats> domains;  // racks, then rows (empty without power.racks)
 };
 
 }  // namespace gpufleet

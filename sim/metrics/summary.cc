@@ -168,6 +168,7 @@ RunSummary Summarize(const Scenario& scenario, const Catalog& catalog, RunResult
   s.breaker_trips = run.power.breaker_trips;
   s.power_controller = ps.controller.type.empty() ? "none" : ps.controller.type;
   s.cap_events = run.power.cap_events;
+  s.power_domains = run.power.domains;
   s.release_events = run.power.release_events;
   if (ps.carbon_g_per_kwh > 0) s.carbon_kg = s.facility_energy_kwh * ps.carbon_g_per_kwh / 1000.0;
 

@@ -10,6 +10,8 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+
+#include "sim/metrics/power_stats.h"
 #include <vector>
 
 #include "models/catalog.h"
@@ -72,6 +74,7 @@ struct RunSummary {
   double time_over_budget_s = 0;
   int64_t breaker_trips = 0;
   std::string power_controller;  // the scenario's power.controller type ("none" when unset)
+  std::vector<DomainPowerStats> power_domains;  // racks, then rows (power.racks, power.rows)
   int64_t cap_events = 0, release_events = 0;
   std::optional<double> carbon_kg;                  // when the scenario gives carbon_g_per_kwh
   double capped_gpu_s = 0;            // GPU-seconds run at a clock lowered by a power limit

@@ -104,6 +104,21 @@ absl::StatusOr<nlohmann::ordered_json> SummaryJson(const RunSummary& s, const Ru
     j["cap_events"] = s.cap_events;
     j["release_events"] = s.release_events;
   }
+  if (!s.power_domains.empty()) {
+    auto domains = nlohmann::ordered_json::array();
+    for (const DomainPowerStats& d : s.power_domains) {
+      nlohmann::ordered_json o{{"name", d.name},          {"level", d.level},   {"first_server", d.first_server},
+                               {"servers", d.servers},    {"peak_w", d.peak_w}, {"p99_w", d.p99_w},
+                               {"energy_kwh", d.energy_j / 3.6e6}};
+      if (d.budget_w > 0) {
+        o["budget_w"] = d.budget_w;
+        o["time_over_budget_s"] = d.time_over_budget_s;
+        o["breaker_trips"] = d.breaker_trips;
+      }
+      domains.push_back(std::move(o));
+    }
+    j["power_domains"] = std::move(domains);
+  }
   if (s.carbon_kg) j["carbon_kg"] = *s.carbon_kg;
   j["peak_gpu_power_w"] = s.peak_gpu_power_w;
   j["capped_gpu_s"] = s.capped_gpu_s;

@@ -61,6 +61,11 @@ CREATE TABLE IF NOT EXISTS series (
   kv_total_blocks INTEGER NOT NULL, busy_s REAL NOT NULL, util REAL NOT NULL, output_tokens INTEGER NOT NULL,
   completed INTEGER NOT NULL, arrivals INTEGER NOT NULL, power_w REAL NOT NULL,
   PRIMARY KEY (run_id, replica, t_s)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS power_domains (
+  run_id INTEGER NOT NULL REFERENCES runs(run_id), name TEXT NOT NULL, level TEXT NOT NULL,
+  first_server INTEGER NOT NULL, servers INTEGER NOT NULL, budget_w REAL, peak_w REAL NOT NULL,
+  p99_w REAL NOT NULL, energy_kwh REAL NOT NULL, time_over_budget_s REAL, breaker_trips INTEGER,
+  PRIMARY KEY (run_id, name));
 CREATE TABLE IF NOT EXISTS sweeps (
   sweep_id TEXT PRIMARY KEY, name TEXT NOT NULL, sweep_path TEXT NOT NULL, sweep_text TEXT NOT NULL,
   points INTEGER NOT NULL, created_at TEXT NOT NULL);

@@ -103,6 +103,25 @@ absl::StatusOr<int64_t> WriteRun(sqlite3* db, const std::string& path, const Sce
                            .Real(duration / 3600.0).Real(summary.energy_usd_per_hour * duration / 3600.0)
                            .Text("energy_usd_per_kwh").Done(db));
   }
+  if (!summary.power_domains.empty()) {
+    GF_ASSIGN_OR_RETURN(Stmt dom_stmt, Prepare(db, "INSERT INTO power_domains VALUES (?,?,?,?,?,?,?,?,?,?,?)"));
+    for (const DomainPowerStats& d : summary.power_domains) {
+      Row row(dom_stmt.get());
+      row.Int(run_id).Text(d.name).Text(d.level).Int(d.first_server).Int(d.servers);
+      if (d.budget_w > 0) {
+        row.Real(d.budget_w);
+      } else {
+        row.Null();
+      }
+      row.Real(d.peak_w).Real(d.p99_w).Real(d.energy_j / 3.6e6);
+      if (d.budget_w > 0) {
+        row.Real(d.time_over_budget_s).Int(d.breaker_trips);
+      } else {
+        row.Null().Null();
+      }
+      GF_RETURN_IF_ERROR(row.Done(db));
+    }
+  }
   if (options.requests != nullptr) {
     GF_ASSIGN_OR_RETURN(Stmt req_stmt, Prepare(db, "INSERT INTO requests VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)"));
     GF_RETURN_IF_ERROR(options.requests->ForEach([&](const RequestRow& r) {

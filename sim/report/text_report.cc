@@ -71,6 +71,28 @@ std::string SummaryTable(const RunSummary& s, const RunResult& run) {
     out += fmt::format("  power budget {:.0f} W: over it {:.1f} s, {} breaker trip{}\n", s.power_budget_w,
                        s.time_over_budget_s, s.breaker_trips, s.breaker_trips == 1 ? "" : "s");
   }
+  // Per level of nested domains: the worst domain's peak, and the budget's toll over all of them.
+  for (const char* level : {"rack", "row"}) {
+    const DomainPowerStats* worst = nullptr;
+    int n = 0;
+    double over_s = 0;
+    int64_t trips = 0;
+    for (const DomainPowerStats& d : s.power_domains) {
+      if (d.level != level) continue;
+      ++n;
+      over_s += d.time_over_budget_s;
+      trips += d.breaker_trips;
+      if (worst == nullptr || d.peak_w > worst->peak_w) worst = &d;
+    }
+    if (worst == nullptr) continue;
+    out += fmt::format("  {} {}s: highest peak {:.0f} W ({}), p99 {:.0f} W", n, level, worst->peak_w, worst->name,
+                       worst->p99_w);
+    if (worst->budget_w > 0) {
+      out += fmt::format(" | budget {:.0f} W each: over it {:.1f} s, {} breaker trip{}", worst->budget_w, over_s, trips,
+                         trips == 1 ? "" : "s");
+    }
+    out += "\n";
+  }
   if (s.power_controller != "none") {
     out += fmt::format("  power controller {}: {} cap{}, {} release{}\n", s.power_controller, s.cap_events,
                        s.cap_events == 1 ? "" : "s", s.release_events, s.release_events == 1 ? "" : "s");

@@ -56,6 +56,12 @@ struct PowerSpec {
   double breaker_window_s = 5.0;     // over budget this long without a break trips a breaker
   bool idle_servers_off = false;     // servers that hold no replica: off (true) or idle (false)
   double carbon_g_per_kwh = 0;       // 0: carbon not reported
+  // Nested domains: racks (PDUs) of `rack_servers` consecutive servers in cluster order, rows of
+  // `row_racks` consecutive racks; 0: none. Each has its own budget (0: readings only).
+  int64_t rack_servers = 0;
+  double rack_budget_w = 0;
+  int64_t row_racks = 0;
+  double row_budget_w = 0;
   double actuation_delay_s = 1.0;    // a controller's new limits reach the GPUs this long after a reading
   PolicyConfig controller;           // policies/power: sets power limits at each reading (type "none": never)
 };

@@ -656,14 +656,30 @@ class Loader {
     GF_RETURN_IF_ERROR(p.OptEnum("idle_servers", {"idle", "off"}, &idle));
     w.idle_servers_off = idle == "off";
     GF_RETURN_IF_ERROR(p.Opt("actuation_delay_s", &w.actuation_delay_s, 0, 600));
+    if (p.Has("racks")) {
+      GF_ASSIGN_OR_RETURN(MapReader r, MapReader::Make(file_, p.Raw("racks"), "power.racks"));
+      GF_RETURN_IF_ERROR(r.Get("servers", &w.rack_servers, 1, 100000));
+      GF_RETURN_IF_ERROR(r.Opt("budget_w", &w.rack_budget_w, 0, 1e10));
+      GF_RETURN_IF_ERROR(r.Finish());
+    }
+    if (p.Has("rows")) {
+      if (w.rack_servers == 0) {
+        return p.ErrorAt("rows", "power.rows groups racks, but power.racks is not set",
+                         "power.racks: {servers: N, budget_w: W} before rows");
+      }
+      GF_ASSIGN_OR_RETURN(MapReader r, MapReader::Make(file_, p.Raw("rows"), "power.rows"));
+      GF_RETURN_IF_ERROR(r.Get("racks", &w.row_racks, 1, 100000));
+      GF_RETURN_IF_ERROR(r.Opt("budget_w", &w.row_budget_w, 0, 1e10));
+      GF_RETURN_IF_ERROR(r.Finish());
+    }
     w.controller = PolicyAt(p, "controller", "power.controller", "none");
     GF_ASSIGN_OR_RETURN(std::unique_ptr<PowerController> controller,
                         PowerControllerRegistry::Get().Create(w.controller));
     GF_RETURN_IF_ERROR(controller->Bind(s->group_names()));
-    if (controller->needs_budget() && w.budget_w <= 0) {
+    if (controller->needs_budget() && w.budget_w <= 0 && w.rack_budget_w <= 0 && w.row_budget_w <= 0) {
       return p.ErrorAt("controller",
-                       absl::StrCat("power.controller '", w.controller.type, "' caps against power.budget_w, which is not set"),
-                       "power.budget_w: the IT power budget in watts");
+                       absl::StrCat("power.controller '", w.controller.type, "' caps against a budget, and none is set"),
+                       "power.budget_w (the cluster's IT budget in watts), or power.racks.budget_w / power.rows.budget_w");
     }
     if (w.budget_w > 0 && w.breaker_window_s < w.telemetry_interval_s) {
       return p.ErrorAt("breaker_window_s",

@@ -2,12 +2,10 @@
 // when a controller caps them (orchestration/oversubscription.h; docs/power-model.md#oversubscription). Runs
 // the study as a sweep into a database (resumable like any sweep), prints one row per server count and the
 // answer.
-#include <unistd.h>
 
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
-#include <thread>
 
 #include <nlohmann/json.hpp>
 
@@ -183,13 +181,9 @@ std::function<int()> AddOversubscribeCommand(CLI::App& app) {
     const std::string db =
         f->db.empty() ? absl::StrCat("oversubscribe-", std::filesystem::path(f->scenario).stem().string(), ".db") : f->db;
     if (auto st = CheckRunDatabase(db); !st.ok()) return ReportError(st);
-    auto binary = SelfExecutable();
-    if (!binary.ok()) return ReportError(binary.status());
-    SweepRunOptions options;
-    options.db = db;
-    options.jobs = f->jobs > 0 ? f->jobs : std::max(1u, std::thread::hardware_concurrency());
-    options.binary = *binary;
-    options.terminal = isatty(2) != 0;
+    auto local = LocalSweepOptions(db, f->jobs);
+    if (!local.ok()) return ReportError(local.status());
+    const SweepRunOptions& options = *local;
     auto run = RunSweep(plan->sweep, *sweep, options);
     if (!run.ok()) return ReportError(run.status());
     if (run->stop_signal != 0) return 128 + run->stop_signal;

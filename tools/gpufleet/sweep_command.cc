@@ -3,12 +3,10 @@
 // Everything that can be checked is checked before the first point starts: the sweep file, every point's
 // overrides against the base scenario, the database path. With --backend slurm the points run as Slurm jobs
 // instead (orchestration/slurm_backend.h) and the command returns once they are submitted.
-#include <unistd.h>
 
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
-#include <thread>
 
 #include "absl/strings/str_format.h"
 #include "orchestration/child_processes.h"
@@ -174,13 +172,9 @@ std::function<int()> AddSweepCommand(CLI::App& app) {
     if (auto st = CheckRunDatabase(db); !st.ok()) return ReportError(st);
     if (f->dry_run) return DryRun(*spec, *plan, db);
     if (slurm) return SubmitToSlurm(*spec, *plan, f->sweep, db, tasks->count() > 0 ? f->tasks : 0, f->slurm);
-    auto binary = SelfExecutable();
-    if (!binary.ok()) return ReportError(binary.status());
-    SweepRunOptions options;
-    options.db = db;
-    options.jobs = f->jobs > 0 ? f->jobs : std::max(1u, std::thread::hardware_concurrency());
-    options.binary = *binary;
-    options.terminal = isatty(2) != 0;
+    auto local = LocalSweepOptions(db, f->jobs);
+    if (!local.ok()) return ReportError(local.status());
+    const SweepRunOptions& options = *local;
     auto result = RunSweep(*spec, *plan, options);
     if (!result.ok()) {
       std::fprintf(stderr, "gpufleet: the points merged so far are in %s; rerunning the sweep resumes it\n", db.c_str());
