@@ -358,6 +358,55 @@ TEST(InferenceBenchReader, Errors) {
 // ---------------------------------------------------------------------------------------------------------
 // The real sets.
 
+TEST(SplitwisePowerReader, FixedBatchRunsWithPowerOnly) {
+  const std::string dir = TempDir();
+  const std::string path = WriteFile(dir, "sw.csv",
+                                     "model,hardware,prompt_size,batch_size,token_size,peak_power,average_power,"
+                                     "prompt_time,token_time,e2e_time,tensor_parallel\n"
+                                     "llama2-70b,a100-80gb,512,4,128,1.0,0.5,196.2,54.8,7168.9,2\n"
+                                     "llama2-70b,h100-80gb,512,4,128,0,0,100.0,30.0,4000.0,4\n"
+                                     "llama2-70b,h100-80gb-pcap,512,4,128,0.9,0.6,130.0,30.0,4030.0,4\n");
+  std::vector<SkippedRow> skipped;
+  auto runs = ReadSplitwisePower(path, RealCatalog(), &skipped);
+  ASSERT_TRUE(runs.ok()) << runs.status();
+  ASSERT_EQ(runs->size(), 1u);
+  const EndToEndRun& r = (*runs)[0];
+  EXPECT_EQ(r.source, "splitwise");
+  EXPECT_EQ(r.gpu, "A100-SXM-80GB");
+  EXPECT_EQ(r.model, "Llama-2-70B");
+  EXPECT_EQ(r.kind, EndToEndRun::Kind::kFixedBatch);
+  EXPECT_EQ(r.batch, 4);
+  EXPECT_EQ(r.prompt_tokens, 512);
+  EXPECT_EQ(r.output_tokens, 128);
+  EXPECT_EQ(r.tensor_parallel, 2);
+  EXPECT_DOUBLE_EQ(r.latency_s, 7.1689);
+  EXPECT_DOUBLE_EQ(r.power_w, 0.5 * 400 * 2);  // a share of the A100's 400 W TDP, both GPUs
+  ASSERT_EQ(skipped.size(), 2u);
+  EXPECT_EQ(skipped[1].reason, "a modelled power cap, not a measurement");
+  const std::string bad = WriteFile(dir, "bad.csv",
+                                    "model,hardware,prompt_size,batch_size,token_size,peak_power,average_power,"
+                                    "prompt_time,token_time,e2e_time,tensor_parallel\n"
+                                    "llama2-70b,a100-80gb,512,4,128,1.0,73.5,196.2,54.8,7168.9,2\n");
+  auto err = ReadSplitwisePower(bad, RealCatalog());
+  ASSERT_FALSE(err.ok());
+  EXPECT_TRUE(StartsWith(Error(err.status()), bad + ":2: average_power is 73.5")) << err.status();
+}
+
+TEST(EndToEndRealData, SplitwiseA100Power) {
+  SKIP_WITHOUT_SHARED_DATA();
+  auto runs = ReadSplitwisePower(SharedData("splitwise/perf_model_llama2-70b.csv"), RealCatalog());
+  ASSERT_TRUE(runs.ok()) << runs.status();
+  EXPECT_EQ(runs->size(), 165u);  // 195 with power, less 30 beyond Llama-2's 4,096-token context
+  std::set<int> tps;
+  for (const EndToEndRun& r : *runs) {
+    EXPECT_EQ(r.gpu, "A100-SXM-80GB");
+    tps.insert(r.tensor_parallel);
+    EXPECT_GT(r.power_w / r.tensor_parallel, 60);   // above the A100's idle
+    EXPECT_LT(r.power_w / r.tensor_parallel, 440);  // at most 1.1 x its TDP
+  }
+  EXPECT_EQ(tps, (std::set<int>{2, 4, 8}));
+}
+
 TEST(EndToEndRealData, MlEnergyV3) {
   SKIP_WITHOUT_SHARED_DATA();
   auto runs = ReadMlEnergy(SharedData("mlenergy-v3"), RealCatalog());

@@ -216,6 +216,33 @@ TEST(PowerDomains, PerRackCappingKeepsEachRackWithinItsBudget) {
   EXPECT_GT(polca["cap_events"].get<int>(), 0);
 }
 
+// With a time series into the database, every power reading lands in power_series: the servers' rows add
+// up to the cluster's at every instant, and a rack of one server reads what its server does.
+TEST(PowerDomains, PowerSeriesRowsAddUp) {
+  std::string two = Cluster("power: {telemetry_interval_s: 2, racks: {servers: 1}}\n");
+  two.replace(two.find("count: 1"), 8, "count: 2");
+  two.replace(two.find("replicas: 2"), 11, "replicas: 4");
+  const std::string dir = testing::TempDir();
+  const std::string path = testing::WriteFile(dir, "p.yaml", two);
+  auto r = testing::RunGpufleet("simulate " + path + " --db " + dir + "/s.db --series-interval 10");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open((dir + "/s.db").c_str(), &db), SQLITE_OK);
+  const int64_t readings = testing::QueryInt(db, "SELECT COUNT(*) FROM power_series WHERE domain = 'cluster'");
+  EXPECT_GT(readings, 50);
+  EXPECT_EQ(testing::QueryInt(db, "SELECT COUNT(*) FROM power_series"), readings * (1 + 2 + 2));
+  // Instants where the servers' sum misses the cluster by more than a microwatt, or a rack its server.
+  EXPECT_EQ(testing::QueryInt(db, "SELECT COUNT(*) FROM (SELECT t_s, SUM(CASE WHEN level = 'server' THEN power_w "
+                                  "ELSE 0 END) AS s, MAX(CASE WHEN level = 'cluster' THEN power_w END) AS c FROM "
+                                  "power_series GROUP BY t_s) WHERE ABS(s - c) > 1e-6"),
+            0);
+  EXPECT_EQ(testing::QueryInt(db, "SELECT COUNT(*) FROM power_series a JOIN power_series b ON a.t_s = b.t_s AND "
+                                  "a.domain = 'rack-1' AND b.domain = 'server-1' WHERE a.power_w != b.power_w"),
+            0);
+  EXPECT_EQ(testing::QueryInt(db, "SELECT COUNT(*) FROM power_domains"), 2);
+  sqlite3_close(db);
+}
+
 TEST(PowerDomains, RowsWithoutRacksAreAScenarioError) {
   const std::string dir = testing::TempDir();
   const std::string path = testing::WriteFile(dir, "p.yaml", Cluster("power: {rows: {racks: 2}}\n"));

@@ -254,7 +254,7 @@ TEST(PowerCli, CalibratePowerNeedsServingRunsWithMeasuredPower) {
   const std::string out = testing::TempDir() + "/p.yaml";
   auto wrong = testing::RunGpufleet("calibrate --power --source microbench x.csv --gpu H100-SXM-80GB -o " + out, true);
   EXPECT_EQ(wrong.exit_code, 2) << wrong.output;
-  EXPECT_NE(wrong.output.find("--power fits power to measured serving runs: --source mlenergy or inference-bench"),
+  EXPECT_NE(wrong.output.find("--power fits power to measured serving runs: --source mlenergy, inference-bench or splitwise"),
             std::string::npos)
       << wrong.output;
   auto also = testing::RunGpufleet("calibrate --power --source mlenergy x --also nonsense --gpu H100-SXM-80GB -o " + out,

@@ -13,6 +13,7 @@
 #include <tuple>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "models/calibration/csv_table.h"
@@ -487,6 +488,71 @@ absl::StatusOr<std::vector<EndToEndRun>> ReadInferenceBench(const std::string& d
   return runs;
 }
 
+absl::StatusOr<std::vector<EndToEndRun>> ReadSplitwisePower(const std::string& path, const Catalog& catalog,
+                                                            std::vector<SkippedRow>* skipped) {
+  GF_ASSIGN_OR_RETURN(std::unique_ptr<CsvTable> table,
+                      CsvTable::Open(path, "model, hardware, prompt_size, batch_size, token_size, average_power "
+                                           "(share of TDP), e2e_time (ms), tensor_parallel"));
+  CsvTable& t = *table;
+  int cols[8];
+  GF_RETURN_IF_ERROR(RequireColumns(t,
+                                    {"model", "hardware", "prompt_size", "batch_size", "token_size", "average_power",
+                                     "e2e_time", "tensor_parallel"},
+                                    cols));
+  std::vector<EndToEndRun> runs;
+  int64_t rows = 0;
+  for (;;) {
+    GF_ASSIGN_OR_RETURN(bool more, t.Next());
+    if (!more) break;
+    ++rows;
+    const std::string model(t.Field(cols[0])), hardware(t.Field(cols[1]));
+    const SampleOrigin origin{path, t.row(), model};
+    double share = 0;
+    GF_RETURN_IF_ERROR(t.NonNegativeNumber(cols[5], &share));
+    if (share == 0) {
+      if (skipped != nullptr) skipped->push_back({origin, "no measured power"});
+      continue;
+    }
+    if (absl::EndsWith(hardware, "-pcap")) {
+      if (skipped != nullptr) skipped->push_back({origin, "a modelled power cap, not a measurement"});
+      continue;
+    }
+    const std::string where = absl::StrCat(path, ":", t.row());
+    GF_ASSIGN_OR_RETURN(const GpuSpec* gpu, MapGpuName(hardware, catalog, where));
+    GF_ASSIGN_OR_RETURN(const LlmSpec* llm, MapModelName(model, catalog, where));
+    int64_t prompt, batch, tokens, tp;
+    double e2e_ms;
+    GF_RETURN_IF_ERROR(t.Int(cols[2], 1, kMaxInt, &prompt));
+    GF_RETURN_IF_ERROR(t.Int(cols[3], 1, kMaxInt, &batch));
+    GF_RETURN_IF_ERROR(t.Int(cols[4], 1, kMaxInt, &tokens));
+    GF_RETURN_IF_ERROR(t.Int(cols[7], 1, 64, &tp));
+    GF_RETURN_IF_ERROR(t.PositiveNumber(cols[6], "milliseconds", &e2e_ms));
+    if (share > 2) return t.RowError(absl::StrCat("average_power is ", share, "; expected a share of TDP (0 to 2)"));
+    if (llm->max_context > 0 && prompt + tokens > llm->max_context) {
+      // Llama-2-70B's rows of 4,096 and 8,192-token prompts: beyond the model's context, so not a run of the
+      // model as published (the 8,192-token rows read near-idle power: the requests did not run).
+      if (skipped != nullptr) skipped->push_back({origin, "prompt + output beyond the model's context"});
+      continue;
+    }
+    EndToEndRun r;
+    r.source = "splitwise";
+    r.origin = origin;
+    r.gpu = gpu->name;
+    r.model = llm->name;
+    r.framework = "Splitwise";
+    r.tensor_parallel = static_cast<int>(tp);
+    r.kind = EndToEndRun::Kind::kFixedBatch;
+    r.batch = static_cast<int>(batch);
+    r.prompt_tokens = static_cast<int>(prompt);
+    r.output_tokens = static_cast<int>(tokens);
+    r.latency_s = e2e_ms / 1000;
+    r.power_w = share * gpu->tdp_w * static_cast<double>(tp);  // every GPU of the run together
+    runs.push_back(std::move(r));
+  }
+  if (rows == 0) return NoMeasurementRows(path);
+  return runs;
+}
+
 std::string SummarizeSkipped(const std::vector<SkippedRow>& skipped) {
   if (skipped.empty()) return "";
   std::map<std::string, int64_t> by_reason;
@@ -516,7 +582,9 @@ absl::StatusOr<std::vector<EndToEndRun>> ReadEndToEndSet(const std::string& sour
                                                          const Catalog& catalog) {
   if (source == "mlenergy") return ReadMlEnergy(path, catalog);
   if (source == "inference-bench") return ReadInferenceBench(path, catalog);
-  return absl::InvalidArgumentError("--also '" + source + "=" + path + "': expected mlenergy=PATH or inference-bench=PATH");
+  if (source == "splitwise") return ReadSplitwisePower(path, catalog);
+  return absl::InvalidArgumentError("--also '" + source + "=" + path +
+                                    "': expected mlenergy=PATH, inference-bench=PATH or splitwise=PATH");
 }
 
 }  // namespace gpufleet

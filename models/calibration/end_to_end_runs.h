@@ -26,7 +26,7 @@ namespace gpufleet {
 
 // One published end-to-end serving measurement: a configuration and what was measured.
 struct EndToEndRun {
-  std::string source;     // "mlenergy" or "inference-bench"
+  std::string source;     // "mlenergy", "inference-bench" or "splitwise"
   SampleOrigin origin;    // file, 1-based row (JSON: the configuration's index+1), model name as published
   std::string gpu;        // catalog GPU name
   std::string model;      // catalog LLM name
@@ -64,7 +64,7 @@ struct SkippedRow {
 absl::StatusOr<std::vector<std::pair<std::string, std::string>>> EndToEndSets(const std::string& source,
                                                                               const std::string& path,
                                                                               const std::vector<std::string>& also);
-// ReadMlEnergy or ReadInferenceBench by source name.
+// ReadMlEnergy, ReadInferenceBench or ReadSplitwisePower by source name.
 absl::StatusOr<std::vector<EndToEndRun>> ReadEndToEndSet(const std::string& source, const std::string& path,
                                                          const Catalog& catalog);
 
@@ -75,6 +75,15 @@ absl::StatusOr<std::vector<EndToEndRun>> ReadMlEnergy(const std::string& dir, co
 // all_results_TTFT_ITL.csv (TTFT; its end_latency) where the configuration matches. Rows it skips go to
 // `skipped` (when given).
 absl::StatusOr<std::vector<EndToEndRun>> ReadInferenceBench(const std::string& dir, const Catalog& catalog,
+                                                            std::vector<SkippedRow>* skipped = nullptr);
+
+// Splitwise's end-to-end profile (perf_model_llama2-70b.csv): its rows with measured power (the A100 rows:
+// average power over a fixed batch's whole run, as a share of TDP), each a fixed-batch run of batch_size
+// requests of prompt_size tokens in and token_size out. Rows without power (zero) are skipped, and so are
+// `-pcap` rows (Splitwise's model of a capped H100, not a measurement) and rows whose prompt and output
+// exceed the model's context (the 4,096- and 8,192-token prompts of a 4,096-token model). The framework is recorded as
+// "Splitwise": the profile does not name the serving stack it timed.
+absl::StatusOr<std::vector<EndToEndRun>> ReadSplitwisePower(const std::string& path, const Catalog& catalog,
                                                             std::vector<SkippedRow>* skipped = nullptr);
 
 // "skipped N rows: n1 REASON1; n2 REASON2" (reasons by count, largest first), or "" when none.

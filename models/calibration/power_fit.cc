@@ -97,7 +97,7 @@ std::array<double, kPowerParameters> FitPowerTheta(const std::vector<PowerSample
   return best;
 }
 
-PowerFitResult FitPower(const std::vector<PowerSample>& samples) {
+PowerFitResult FitPower(const std::vector<PowerSample>& samples, const std::string& fold_name) {
   PowerFitResult r;
   r.theta = FitPowerTheta(samples);
   std::set<std::string> models;
@@ -117,7 +117,7 @@ PowerFitResult FitPower(const std::vector<PowerSample>& samples) {
     by_set[samples[i].set].push_back(std::fabs(r.cv_prediction_w[i] / samples[i].measured_w - 1));
     in_sample.push_back(std::fabs(PredictPower(samples[i], r.theta) / samples[i].measured_w - 1));
   }
-  for (const auto& [set, apes] : by_set) r.errors[set] = ErrorsOf(apes, "leave one model out");
+  for (const auto& [set, apes] : by_set) r.errors[set] = ErrorsOf(apes, "leave one " + fold_name + " out");
   r.errors["all"] = ErrorsOf(in_sample, "in-sample");
   return r;
 }

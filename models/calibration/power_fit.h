@@ -21,7 +21,7 @@ inline constexpr std::array<const char*, kPowerParameters> kPowerParameterNames 
 
 struct PowerSample {
   std::string set;    // "mlenergy", "inference-bench"
-  std::string model;  // the cross-validation fold
+  std::string model;  // the cross-validation fold: the model, or another grouping when there is one model
   std::string label;  // for reports: file:row, model, TP, batch
   double measured_w = 0;  // one GPU's mean power
   double idle_w = 0;
@@ -38,7 +38,8 @@ double PredictPower(const PowerSample& s, const std::array<double, kPowerParamet
 // Non-negative weighted least squares on (predicted - measured) / measured. Parameters that no sample
 // exercises (all per-unit values zero, e.g. link bytes without tensor parallelism) stay 0.
 std::array<double, kPowerParameters> FitPowerTheta(const std::vector<PowerSample>& samples);
-// The fit on everything, and its leave-one-model-out errors per set.
-PowerFitResult FitPower(const std::vector<PowerSample>& samples);
+// The fit on everything, and its leave-one-fold-out errors per set (PowerSample::model is the fold;
+// `fold_name` names it in the method: "leave one model out").
+PowerFitResult FitPower(const std::vector<PowerSample>& samples, const std::string& fold_name = "model");
 
 }  // namespace gpufleet

@@ -41,7 +41,8 @@ std::string ControlLevel(const PowerSpec& spec) {
 }
 
 PowerMonitor::PowerMonitor(const PowerSpec& spec, const std::vector<std::unique_ptr<Replica>>* replicas,
-                           std::vector<Server> servers, std::vector<std::unique_ptr<PowerController>> controllers)
+                           std::vector<Server> servers, std::vector<std::unique_ptr<PowerController>> controllers,
+                           PowerSeriesSpool* series)
     : spec_(spec),
       replicas_(replicas),
       servers_(std::move(servers)),
@@ -51,7 +52,8 @@ PowerMonitor::PowerMonitor(const PowerSpec& spec, const std::vector<std::unique_
       server_w_(servers_.size(), 0),
       controlled_(!controllers.empty()),
       replica_gpu_(replicas->size(), nullptr),
-      states_(replicas->size()) {
+      states_(replicas->size()),
+      series_(series) {
   for (const Server& s : servers_) {
     for (int i : s.replicas) replica_gpu_[static_cast<size_t>(i)] = s.gpu;
   }
@@ -168,15 +170,42 @@ void PowerMonitor::Record(double t_s) {
     for (int k = d.spec.first_server; k < d.spec.first_server + d.spec.servers; ++k) w += server_w_[static_cast<size_t>(k)];
     Track(d, w, t_s, interval);
   }
+  if (series_ != nullptr) {
+    // Rows: the cluster, every server, then the racks and rows (PowerStats::series_names).
+    series_rows_.push_back({t_s, 0, domains_[0].last_w});
+    for (size_t k = 0; k < server_w_.size(); ++k) series_rows_.push_back({t_s, static_cast<int32_t>(1 + k), server_w_[k]});
+    for (size_t i = 1; i < domains_.size(); ++i) {
+      series_rows_.push_back({t_s, static_cast<int32_t>(server_w_.size() + i), domains_[i].last_w});
+    }
+    if (series_rows_.size() >= 4096 && series_error_.ok()) {
+      series_error_ = series_->Append(series_rows_);
+      series_rows_.clear();
+    }
+  }
   last_t_ = t_s;
   if (controlled_) Control(t_s, interval, spec_.actuation_delay_s);
 }
 
-PowerStats PowerMonitor::Finish(double end_s) {
+absl::StatusOr<PowerStats> PowerMonitor::Finish(double end_s) {
   RecordUntil(end_s);
   controlled_ = false;  // the last, shorter reading ends the run: nothing left to control
   Record(end_s);
   PowerStats out = stats_;
+  if (series_ != nullptr) {
+    if (series_error_.ok()) series_error_ = series_->Append(series_rows_);
+    series_rows_.clear();
+    if (!series_error_.ok()) return series_error_;
+    out.series_names.push_back("cluster");
+    out.series_levels.push_back("cluster");
+    for (size_t k = 0; k < servers_.size(); ++k) {
+      out.series_names.push_back(absl::StrCat("server-", k));
+      out.series_levels.push_back("server");
+    }
+    for (size_t i = 1; i < domains_.size(); ++i) {
+      out.series_names.push_back(domains_[i].spec.name);
+      out.series_levels.push_back(domains_[i].spec.level);
+    }
+  }
   for (Domain& d : domains_) {
     if (!d.readings_w.empty()) d.stats.p99_w = Percentile(d.readings_w, 99);
   }

@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/status/statusor.h"
 #include "models/catalog.h"
 #include "policies/power/power_controller.h"
 #include "sim/engine/replica.h"
@@ -49,14 +50,16 @@ class PowerMonitor {
   };
   // `controllers` (none, or one per domain of ControlLevel, in PowerDomains' order) set the replicas'
   // limits at each reading, and once at the start (as static caps need), with no actuation delay there.
+  // `series` (null: none) receives every reading of the cluster, each server, rack and row.
   PowerMonitor(const PowerSpec& spec, const std::vector<std::unique_ptr<Replica>>* replicas, std::vector<Server> servers,
-               std::vector<std::unique_ptr<PowerController>> controllers = {});
+               std::vector<std::unique_ptr<PowerController>> controllers = {}, PowerSeriesSpool* series = nullptr);
 
   void CatchUp(double now_s) {
     if (now_s > next_t_) RecordUntil(now_s);
   }
-  // The readings due up to `end_s` and a last, shorter one at `end_s`.
-  PowerStats Finish(double end_s);
+  // The readings due up to `end_s` and a last, shorter one at `end_s`. Fails only when the power series
+  // could not be written.
+  absl::StatusOr<PowerStats> Finish(double end_s);
 
  private:
   void RecordUntil(double now_s);
@@ -92,6 +95,9 @@ class PowerMonitor {
   std::vector<ReplicaPowerState> states_;        // the controllers' view, refreshed at each reading
   std::vector<ReplicaPowerState> scope_states_;  // one domain's share of it
   std::vector<double> limits_w_;
+  PowerSeriesSpool* series_;
+  std::vector<PowerSeriesRow> series_rows_;  // a batch on its way to series_
+  absl::Status series_error_;
 };
 
 // IT power of one server over an interval: its GPUs' mean powers (`gpu_w`, one per GPU) and the non-GPU

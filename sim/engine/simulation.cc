@@ -266,7 +266,7 @@ absl::StatusOr<RunResult> RunSimulation(const Scenario& scenario, const Catalog&
       controllers.push_back(std::move(c));
     }
   }
-  PowerMonitor power(scenario.power, &replicas, std::move(servers), std::move(controllers));
+  PowerMonitor power(scenario.power, &replicas, std::move(servers), std::move(controllers), options.power_series);
   ctx.power = &power;
   // The router reads loads in place; each replica publishes its changes (fleet_view.h).
   std::vector<ReplicaLoad> loads;
@@ -297,7 +297,7 @@ absl::StatusOr<RunResult> RunSimulation(const Scenario& scenario, const Catalog&
   GF_RETURN_IF_ERROR(result->log.Flush());
 
   result->end_s = ctx.now_s;
-  result->power = power.Finish(result->end_s);
+  GF_ASSIGN_OR_RETURN(result->power, power.Finish(result->end_s));
   if (series != nullptr) {
     GF_RETURN_IF_ERROR(series->Finish(result->end_s));
     result->series_samples = options.series->size();

@@ -28,6 +28,9 @@ struct RunOptions {
   double series_interval_s = 0;  // > 0 (at least kMinSeriesIntervalS): record the time series into `series`
   SeriesSpool* series = nullptr;   // required when series_interval_s > 0
   RequestSpool* requests = nullptr;  // when given, receives every request's row (request_log.h)
+  // When given, receives every power reading (every power.telemetry_interval_s) of the cluster, each
+  // server, rack and row (power_monitor.h).
+  PowerSeriesSpool* power_series = nullptr;
 };
 
 struct ReplicaResult {

@@ -66,6 +66,9 @@ CREATE TABLE IF NOT EXISTS power_domains (
   first_server INTEGER NOT NULL, servers INTEGER NOT NULL, budget_w REAL, peak_w REAL NOT NULL,
   p99_w REAL NOT NULL, energy_kwh REAL NOT NULL, time_over_budget_s REAL, breaker_trips INTEGER,
   PRIMARY KEY (run_id, name));
+CREATE TABLE IF NOT EXISTS power_series (
+  run_id INTEGER NOT NULL REFERENCES runs(run_id), t_s REAL NOT NULL, domain TEXT NOT NULL, level TEXT NOT NULL,
+  power_w REAL NOT NULL, PRIMARY KEY (run_id, domain, t_s)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS sweeps (
   sweep_id TEXT PRIMARY KEY, name TEXT NOT NULL, sweep_path TEXT NOT NULL, sweep_text TEXT NOT NULL,
   points INTEGER NOT NULL, created_at TEXT NOT NULL);

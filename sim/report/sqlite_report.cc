@@ -137,6 +137,16 @@ absl::StatusOr<int64_t> WriteRun(sqlite3* db, const std::string& path, const Sce
       return row.Int(r.slo_met).Done(db);
     }));
   }
+  if (options.power_series != nullptr && options.power_series->size() > 0) {
+    GF_ASSIGN_OR_RETURN(Stmt ps_stmt, Prepare(db, "INSERT INTO power_series VALUES (?,?,?,?,?)"));
+    const auto& names = run.power.series_names;
+    const auto& levels = run.power.series_levels;
+    GF_RETURN_IF_ERROR(options.power_series->ForEach([&](const PowerSeriesRow& x) {
+      const size_t d = static_cast<size_t>(x.domain);
+      if (d >= names.size()) return absl::InternalError("power series: a row names no domain");
+      return Row(ps_stmt.get()).Int(run_id).Real(x.t_s).Text(names[d]).Text(levels[d]).Real(x.power_w).Done(db);
+    }));
+  }
   if (options.series != nullptr && options.series->size() > 0) {
     GF_ASSIGN_OR_RETURN(Stmt series_stmt, Prepare(db, "INSERT INTO series VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)"));
     GF_RETURN_IF_ERROR(options.series->ForEach([&](const SeriesSample& x) {

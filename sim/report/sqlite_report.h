@@ -12,6 +12,7 @@
 
 #include "absl/status/statusor.h"
 #include "sim/engine/simulation.h"
+#include "sim/metrics/power_stats.h"
 #include "sim/metrics/request_log.h"
 #include "sim/metrics/series.h"
 #include "sim/report/sqlite_db.h"
@@ -23,6 +24,7 @@ namespace gpufleet {
 struct SqliteWriteOptions {
   const RequestSpool* requests = nullptr;  // the run's per-request rows, when it kept them
   const SeriesSpool* series = nullptr;     // the run's time series, when it recorded one
+  const PowerSeriesSpool* power_series = nullptr;  // its power readings per domain, when it recorded them
   double wait_s = 120;                  // how long to keep retrying a database locked by other writers
   std::string created_at;               // runs.created_at: UTC, YYYY-MM-DDTHH:MM:SSZ
   std::string run_uid;                  // runs.run_uid (NewRunUid): the run's identity across databases

@@ -56,7 +56,7 @@ std::string SummaryTable(const RunSummary& s, const RunResult& run) {
   } else {
     out += fmt::format("  SLO attainment not evaluated (no request arrived) | goodput {:.2f} req/s\n\n", s.goodput_rps);
   }
-  out += fmt::format("  GPUs: {} in cluster{}, {} deployed | utilization {:.1f}% (deployed {:.1f}%)\n", s.total_gpus,
+  out += fmt::format("  GPUs: {} in cluster{}, {} deployed | busy (an iteration in flight) {:.1f}% of the time (deployed {:.1f}%)\n", s.total_gpus,
                      s.cluster_auto ? " (sized automatically, nodes below)" : "", s.deployed_gpus,
                      s.gpu_util_mean * 100, s.gpu_util_deployed_mean * 100);
   out += fmt::format("  compute {:.1f}% of peak (MFU) | memory bandwidth {:.1f}% of peak (MBU), GPUs with replicas\n",
@@ -109,7 +109,7 @@ std::string SummaryTable(const RunSummary& s, const RunResult& run) {
   constexpr size_t kMaxReplicaRows = 16;
   if (run.replicas.size() <= kMaxReplicaRows) {
     out += fmt::format("\n  {:>4} {:<14} {:<16} {:>3} {:>9} {:>7} {:>11} {:>8}\n", "rep", "group", "gpu", "tp",
-                       "requests", "util%", "preemptions", "kv peak%");
+                       "requests", "busy%", "preemptions", "kv peak%");
     for (const ReplicaResult& r : run.replicas) {
       const double util = s.duration_s > 0 ? r.stats.busy_s / s.duration_s * 100 : 0;
       const double kv = r.stats.kv_blocks_total > 0 ? 100.0 * r.stats.kv_blocks_peak / r.stats.kv_blocks_total : 0;
@@ -118,7 +118,7 @@ std::string SummaryTable(const RunSummary& s, const RunResult& run) {
     }
   } else {
     out += fmt::format("\n  {:<14} {:<16} {:>3} {:>8} {:>9} {:>10} {:>11} {:>12}\n", "group", "gpu", "tp", "replicas",
-                       "requests", "mean util%", "preemptions", "max kv peak%");
+                       "requests", "mean busy%", "preemptions", "max kv peak%");
     for (size_t i = 0; i < run.replicas.size();) {
       const ReplicaResult& first = run.replicas[i];
       int64_t n = 0, requests = 0, preemptions = 0;

@@ -78,13 +78,13 @@ std::function<int()> AddCalibrateCommand(CLI::App& app) {
                   "(the stack of the vidur and Splitwise measurements)");
   cmd->add_option("--framework", f->framework,
                   "mlenergy, inference-bench: fit only runs of this framework (case-insensitive prefix of the "
-                  "published name; default vLLM)");
+                  "published name; default vLLM; splitwise's runs are 'Splitwise')");
   cmd->add_option("--also", f->also,
                   "mlenergy, inference-bench: another end-to-end set to fit together with PATH, as SOURCE=PATH "
                   "(e.g. --also inference-bench=../shared/data/llm-inference-bench)");
   cmd->add_option("--catalog", f->catalog, "Catalog directory (default: the built-in models/catalog)");
   cmd->add_flag("--power", f->power,
-                "mlenergy, inference-bench: fit the GPU's power-model parameters (activity power, energy per FLOP, "
+                "mlenergy, inference-bench, splitwise: fit the GPU's power-model parameters (activity power, energy per FLOP, "
                 "per HBM byte, per link byte) to the runs' measured power instead of the performance profile; -o "
                 "writes models/power/<GPU>.yaml (docs/power-model.md)");
   cmd->add_option("-j,--jobs", f->jobs, "--power: simulations to run at once")->check(CLI::Range(1, 256));
@@ -97,20 +97,22 @@ std::function<int()> AddCalibrateCommand(CLI::App& app) {
       "vidur, microbench: also keep every measured GEMM shape's measured/modelled ratio per token count (the BLAS "
       "library's kernel choice on the measured software stack), used for that shape. Default: on for microbench "
       "(your own stack), off for vidur (another stack's; see docs/perf-model.md)");
-  return [f, shapes_flag]() -> int {
+  CLI::Option* framework_flag = cmd->get_option("--framework");
+  return [f, shapes_flag, framework_flag]() -> int {
     // Checked before the (long) fit, so it never ends in an output it cannot write.
     if (absl::Status s = CheckOutputPath(f->out, "-o"); !s.ok()) return ReportError(s);
     if (f->power) {
-      if (!IsEndToEndSource(f->source)) {
+      if (!IsEndToEndSource(f->source) && f->source != "splitwise") {
         return ReportError(absl::InvalidArgumentError(
-            "--power fits power to measured serving runs: --source mlenergy or inference-bench"));
+            "--power fits power to measured serving runs: --source mlenergy, inference-bench or splitwise"));
       }
       PowerCalibrationRequest req;
       auto sets = EndToEndSets(f->source, f->path, f->also);
       if (!sets.ok()) return ReportError(sets.status());
       req.sets = *std::move(sets);
       req.gpu = f->gpu;
-      req.framework = f->framework;
+      // Splitwise's profile names no serving stack: its runs are framework "Splitwise".
+      req.framework = f->source == "splitwise" && framework_flag->count() == 0 ? "Splitwise" : f->framework;
       req.stack = f->stack;
       req.catalog = f->catalog;
       req.out = f->out;
@@ -118,6 +120,7 @@ std::function<int()> AddCalibrateCommand(CLI::App& app) {
       req.command = "gpufleet calibrate --power --source " + f->source + " " + f->path + " --gpu " + f->gpu;
       for (const std::string& a : f->also) req.command += " --also " + a;
       if (!f->stack.empty()) req.command += " --stack " + f->stack;
+      if (framework_flag->count() > 0) req.command += " --framework " + f->framework;
       return RunPowerCalibration(req);
     }
     const bool shapes = shapes_flag->count() > 0 ? f->shapes : f->source == "microbench";

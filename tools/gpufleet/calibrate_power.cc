@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdio>
 #include <map>
+#include <set>
 
 #include <fmt/format.h>
 
@@ -117,7 +118,18 @@ int RunPowerCalibration(const PowerCalibrationRequest& r) {
     s.idle_w = gpu->idle_w;
     fit_samples.push_back(s);
   }
-  const PowerFitResult fit = FitPower(fit_samples);
+  // Leave one model out; with a single model (Splitwise's Llama-2-70B), leave one tensor-parallel degree
+  // out instead, so the error still comes from configurations the fit never saw.
+  std::set<std::string> models;
+  for (const PowerSample& s : fit_samples) models.insert(s.model);
+  std::string fold_name = "model";
+  if (models.size() == 1) {
+    fold_name = "tensor-parallel degree";
+    for (size_t i = 0, k = 0; i < runs.size(); ++i) {
+      if (ok[i]) fit_samples[k++].model = fmt::format("TP{}", runs[i].tensor_parallel);
+    }
+  }
+  const PowerFitResult fit = FitPower(fit_samples, fold_name);
 
   PowerParamsFile file;
   file.params = DerivedPowerParams(*gpu);

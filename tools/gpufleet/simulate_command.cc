@@ -151,8 +151,16 @@ std::function<int()> AddSimulateCommand(CLI::App& app) {
       if (!made.ok()) return ReportError(made.status());
       request_rows = std::move(*made);
     }
+    // With a series into the database, the power readings of every domain too (SQLite only).
+    std::unique_ptr<PowerSeriesSpool> power_rows;
+    if (series && !flags->db.empty()) {
+      auto made = PowerSeriesSpool::Create("power series");
+      if (!made.ok()) return ReportError(made.status());
+      power_rows = std::move(*made);
+    }
     RunOptions options;
     options.requests = request_rows.get();
+    options.power_series = power_rows.get();
     options.verbose = flags->verbose;
     options.progress = !flags->no_progress;
     options.series_interval_s = series ? flags->series_interval_s : 0;
@@ -188,7 +196,7 @@ std::function<int()> AddSimulateCommand(CLI::App& app) {
       }
     }
     if (!flags->db.empty()) {
-      SqliteWriteOptions write{request_rows.get(), spool.get(), flags->db_wait_s, UtcNow("%Y-%m-%dT%H:%M:%SZ"),
+      SqliteWriteOptions write{request_rows.get(), spool.get(), power_rows.get(), flags->db_wait_s, UtcNow("%Y-%m-%dT%H:%M:%SZ"),
                                NewRunUid(*scenario)};
       auto run_id = AppendRunToSqlite(flags->db, *scenario, summary, *run, write);
       if (run_id.ok()) {
