@@ -128,7 +128,7 @@ nlohmann::ordered_json ResultJson(const OversubscriptionPlan& plan, const Oversu
 
 std::function<int()> AddOversubscribeCommand(CLI::App& app) {
   struct Flags {
-    std::string scenario, servers, controller = "polca", max_loss = "1%", seeds, db, catalog;
+    std::string scenario, servers, controller = "polca", max_loss = "1%", seeds, db;
     double budget_w = 0;
     int jobs = 0;
     bool json = false;
@@ -150,10 +150,10 @@ std::function<int()> AddOversubscribeCommand(CLI::App& app) {
   cmd->add_option("--seeds", f->seeds, "Seeds of every count, e.g. 1,2,3 (default: the scenario's seed)");
   cmd->add_option("--jobs,-j", f->jobs, "Points run at once (default: the machine's cores)")->check(CLI::Range(1, 4096));
   cmd->add_option("--db", f->db, "Run database (created if absent; default: oversubscribe-STEM.db); rerunning resumes");
-  cmd->add_option("--catalog", f->catalog, "Catalog directory (default: the built-in models/catalog)");
   cmd->add_flag("--json", f->json, "Print the study as JSON");
   return [f]() -> int {
-    auto catalog = Catalog::LoadFromDir(f->catalog.empty() ? Catalog::DefaultDir() : f->catalog);
+    // The points run `gpufleet simulate` with its default catalog, so the study reads the same one.
+    auto catalog = Catalog::LoadFromDir(Catalog::DefaultDir());
     if (!catalog.ok()) return ReportError(catalog.status());
     OversubscriptionOptions o;
     o.scenario = f->scenario;
