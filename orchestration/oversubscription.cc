@@ -3,8 +3,6 @@
 
 #include <algorithm>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
 #include <yaml-cpp/yaml.h>
 
@@ -87,10 +85,7 @@ absl::StatusOr<OversubscriptionPlan> PlanOversubscription(const Oversubscription
   std::vector<int64_t> nodes(plan.servers.begin(), plan.servers.end());
 
   // The power section: set the budget and the controller, keeping the rest of the scenario's.
-  std::ifstream in(o.scenario);
-  std::stringstream text;
-  text << in.rdbuf();
-  const bool has_power = YAML::Load(text.str())["power"].IsDefined();
+  const bool has_power = YAML::Load(base.text)["power"].IsDefined();
   std::string set;
   if (has_power) {
     set = absl::StrCat("  power.budget_w: ", Number(plan.budget_w), "\n  power.controller: ", o.controller, "\n");

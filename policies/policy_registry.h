@@ -5,6 +5,7 @@
 // MapReader (so a misspelled parameter is an error at file:line:col, not a silent default).
 #pragma once
 
+#include <algorithm>
 #include <functional>
 #include <map>
 #include <memory>
@@ -27,6 +28,25 @@ struct PolicyConfig {
   YAML::Node node{YAML::NodeType::Map};
   std::string what = "policy"; // e.g. "router", "deployment[0].scheduler"
 };
+
+// Resolves group names a policy's parameters list (`what`: "router.shares", located at `mark`) against the
+// deployment's: the mask of named groups, or an error at `mark` with a did-you-mean.
+inline absl::StatusOr<std::vector<bool>> ResolveGroupNames(const std::string& file, const YAML::Mark& mark,
+                                                           const std::string& what, const std::vector<std::string>& names,
+                                                           const std::vector<std::string>& group_names) {
+  std::vector<bool> named(group_names.size(), false);
+  for (const std::string& n : names) {
+    auto it = std::find(group_names.begin(), group_names.end(), n);
+    if (it == group_names.end()) {
+      std::string hint;
+      if (std::string c = ClosestMatch(n, group_names); !c.empty()) hint = absl::StrCat(" (did you mean '", c, "'?)");
+      return YamlError(file, mark, absl::StrCat(what, ": '", n, "' is not a deployment group", hint),
+                       absl::StrCat("a group name of the deployment: ", absl::StrJoin(group_names, ", ")));
+    }
+    named[static_cast<size_t>(it - group_names.begin())] = true;
+  }
+  return named;
+}
 
 template <class Interface>
 class PolicyRegistry {

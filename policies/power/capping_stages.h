@@ -11,7 +11,6 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_join.h"
 #include "policies/power/power_controller.h"
 
 namespace gpufleet {
@@ -53,15 +52,9 @@ class CappingStages {
   explicit CappingStages(Params p) : p_(std::move(p)) {}
 
   absl::Status Bind(const std::vector<std::string>& group_names) {
-    protected_.assign(group_names.size(), false);
-    for (const std::string& g : p_.protect) {
-      auto it = std::find(group_names.begin(), group_names.end(), g);
-      if (it == group_names.end()) {
-        return YamlError(p_.file, p_.protect_mark, absl::StrCat("power.controller.protect: '", g, "' is not a deployment group"),
-                         absl::StrCat("a group name of the deployment: ", absl::StrJoin(group_names, ", ")));
-      }
-      protected_[static_cast<size_t>(it - group_names.begin())] = true;
-    }
+    auto named = ResolveGroupNames(p_.file, p_.protect_mark, "power.controller.protect", p_.protect, group_names);
+    if (!named.ok()) return named.status();
+    protected_ = *std::move(named);
     return absl::OkStatus();
   }
 
@@ -88,6 +81,7 @@ class CappingStages {
   }
 
   int stage() const { return stage_; }
+  const Params& params() const { return p_; }
 
  private:
   Params p_;

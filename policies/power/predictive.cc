@@ -16,8 +16,7 @@ namespace {
 
 class Predictive final : public PowerController {
  public:
-  Predictive(CappingStages::Params p, int64_t hold_readings)
-      : release_at_(p.release_at), hold_readings_(hold_readings), stages_(std::move(p)) {}
+  Predictive(CappingStages::Params p, int64_t hold_readings) : hold_readings_(hold_readings), stages_(std::move(p)) {}
   absl::Status Bind(const std::vector<std::string>& group_names) override { return stages_.Bind(group_names); }
   bool needs_budget() const override { return true; }
 
@@ -35,12 +34,11 @@ class Predictive final : public PowerController {
     last_queue_ = queue;
     have_last_ = true;
     const double share = std::max(reading.it_w, forecast) / reading.budget_w;
-    below_ = share < release_at_ ? below_ + 1 : 0;
+    below_ = share < stages_.params().release_at ? below_ + 1 : 0;
     stages_.Apply(share, below_ >= hold_readings_ ? share : 1e9, reading.replicas, limits_w);
   }
 
  private:
-  double release_at_;
   int64_t hold_readings_;
   CappingStages stages_;
   bool have_last_ = false;

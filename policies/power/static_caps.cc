@@ -5,7 +5,6 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_join.h"
 #include "policies/power/power_controller.h"
 
 namespace gpufleet {
@@ -17,15 +16,13 @@ class StaticCaps final : public PowerController {
       : cap_fraction_(cap_fraction), cap_w_(cap_w), groups_(std::move(groups)), file_(std::move(file)), mark_(mark) {}
 
   absl::Status Bind(const std::vector<std::string>& group_names) override {
-    capped_.assign(group_names.size(), groups_.empty());
-    for (const std::string& g : groups_) {
-      auto it = std::find(group_names.begin(), group_names.end(), g);
-      if (it == group_names.end()) {
-        return YamlError(file_, mark_, absl::StrCat("power.controller.groups: '", g, "' is not a deployment group"),
-                         absl::StrCat("a group name of the deployment: ", absl::StrJoin(group_names, ", ")));
-      }
-      capped_[static_cast<size_t>(it - group_names.begin())] = true;
+    if (groups_.empty()) {
+      capped_.assign(group_names.size(), true);
+      return absl::OkStatus();
     }
+    auto named = ResolveGroupNames(file_, mark_, "power.controller.groups", groups_, group_names);
+    if (!named.ok()) return named.status();
+    capped_ = *std::move(named);
     return absl::OkStatus();
   }
 

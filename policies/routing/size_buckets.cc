@@ -21,7 +21,6 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_join.h"
 #include "policies/routing/router.h"
 
 namespace gpufleet {
@@ -45,15 +44,12 @@ class SizeBucketsRouter final : public Router {
     weights_.assign(buckets, std::vector<double>(group_names.size(), 0.0));
     current_.assign(buckets, std::vector<double>(group_names.size(), 0.0));
     for (const Share& s : shares_) {
-      auto it = std::find(group_names.begin(), group_names.end(), s.group);
-      if (it == group_names.end()) {
-        std::string hint;
-        if (std::string c = ClosestMatch(s.group, group_names); !c.empty()) hint = absl::StrCat(" (did you mean '", c, "'?)");
+      auto named = ResolveGroupNames(file_, s.mark, "router.shares", {s.group}, group_names);
+      if (!named.ok()) {
         weights_.clear();
-        return YamlError(file_, s.mark, absl::StrCat("router.shares: '", s.group, "' is not a deployment group", hint),
-                         absl::StrCat("a group name of the deployment: ", absl::StrJoin(group_names, ", ")));
+        return named.status();
       }
-      const size_t g = static_cast<size_t>(it - group_names.begin());
+      const size_t g = static_cast<size_t>(std::find(named->begin(), named->end(), true) - named->begin());
       for (size_t b = 0; b < buckets; ++b) weights_[b][g] = s.weights[b];
     }
     return absl::OkStatus();
