@@ -11,13 +11,14 @@ namespace gpufleet {
 namespace {
 
 double LinkGbps(const ReplicaHardware& hw) {
+  if (hw.tp_link_gbps > 0) return hw.tp_link_gbps;
   return hw.node != nullptr && hw.node->intra_gbps > 0 ? hw.node->intra_gbps : hw.gpu->nvlink_gbps;
 }
 
 }  // namespace
 
 CalibratedPerfModel::CalibratedPerfModel(const GpuProfile& profile, const ReplicaHardware& hw, double clock_scale)
-    : ops_(profile, *hw.gpu, LinkGbps(hw), clock_scale),
+    : ops_(profile, *hw.gpu, LinkGbps(hw), clock_scale, hw.tp_link_latency_s),
       s_(ShardedShape::Of(*hw.llm, hw.tensor_parallel)),
       peak_flops_(hw.gpu->fp16_tflops * 1e12),
       peak_bytes_per_s_(hw.gpu->hbm_gbps * 1e9) {}

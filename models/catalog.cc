@@ -1,4 +1,4 @@
-// Loading and checking the GPU, node and LLM catalogs (see catalog.h and models/catalog/README.md).
+// Loading and checking the GPU, node, LLM and fabric catalogs (see catalog.h and models/catalog/README.md).
 #include "models/catalog.h"
 
 #include <cctype>
@@ -23,6 +23,7 @@ namespace {
 constexpr char kGpusFile[] = "gpus.yaml";
 constexpr char kNodesFile[] = "nodes.yaml";
 constexpr char kLlmsFile[] = "llms.yaml";
+constexpr char kFabricsFile[] = "fabrics.yaml";
 
 const std::vector<std::string>& Vendors() {
   static const std::vector<std::string> v = {"nvidia", "amd"};
@@ -52,6 +53,9 @@ const std::vector<std::string> kLlmKeys = {
     "name",  "hf_id",     "layers",            "hidden",          "heads", "kv_heads",
     "head_dim", "ffn",    "vocab",             "gated_mlp",       "num_experts",
     "experts_per_token",  "tied_embeddings",   "dtype",           "max_context", "sources", "notes"};
+
+const std::vector<std::string> kFabricKeys = {"name", "nic_latency_us", "switch_latency_us", "intra_latency_us",
+                                              "sources", "notes"};
 
 std::string Join(const std::string& dir, const char* file) {
   return (std::filesystem::path(dir) / file).string();
@@ -278,6 +282,24 @@ const Spec* Find(const std::map<std::string, Spec>& m, const std::string& name) 
   return it == m.end() ? nullptr : &it->second;
 }
 
+// Latencies are written in microseconds (the scale datasheets quote) and kept in seconds.
+absl::StatusOr<FabricPreset> ParseFabric(const std::string& file, const YAML::Node& item, size_t index) {
+  GF_ASSIGN_OR_RETURN(MapReader r, MapReader::Make(file, item, absl::StrCat("fabrics[", index, "]")));
+  GF_RETURN_IF_ERROR(CheckKeys(r, kFabricKeys));
+  FabricPreset f;
+  GF_RETURN_IF_ERROR(GetName(r, "name", &f.name));
+  double nic_us = 0, switch_us = 0, intra_us = 0;
+  GF_RETURN_IF_ERROR(GetNumber(r, "nic_latency_us", &nic_us, 0, false));
+  GF_RETURN_IF_ERROR(GetNumber(r, "switch_latency_us", &switch_us, 0, false));
+  GF_RETURN_IF_ERROR(GetNumber(r, "intra_latency_us", &intra_us, 0, false));
+  f.nic_latency_s = nic_us * 1e-6;
+  f.switch_latency_s = switch_us * 1e-6;
+  f.intra_latency_s = intra_us * 1e-6;
+  GF_RETURN_IF_ERROR(GetSources(r, &f.sources));
+  GF_RETURN_IF_ERROR(r.Opt("notes", &f.notes));
+  return f;
+}
+
 }  // namespace
 
 double LlmSpec::ParamCount() const {
@@ -329,6 +351,17 @@ absl::StatusOr<Catalog> Catalog::LoadFromDir(const std::string& dir) {
       c.llms_.emplace(m.name, std::move(m));
     }
   }
+  // Optional: a catalog without it (an older copy, a test's) has no presets, and scenarios that name
+  // none get the scenario defaults (sim/scenario/scenario.h, FabricSpec).
+  if (const std::string fabrics_path = Join(dir, kFabricsFile); std::filesystem::exists(fabrics_path)) {
+    GF_ASSIGN_OR_RETURN(YAML::Node list, LoadList(fabrics_path, "fabrics"));
+    std::map<std::string, int> first_line;
+    for (size_t i = 0; i < list.size(); ++i) {
+      GF_ASSIGN_OR_RETURN(FabricPreset f, ParseFabric(fabrics_path, list[i], i));
+      GF_RETURN_IF_ERROR(CheckUnique(fabrics_path, list[i], f.name, "fabric", &first_line));
+      c.fabrics_.emplace(f.name, std::move(f));
+    }
+  }
   return c;
 }
 
@@ -344,6 +377,7 @@ absl::StatusOr<Catalog> Catalog::LoadDefault() { return LoadFromDir(DefaultDir()
 const GpuSpec* Catalog::FindGpu(const std::string& name) const { return Find(gpus_, name); }
 const NodeSpec* Catalog::FindNode(const std::string& name) const { return Find(nodes_, name); }
 const LlmSpec* Catalog::FindLlm(const std::string& name) const { return Find(llms_, name); }
+const FabricPreset* Catalog::FindFabric(const std::string& name) const { return Find(fabrics_, name); }
 
 double Catalog::NodePriceUsdPerHour(const NodeSpec& node) const {
   if (node.price_usd_per_hour > 0) return node.price_usd_per_hour;
@@ -354,5 +388,6 @@ double Catalog::NodePriceUsdPerHour(const NodeSpec& node) const {
 std::vector<std::string> Catalog::GpuNames() const { return Keys(gpus_); }
 std::vector<std::string> Catalog::NodeNames() const { return Keys(nodes_); }
 std::vector<std::string> Catalog::LlmNames() const { return Keys(llms_); }
+std::vector<std::string> Catalog::FabricNames() const { return Keys(fabrics_); }
 
 }  // namespace gpufleet

@@ -1,4 +1,4 @@
-// The hardware and model catalogs: GPUs, nodes and LLM architectures, loaded from the data files in
+// The hardware and model catalogs: GPUs, nodes, scale-out fabrics and LLM architectures, loaded from the data files in
 // models/catalog/*.yaml. Every figure in those files carries its public source; code never hard-codes a
 // GPU or model figure. Scenario loading, the platform builder, the performance, memory and cost models
 // all read from one Catalog.
@@ -79,10 +79,21 @@ struct LlmSpec {
   double KvBytesPerToken() const;
 };
 
+// A scale-out network technology (models/catalog/fabrics.yaml): what one traversal of each element of a
+// route costs. Bandwidths are the nodes' (nodes.yaml); this is latency only.
+struct FabricPreset {
+  std::string name;              // "infiniband-ndr", ...
+  double nic_latency_s = 0;      // one NIC traversal, one direction (host adapter, its PCIe and the cable)
+  double switch_latency_s = 0;   // one switch traversal, port to port
+  double intra_latency_s = 0;    // one hop inside a node: a GPU to its node's switch (NVSwitch, PCIe)
+  std::vector<std::string> sources;
+  std::string notes;
+};
+
 class Catalog {
  public:
-  // Loads gpus.yaml, nodes.yaml and llms.yaml from `dir`, checking every field and the cross-references
-  // (a node's GPU must exist). Errors name file:line:col.
+  // Loads gpus.yaml, nodes.yaml, llms.yaml and, when present, fabrics.yaml from `dir`, checking every
+  // field and the cross-references (a node's GPU must exist). Errors name file:line:col.
   static absl::StatusOr<Catalog> LoadFromDir(const std::string& dir);
   // The catalog directory: $GPUFLEET_DATA_DIR/models/catalog if set, else the source tree's.
   static std::string DefaultDir();
@@ -92,6 +103,7 @@ class Catalog {
   const GpuSpec* FindGpu(const std::string& name) const;
   const NodeSpec* FindNode(const std::string& name) const;
   const LlmSpec* FindLlm(const std::string& name) const;
+  const FabricPreset* FindFabric(const std::string& name) const;
 
   // A node's on-demand $/hour: its own price, or gpus_per_node x its GPU's price when that is 0.
   double NodePriceUsdPerHour(const NodeSpec& node) const;
@@ -99,16 +111,19 @@ class Catalog {
   const std::map<std::string, GpuSpec>& gpus() const { return gpus_; }
   const std::map<std::string, NodeSpec>& nodes() const { return nodes_; }
   const std::map<std::string, LlmSpec>& llms() const { return llms_; }
+  const std::map<std::string, FabricPreset>& fabrics() const { return fabrics_; }
 
   // Names, for did-you-mean hints and listings.
   std::vector<std::string> GpuNames() const;
   std::vector<std::string> NodeNames() const;
   std::vector<std::string> LlmNames() const;
+  std::vector<std::string> FabricNames() const;
 
  private:
   std::map<std::string, GpuSpec> gpus_;
   std::map<std::string, NodeSpec> nodes_;
   std::map<std::string, LlmSpec> llms_;
+  std::map<std::string, FabricPreset> fabrics_;
 };
 
 }  // namespace gpufleet

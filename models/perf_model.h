@@ -82,6 +82,11 @@ struct ReplicaHardware {
   const NodeSpec* node = nullptr;  // the node type the replica's GPUs sit in (its intra-node fabric)
   int tensor_parallel = 1;
   const GpuProfile* profile = nullptr;  // "calibrated": the GPU's calibration profile
+  // A TP group that spans nodes runs its collectives over the slowest link it spans (sim/platform/tp_link.h):
+  // per-GPU GB/s one direction, and the latency each collective step adds. 0: inside one node, over
+  // `node`'s intra-node fabric.
+  double tp_link_gbps = 0;
+  double tp_link_latency_s = 0;
 };
 
 absl::StatusOr<std::unique_ptr<PerfModel>> MakePerfModel(const PerfModelSpec& spec, const ReplicaHardware& hw);

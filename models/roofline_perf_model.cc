@@ -13,10 +13,11 @@ RooflinePerfModel::RooflinePerfModel(const PerfModelSpec& spec, const ReplicaHar
   flops_per_s_ = hw.gpu->fp16_tflops * 1e12 * spec.compute_efficiency;
   bytes_per_s_ = hw.gpu->hbm_gbps * 1e9 * spec.memory_efficiency;
   double link_gbps = hw.node != nullptr && hw.node->intra_gbps > 0 ? hw.node->intra_gbps : hw.gpu->nvlink_gbps;
+  if (hw.tp_link_gbps > 0) link_gbps = hw.tp_link_gbps;
   if (link_gbps <= 0) link_gbps = hw.gpu->pcie_gbps;
   link_bytes_per_s_ = link_gbps * 1e9;
   overhead_s_ = spec.iteration_overhead_s;
-  alpha_s_ = spec.collective_latency_s;
+  alpha_s_ = spec.collective_latency_s + hw.tp_link_latency_s;
   s_ = ShardedShape::Of(m, hw.tensor_parallel);
 }
 

@@ -80,7 +80,7 @@ TEST(ClusterAuto, MixedGpuTypesGetOneNodeGroupEachInDeploymentOrder) {
   // A100: 5 x TP2 + 1 x TP4 = 14 GPUs, first fit on 8-GPU nodes: 2 nodes.
   EXPECT_EQ(s->cluster[0].node->gpus_per_node, 8);
   EXPECT_EQ(s->cluster[0].count, 2);
-  EXPECT_TRUE(PlaceReplicas(LayoutCluster(s->cluster), s->deployment).ok());
+  EXPECT_TRUE(testing::PlaceOn(s->cluster, s->deployment).ok());
 }
 
 TEST(ClusterAuto, FirstFitCountMatchesPlacement) {
@@ -91,10 +91,10 @@ TEST(ClusterAuto, FirstFitCountMatchesPlacement) {
                          "  - {gpu: H100-SXM-80GB, tensor_parallel: 2, replicas: 3}\n"));
   ASSERT_TRUE(s.ok()) << s.status();
   ASSERT_EQ(s->cluster.size(), 1u);
-  EXPECT_TRUE(PlaceReplicas(LayoutCluster(s->cluster), s->deployment).ok());
+  EXPECT_TRUE(testing::PlaceOn(s->cluster, s->deployment).ok());
   std::vector<NodeGroup> fewer = s->cluster;
   --fewer[0].count;
-  EXPECT_FALSE(PlaceReplicas(LayoutCluster(fewer), s->deployment).ok()) << "not the smallest count";
+  EXPECT_FALSE(testing::PlaceOn(fewer, s->deployment).ok()) << "not the smallest count";
 }
 
 TEST(ClusterAuto, TpLargerThanEveryNodeIsALocatedError) {
@@ -103,7 +103,7 @@ TEST(ClusterAuto, TpLargerThanEveryNodeIsALocatedError) {
   EXPECT_EQ(s.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(std::string(s.status().message()),
             "s.yaml:4:5: deployment 'group0' has tensor_parallel 16 but the largest H100-SXM-80GB node type of the "
-            "catalog holds 8 GPUs (a TP group stays inside one node); expected a GPU and tensor_parallel that one "
+            "catalog holds 8 GPUs (cluster: auto keeps a TP group inside one node); expected a GPU and tensor_parallel that one "
             "catalog node holds (gpufleet catalog nodes), or an explicit cluster");
   auto bad = Load(Text("cluster: big\n", "  - {gpu: H100-SXM-80GB}\n"));
   ASSERT_FALSE(bad.ok());

@@ -31,7 +31,8 @@ TEST(PlatformScale, FourThousandNodesKeepTheirNamesAndRoutes) {
   simgrid::s4u::Engine engine(&argc, argv);
   // A mixed fleet: 3,999 DGX H100s and one 2-GPU A40 node last.
   const Platform p = BuildPlatform(
-      {{RealCatalog().FindNode("DGX-H100"), 3999}, {RealCatalog().FindNode("2xA40-nvlink"), 1}}, RealCatalog());
+      {{RealCatalog().FindNode("DGX-H100"), 3999}, {RealCatalog().FindNode("2xA40-nvlink"), 1}}, RealCatalog(),
+      FabricSpec{});
   ASSERT_EQ(p.gpus.size(), 3999u * 8 + 2);
   EXPECT_EQ(engine.get_host_count(), p.gpus.size());
   EXPECT_EQ(p.gpus[0]->get_name(), "n0-DGX-H100-g0");

@@ -71,6 +71,22 @@ TEST(PowerDomain, ReadingsAddUpToTheServersEnergyAndPueScalesTheFacility) {
   EXPECT_FALSE(o.summary.carbon_kg.has_value());
 }
 
+TEST(PowerDomain, AReplicaSpanningTwoServersDrawsOnEachThroughItsGpusThere) {
+  // TP16 over two DGX-H100: each server carries 8 of its GPUs, so the readings add up to the GPUs' energy
+  // counted once (a replica counted whole on both servers would read twice its GPUs' power).
+  const Outcome o = SimulateHere(R"(seed: 3
+horizon_s: 30
+cluster: {nodes: [{type: DGX-H100, count: 2}]}
+model: Llama-2-70B
+deployment: [{gpu: H100-SXM-80GB, tensor_parallel: 16}]
+workload:
+  synthetic: {arrival: poisson, rate_rps: 4, prompt_tokens: {dist: fixed, value: 800}, output_tokens: {dist: fixed, value: 100}}
+power: {racks: {servers: 2}}
+)");
+  ASSERT_GT(o.summary.requests_completed, 0);
+  EXPECT_NEAR(o.run.power.it_energy_j / 3.6e6, o.summary.server_energy_kwh, 1e-3 * o.summary.server_energy_kwh);
+}
+
 TEST(PowerDomain, AServerWithoutReplicasCanBeOff) {
   const auto idle = SimulateCli(Scenario(""));
   const auto off = SimulateCli(Scenario("power: {idle_servers: off}\n"));

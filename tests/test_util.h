@@ -14,6 +14,8 @@
 #include "policies/policy_registry.h"
 #include "policies/routing/router.h"
 #include "sim/engine/simulation.h"
+#include "sim/platform/fabric_layout.h"
+#include "sim/platform/placement.h"
 #include "sim/scenario/scenario_loader.h"
 
 namespace gpufleet::testing {
@@ -37,6 +39,23 @@ std::unique_ptr<Interface> MakePolicy(const std::string& type) {
   auto policy = PolicyRegistry<Interface>::Get().Create(cfg);
   EXPECT_TRUE(policy.ok()) << policy.status();
   return policy.ok() ? std::move(*policy) : nullptr;
+}
+
+// Places `groups` on `cluster` with the placement policy `policy` ("first_fit", or a flow mapping such as
+// "{type: spread, over: leaves}") over `fabric`, with power racks of `rack_servers` servers (0: none).
+inline absl::StatusOr<std::vector<ReplicaPlacement>> PlaceOn(const std::vector<NodeGroup>& cluster,
+                                                             const std::vector<ReplicaGroup>& groups,
+                                                             const FabricSpec& fabric = {},
+                                                             const std::string& policy = "first_fit",
+                                                             int64_t rack_servers = 0) {
+  PolicyConfig cfg;
+  cfg.file = "test";
+  cfg.what = "placement";
+  cfg.node = policy.front() == '{' ? YAML::Load(policy) : YAML::Load("{type: " + policy + "}");
+  cfg.type = cfg.node["type"].Scalar();
+  const ClusterLayout layout = LayoutCluster(cluster);
+  const FabricLayout fabric_layout = LayoutFabric(layout, fabric);
+  return PlaceReplicas({layout, fabric_layout, rack_servers, groups}, cfg);
 }
 
 // Routes one request over a fleet with these loads (loads[i].replica == i), the router's orderings built.

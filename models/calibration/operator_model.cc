@@ -9,13 +9,15 @@
 
 namespace gpufleet {
 
-OperatorModel::OperatorModel(const GpuProfile& profile, const GpuSpec& gpu, double link_gbps, double clock_scale)
+OperatorModel::OperatorModel(const GpuProfile& profile, const GpuSpec& gpu, double link_gbps, double clock_scale,
+                             double link_latency_s)
     : profile_(profile),
       peak_flops_(gpu.fp16_tflops * 1e12 * clock_scale),
       hbm_bytes_per_s_(gpu.hbm_gbps * 1e9),
       cache_bytes_(gpu.cache_mb * 1e6),
       sm_count_(gpu.sm_count),
-      link_bytes_per_s_(std::max(link_gbps, 1.0) * 1e9) {}
+      link_bytes_per_s_(std::max(link_gbps, 1.0) * 1e9),
+      link_latency_s_(link_latency_s) {}
 
 double OperatorModel::Gemm(GemmKind kind, double m, double n, double k, double compute_scale) const {
   if (!(m > 0 && n > 0 && k > 0)) return 0;  // no rows (an empty batch), no kernel
@@ -79,7 +81,7 @@ double OperatorModel::AllReduce(double bytes, int ranks) const {
   if (ranks <= 1) return 0;
   const AllReduceParams& r = profile_.allreduce;
   const double steps = 2.0 * (ranks - 1);
-  return r.launch_s + steps * r.step_latency_s +
+  return r.launch_s + steps * (r.step_latency_s + link_latency_s_) +
          steps / ranks * bytes / (link_bytes_per_s_ * r.bandwidth_efficiency);
 }
 

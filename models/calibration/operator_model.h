@@ -18,7 +18,10 @@ double StreamTime(const StreamParams& s, double rows, double bytes, double hbm_b
 
 class OperatorModel {
  public:
-  OperatorModel(const GpuProfile& profile, const GpuSpec& gpu, double link_gbps, double clock_scale = 1.0);
+  // `link_latency_s` is added to every step of a collective: a TP group's scale-out hops when it spans
+  // nodes (the profile's step latency is the intra-node fabric's).
+  OperatorModel(const GpuProfile& profile, const GpuSpec& gpu, double link_gbps, double clock_scale = 1.0,
+                double link_latency_s = 0);
 
   // fp16/bf16 GEMM C[m x n] = A[m x k] B[k x n] of projection `kind`. `compute_scale` multiplies the
   // compute peak for this call (sustained-load clocks), on top of the constructor's clock scale. A shape
@@ -30,7 +33,7 @@ class OperatorModel {
   double AttentionPrefill(double flops, double kv_bytes, double compute_scale = 1.0) const;
   // Paged decode attention reading `kv_bytes`.
   double AttentionDecode(double kv_bytes) const;
-  // Ring all-reduce of `bytes` over `ranks` GPUs on the node fabric.
+  // Ring all-reduce of `bytes` over `ranks` GPUs on the TP group's link.
   double AllReduce(double bytes, int ranks) const;
 
   const GpuProfile& profile() const { return profile_; }
@@ -45,6 +48,7 @@ class OperatorModel {
   double cache_bytes_;
   int sm_count_;
   double link_bytes_per_s_;
+  double link_latency_s_;
 };
 
 }  // namespace gpufleet

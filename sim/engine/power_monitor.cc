@@ -68,7 +68,10 @@ PowerMonitor::PowerMonitor(const PowerSpec& spec, const std::vector<std::unique_
     d.stats.servers = p.servers;
     d.stats.budget_w = p.budget_w;
     for (int k = p.first_server; k < p.first_server + p.servers; ++k) {
-      for (int i : servers_[static_cast<size_t>(k)].replicas) d.replicas.push_back(i);
+      for (int i : servers_[static_cast<size_t>(k)].replicas) {
+        // A replica spanning two servers of the domain is one replica of it.
+        if (std::find(d.replicas.begin(), d.replicas.end(), i) == d.replicas.end()) d.replicas.push_back(i);
+      }
     }
     if (p.level == control_level && next_controller < controllers.size()) {
       d.controller = std::move(controllers[next_controller++]);
@@ -151,12 +154,13 @@ void PowerMonitor::Record(double t_s) {
     if (s.replicas.empty() && spec_.idle_servers_off) continue;
     const int gpus = s.node->gpus_per_node;
     double gpu_sum_w = (gpus - s.replica_gpus) * s.gpu->idle_w;  // GPUs without a replica idle
-    for (int i : s.replicas) {
+    for (size_t j = 0; j < s.replicas.size(); ++j) {
+      const int i = s.replicas[j];
       const Replica& r = *(*replicas_)[i];
       const double busy = r.BusyUntil(t_s), energy = r.BusyEnergyUntil(t_s);
       const double per_gpu_j = (energy - last_energy_j_[i]) + s.gpu->idle_w * std::max(0.0, interval - (busy - last_busy_s_[i]));
       states_[static_cast<size_t>(i)].power_w = per_gpu_j / interval;
-      gpu_sum_w += static_cast<double>(r.gpus().size()) * per_gpu_j / interval;
+      gpu_sum_w += static_cast<double>(s.gpus_here[j]) * per_gpu_j / interval;
     }
     server_w_[k] = ServerPowerW(*s.node, *s.gpu, gpu_sum_w, gpus);
   }

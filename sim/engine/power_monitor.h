@@ -45,8 +45,9 @@ class PowerMonitor {
   struct Server {
     const NodeSpec* node = nullptr;
     const GpuSpec* gpu = nullptr;
-    std::vector<int> replicas;  // replicas on this server (all their GPUs here: TP stays inside a node)
-    int replica_gpus = 0;       // GPUs those replicas use
+    std::vector<int> replicas;  // replicas with GPUs on this server (a TP group may span servers)
+    std::vector<int> gpus_here; // for each of them, its GPUs on this server
+    int replica_gpus = 0;       // GPUs those replicas use here
   };
   // `controllers` (none, or one per domain of ControlLevel, in PowerDomains' order) set the replicas'
   // limits at each reading, and once at the start (as static caps need), with no actuation delay there.

@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "sim/engine/calendar.h"
+#include "sim/engine/disaggregation.h"
 #include "sim/engine/power_monitor.h"
 #include "sim/engine/progress.h"
 #include "sim/engine/run_guard.h"
@@ -42,6 +43,61 @@ Sequence* Replica::NewSequence() {
 
 void Replica::FreeSequence(Sequence* seq) { free_.push_back(seq); }
 
+void Replica::Bind(FleetView* fleet, int index, ReplicaRole role) {
+  fleet_ = fleet;
+  load_.replica = index;
+  role_ = role;
+}
+
+void Replica::WakeNowIfIdle() {
+  if (!idle_) return;
+  idle_ = false;
+  ctx_->calendar->Schedule(ctx_->now_s, id_);
+}
+
+void Replica::ExpectKv(int64_t output_tokens_left) {
+  ++inbound_kv_;
+  ++load_.outstanding_requests;
+  load_.outstanding_tokens += output_tokens_left;
+  fleet_->Update(load_);
+  if (idle_ && starved_since_ < 0) starved_since_ = ctx_->now_s;
+}
+
+void Replica::Adopt(const Sequence& landed) {
+  const double now_s = ctx_->now_s;
+  --inbound_kv_;
+  if (starved_since_ >= 0) {
+    stats_.kv_wait_s += now_s - starved_since_;
+    starved_since_ = -1;
+  }
+  Sequence* seq = NewSequence();
+  *seq = landed;
+  seq->replica = id_;
+  seq->blocks = 0;
+  // The cache lands in blocks the replica holds for it; with none free (or no batch slot) the request
+  // queues, and the scheduler admits it like a preempted one whose cache is kept.
+  if (static_cast<int64_t>(state_.running.size()) < state_.limits.max_batch_size &&
+      state_.kv.Reserve(*seq, seq->known_tokens())) {
+    state_.running.push_back(seq);
+  } else {
+    state_.waiting.push_back(seq);
+    ++ctx_->handoff->log().landed_without_room;
+  }
+  load_.kv_free_blocks = state_.kv.free();
+  ++stats_.requests;
+  ++stats_.adopted;
+  fleet_->Update(load_);
+  WakeNowIfIdle();
+}
+
+void Replica::ReleaseSentKv(int64_t blocks) {
+  state_.kv.ReleaseBlocks(blocks);
+  load_.kv_free_blocks = state_.kv.free();
+  fleet_->Update(load_);
+  // Prompts may have been waiting for these blocks.
+  if (!state_.waiting.empty()) WakeNowIfIdle();
+}
+
 void Replica::Enqueue(const TraceRequest& req, uint32_t prompt_tokens, uint32_t output_tokens) {
   Sequence* seq = NewSequence();
   seq->req = req;
@@ -52,11 +108,8 @@ void Replica::Enqueue(const TraceRequest& req, uint32_t prompt_tokens, uint32_t 
   ++load_.outstanding_requests;
   load_.outstanding_tokens += prompt_tokens + output_tokens;
   ++stats_.requests;
-  ctx_->fleet->Update(load_);
-  if (idle_) {
-    idle_ = false;
-    ctx_->calendar->Schedule(ctx_->now_s, id_);
-  }
+  fleet_->Update(load_);
+  WakeNowIfIdle();
 }
 
 ReplicaStats Replica::stats() const {
@@ -77,9 +130,10 @@ void Replica::StartIteration(double now_s) {
   CatchUpSamplers(ctx_, now_s);  // before the scheduler moves queues
   scheduler_->Schedule(state_, &batch_);
   if (batch_.empty()) {
-    // Nothing runnable: wait for the router. With work still queued this would wait forever; the run
-    // reports it as stuck.
+    // Nothing runnable: wait for the router (or a landing cache, or blocks a landed transfer frees). With
+    // work still queued and nothing on its way this would wait forever; the run reports it as stuck.
     idle_ = true;
+    if (inbound_kv_ > 0) starved_since_ = now_s;
     return;
   }
   work_.clear();
@@ -125,7 +179,7 @@ void Replica::FinishIteration(double now_s) {
   stats_.max_running = std::max<int64_t>(stats_.max_running, static_cast<int64_t>(state_.running.size()));
   ApplyBatch(now_s);
   load_.kv_free_blocks = state_.kv.free();
-  ctx_->fleet->Update(load_);
+  fleet_->Update(load_);
   ctx_->progress->Tick(now_s, ctx_->completed);
 }
 
@@ -133,7 +187,8 @@ void Replica::ApplyBatch(double now_s) {
   RequestLog& log = *ctx_->log;
   const double tbt_target = log.slo().tbt_s;
   gap_groups_.clear();
-  bool any_finished = false;
+  bool any_leaving = false;  // finished, or handed to a decode replica
+  const bool prefill_only = role_ == ReplicaRole::kPrefill;
   for (const ScheduledSeq& s : batch_) {
     Sequence& seq = *s.seq;
     // Everything but the one token of a decode step is prefill work (prompts, chunks and recomputes).
@@ -162,14 +217,25 @@ void Replica::ApplyBatch(double now_s) {
     --load_.outstanding_tokens;
     ++stats_.output_tokens;
     ++ctx_->tokens_out;
-    if (seq.finished()) any_finished = true;
+    if (seq.finished() || (prefill_only && seq.generated == 1)) any_leaving = true;
   }
   for (const GapGroup& g : gap_groups_) log.AddGaps(now_s - g.last_token_s, g.count);
-  if (!any_finished) return;
-  auto done = std::stable_partition(state_.running.begin(), state_.running.end(),
-                                    [](const Sequence* s) { return !s->finished(); });
+  if (!any_leaving) return;
+  auto done = std::stable_partition(state_.running.begin(), state_.running.end(), [&](const Sequence* s) {
+    return !s->finished() && !(prefill_only && s->generated >= 1);
+  });
   for (auto it = done; it != state_.running.end(); ++it) {
     Sequence* seq = *it;
+    if (!seq->finished()) {
+      // Prefilled: the cache moves to a decode replica; its blocks stay held here until it lands.
+      load_.outstanding_tokens -= seq->req.output_tokens - seq->generated;
+      --load_.outstanding_requests;
+      ++stats_.handed_off;
+      ctx_->handoff->Send(*this, *seq, seq->blocks);
+      seq->blocks = 0;
+      FreeSequence(seq);
+      continue;
+    }
     state_.kv.Release(*seq);
     log.OnCompleted(*seq, now_s);
     --load_.outstanding_requests;

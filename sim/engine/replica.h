@@ -26,6 +26,7 @@
 namespace gpufleet {
 
 class Calendar;
+class Disaggregation;
 class PowerMonitor;
 class ProgressMeter;
 class RunGuard;
@@ -37,9 +38,9 @@ struct RunContext {
   ProgressMeter* progress = nullptr;
   SeriesSampler* series = nullptr;  // null unless the run records a time series
   PowerMonitor* power = nullptr;    // the cluster's power readings (power_monitor.h)
-  FleetView* fleet = nullptr;       // the router's view; each replica publishes its load changes there
   RunGuard* guard = nullptr;        // the run's limits; ends the run past them
   Calendar* calendar = nullptr;     // who acts next, and when
+  Disaggregation* handoff = nullptr;  // prefill-to-decode hand-offs; null without prefill replicas
   double now_s = 0;                 // the date of the event being handled
   int64_t completed = 0;
   int64_t tokens_out = 0;
@@ -68,7 +69,15 @@ struct ReplicaStats {
   int64_t kv_blocks_total = 0;
   int64_t kv_blocks_peak = 0;
   int64_t max_running = 0;
+  // Disaggregated serving: requests handed to decode replicas (prefill), adopted from prefill replicas
+  // (decode), and the time the replica sat idle while a cache was on its way to it.
+  int64_t handed_off = 0;
+  int64_t adopted = 0;
+  double kv_wait_s = 0;
 };
+
+// What a replica serves (ReplicaGroup::role).
+enum class ReplicaRole { kMixed, kPrefill, kDecode };
 
 class Replica {
  public:
@@ -78,9 +87,21 @@ class Replica {
           std::unique_ptr<BatchScheduler> scheduler, int64_t kv_blocks, int block_size, SchedulerLimits limits,
           const GpuPowerParams* power, double power_limit_w, RunContext* ctx);
 
+  // The view the replica publishes its load to (the router's, or the decode replicas'), as entry `index`;
+  // before the first event.
+  void Bind(FleetView* fleet, int index, ReplicaRole role);
+  ReplicaRole role() const { return role_; }
+
   // Hands over a request arriving now (prompt possibly truncated); an idle replica books a wake-up now,
   // after the arrivals of this instant.
   void Enqueue(const TraceRequest& req, uint32_t prompt_tokens, uint32_t output_tokens);
+  // Disaggregated serving (disaggregation.h). A decode replica: the cache of a request with
+  // `output_tokens_left` to generate is on its way to it (ExpectKv: the request counts in its load from
+  // now, so that hand-offs made while it travels see it), or has landed now with its request (Adopt). A
+  // prefill replica: a cache it sent has landed, so its `blocks` are free again.
+  void ExpectKv(int64_t output_tokens_left);
+  void Adopt(const Sequence& seq);
+  void ReleaseSentKv(int64_t blocks);
   // The calendar's call at the date the replica booked: ends the iteration in progress, starts the next.
   void Wake();
 
@@ -128,6 +149,7 @@ class Replica {
   void ApplyBatch(double now_s);
   Sequence* NewSequence();
   void FreeSequence(Sequence* seq);
+  void WakeNowIfIdle();
 
   int id_;
   int group_;
@@ -152,6 +174,10 @@ class Replica {
   };
   std::deque<PendingLimit> pending_limits_;  // a controller's limits on their way, in time order
 
+  FleetView* fleet_ = nullptr;
+  ReplicaRole role_ = ReplicaRole::kMixed;
+  int inbound_kv_ = 0;           // caches on their way to this (decode) replica
+  double starved_since_ = -1;    // idle with a cache on its way since then; -1: not
   ReplicaLoad load_;
   ReplicaStats stats_;
   std::vector<ScheduledSeq> batch_;

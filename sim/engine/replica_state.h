@@ -37,6 +37,8 @@ class KvBlockPool {
     free_ += seq.blocks;
     seq.blocks = 0;
   }
+  // Frees blocks no sequence holds any more (a prefilled cache kept until its transfer lands).
+  void ReleaseBlocks(int64_t blocks) { free_ += blocks; }
 
  private:
   int64_t total_;

@@ -29,6 +29,9 @@ struct Sequence {
   double max_gap_s = 0;
   uint32_t gaps_over_tbt_target = 0;
   uint32_t preemptions = 0;
+  // Disaggregated serving: how long its KV cache took to move from the prefill replica to the decode
+  // replica (its first token reaches the user when the cache lands); -1 when one replica served it all.
+  float kv_transfer_s = -1;
 
   uint32_t known_tokens() const { return prompt_tokens + generated; }
   uint32_t pending_tokens() const { return known_tokens() - computed; }

@@ -3,11 +3,14 @@
 
 #include <signal.h>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <map>
 #include <memory>
+#include <tuple>
 
+#include <simgrid/plugins/load.h>
 #include <simgrid/s4u/Actor.hpp>
 #include <simgrid/s4u/Engine.hpp>
 #include <xbt/log.h>
@@ -16,11 +19,13 @@
 #include "absl/strings/str_format.h"
 #include "policies/routing/router.h"
 #include "sim/engine/calendar.h"
+#include "sim/engine/disaggregation.h"
 #include "sim/engine/power_monitor.h"
 #include "sim/engine/progress.h"
 #include "sim/engine/run_guard.h"
 #include "sim/engine/series_sampler.h"
 #include "sim/platform/platform_builder.h"
+#include "sim/platform/tp_link.h"
 #include "sim/util/status_macros.h"
 #include "traces/workload_stream.h"
 
@@ -42,6 +47,7 @@ struct Frontend {
   RequestStream* stream;
   Router* router;
   std::vector<std::unique_ptr<Replica>>* replicas;
+  const std::vector<int>* entry;  // the replicas the router sees (its view's indices), global indices
   RunContext* ctx;
   RunResult* result;
   SeriesSampler* series;
@@ -102,22 +108,34 @@ struct Frontend {
       ++result->truncated;
     }
     const size_t pick = router->Route(req, *fleet);
-    (*replicas)[pick]->Enqueue(req, prompt, output);
+    (*replicas)[static_cast<size_t>((*entry)[pick])]->Enqueue(req, prompt, output);
     output_routed += output;
     return true;
   }
 };
 
 // The engine's one SimGrid actor: handles the calendar's events in date order until none is left, the
-// guard stops the run or the workload fails to read. Nothing in a run is a SimGrid activity yet (the
-// collectives are priced analytically), so SimGrid's clock is brought to the end date once instead of
-// to every event date: that sleep cost ~0.9 us per event, half of a 10,000-replica run. Once transfers
-// travel the fabric as SimGrid comms, the loop must let SimGrid advance to each date while any is in flight.
+// guard stops the run or the workload fails to read. The replicas' iterations and the collectives are
+// priced analytically, so while no KV cache is in flight SimGrid's clock is not advanced event by event
+// (that sleep cost ~0.9 us per event, half of a 10,000-replica run): it is brought to the date of the
+// next transfer's start, and to the end date. While transfers are in flight (disaggregated serving), the
+// loop lets SimGrid run up to each event's date, handling every landing on the way at its own date.
 void RunCalendar(Frontend* frontend, std::vector<std::unique_ptr<Replica>>* replicas, RunContext* ctx) {
   Calendar& calendar = *ctx->calendar;
   RunGuard& guard = *ctx->guard;
+  Disaggregation* handoff = ctx->handoff;
   frontend->Start();
-  while (!calendar.empty() && !guard.stopped() && frontend->error.ok()) {
+  while (!guard.stopped() && frontend->error.ok()) {
+    const double next = calendar.empty() ? kInf : calendar.top().t_s;
+    if (handoff != nullptr && handoff->in_flight()) {
+      if (handoff->WaitLanding(std::min(next, guard.limit_s()))) continue;
+      if (next > guard.limit_s()) {  // SimGrid reached the limit with caches still on their way
+        guard.StopAtLimit();
+        ctx->now_s = guard.limit_s();
+        break;
+      }
+    }
+    if (calendar.empty()) break;
     const Calendar::Event e = calendar.top();
     if (guard.Beyond(e.t_s)) {
       // The run cannot end before this event, so it ends at the limit (an iteration in progress counts
@@ -134,7 +152,7 @@ void RunCalendar(Frontend* frontend, std::vector<std::unique_ptr<Replica>>* repl
       (*replicas)[static_cast<size_t>(e.who)]->Wake();
     }
   }
-  sg4::this_actor::sleep_until(ctx->now_s);
+  if (sg4::Engine::get_clock() < ctx->now_s) sg4::this_actor::sleep_until(ctx->now_s);
 }
 
 // The power figures need each replica's GPU model and the idle power of the GPUs that hold no replica.
@@ -187,9 +205,20 @@ absl::StatusOr<RunResult> RunSimulation(const Scenario& scenario, const Catalog&
   GF_ASSIGN_OR_RETURN(std::unique_ptr<Router> router, RouterRegistry::Get().Create(scenario.router));
   GF_RETURN_IF_ERROR(router->Bind(scenario.group_names()));
 
-  Platform platform = BuildPlatform(scenario.cluster, catalog);
+  // The fabric is RDMA (InfiniBand/RoCE, NVLink): a flow gets its max-min share of every link and pays the
+  // links' latency, nothing more. SimGrid's default model (LV08) is fitted to TCP over Ethernet: it
+  // multiplies latencies by 13, takes 3% off bandwidths, bounds a flow by a TCP window over its round
+  // trip and charges reverse (ACK) traffic; none of that holds for GPU fabrics.
+  sg4::Engine::set_config("network/model:CM02");
+  sg4::Engine::set_config("network/TCP-gamma:0");
+  sg4::Engine::set_config("network/crosstraffic:0");
+  const bool disaggregated = std::any_of(scenario.deployment.begin(), scenario.deployment.end(),
+                                         [](const ReplicaGroup& g) { return g.role == "decode"; });
+  if (disaggregated) sg_link_load_plugin_init();  // the transfers' per-link peaks (kv_transport.h)
+  Platform platform = BuildPlatform(scenario.cluster, catalog, scenario.fabric);
   GF_ASSIGN_OR_RETURN(std::vector<ReplicaPlacement> placements,
-                      PlaceReplicas(platform.layout, scenario.deployment));
+                      PlaceReplicas({platform.layout, platform.fabric, scenario.power.rack_servers, scenario.deployment},
+                                    scenario.placement));
 
   auto result = std::make_unique<RunResult>();
   result->log = RequestLog(SloCheckOf(scenario.slos), options.requests);
@@ -211,15 +240,16 @@ absl::StatusOr<RunResult> RunSimulation(const Scenario& scenario, const Catalog&
       result->power_model_label += (result->power_model_label.empty() ? "" : "; ") + label;
     }
   }
-  // One perf model per group and node type (the hardware it prices), shared by those replicas.
-  std::map<std::pair<int, const NodeSpec*>, std::unique_ptr<PerfModel>> perf_models;
+  // One perf model per group, node type and TP link (the hardware it prices), shared by those replicas.
+  std::map<std::tuple<int, const NodeSpec*, double, double>, std::unique_ptr<PerfModel>> perf_models;
   std::vector<std::unique_ptr<Replica>> replicas;
   for (const ReplicaPlacement& p : placements) {
     const ReplicaGroup& group = scenario.deployment[p.group];
     const NodeSpec* node = platform.layout.nodes[p.node_index].node;
-    std::unique_ptr<PerfModel>& perf = perf_models[{p.group, node}];
+    const TensorParallelLink tp = TensorParallelLinkOf(platform.layout, platform.fabric, scenario.fabric, p);
+    std::unique_ptr<PerfModel>& perf = perf_models[{p.group, node, tp.gbps, tp.latency_s}];
     if (perf == nullptr) {
-      ReplicaHardware hw{scenario.model, group.gpu, node, group.tensor_parallel, &group.profile};
+      ReplicaHardware hw{scenario.model, group.gpu, node, group.tensor_parallel, &group.profile, tp.gbps, tp.latency_s};
       GF_ASSIGN_OR_RETURN(perf, MakePerfModel(scenario.perf_model, hw));
       // One label per distinct model: a mixed fleet may run calibrated and derived profiles side by side.
       if (result->perf_model_label.find(perf->Label()) == std::string::npos) {
@@ -248,11 +278,16 @@ absl::StatusOr<RunResult> RunSimulation(const Scenario& scenario, const Catalog&
   // The cluster's servers, each with the replicas placed on it, for the power readings.
   std::vector<PowerMonitor::Server> servers;
   for (const auto& inst : platform.layout.nodes) {
-    servers.push_back({inst.node, catalog.FindGpu(inst.node->gpu), {}, 0});
+    servers.push_back({inst.node, catalog.FindGpu(inst.node->gpu), {}, {}, 0});
   }
   for (const ReplicaPlacement& p : placements) {
-    servers[p.node_index].replicas.push_back(p.replica);
-    servers[p.node_index].replica_gpus += static_cast<int>(p.gpus.size());
+    // A TP group spanning nodes draws power on each of them, through its GPUs there.
+    for (int n : p.nodes) {
+      const int here = static_cast<int>(p.gpus.size() / p.nodes.size());
+      servers[n].replicas.push_back(p.replica);
+      servers[n].gpus_here.push_back(here);
+      servers[n].replica_gpus += here;
+    }
   }
   // One controller per power domain of the level it acts at (power_monitor.h).
   std::vector<std::unique_ptr<PowerController>> controllers;
@@ -268,18 +303,41 @@ absl::StatusOr<RunResult> RunSimulation(const Scenario& scenario, const Catalog&
   }
   PowerMonitor power(scenario.power, &replicas, std::move(servers), std::move(controllers), options.power_series);
   ctx.power = &power;
-  // The router reads loads in place; each replica publishes its changes (fleet_view.h).
-  std::vector<ReplicaLoad> loads;
+  // The router reads the loads of the replicas that take arrivals (mixed and prefill) in place; each
+  // replica publishes its changes to its view (fleet_view.h). Decode replicas have their own view, which
+  // the decode-target policy reads (disaggregation.h).
+  std::vector<ReplicaLoad> entry_loads, decode_loads;
+  std::vector<int> entry, decode_ids;
   for (const ReplicaPlacement& p : placements) {
     const ReplicaGroup& group = scenario.deployment[p.group];
-    loads.push_back({p.replica, p.group, 0, 0, group.memory_plan.num_blocks, group.memory_plan.num_blocks});
+    const bool decode = group.role == "decode";
+    std::vector<ReplicaLoad>& loads = decode ? decode_loads : entry_loads;
+    (decode ? decode_ids : entry).push_back(p.replica);
+    loads.push_back({static_cast<int>(loads.size()), p.group, 0, 0, group.memory_plan.num_blocks,
+                     group.memory_plan.num_blocks});
   }
-  FleetView fleet(std::move(loads), static_cast<int>(scenario.deployment.size()), router->Needs());
-  ctx.fleet = &fleet;
+  const int num_groups = static_cast<int>(scenario.deployment.size());
+  FleetView fleet(std::move(entry_loads), num_groups, router->Needs());
+  std::unique_ptr<Disaggregation> handoff;
+  if (!decode_ids.empty()) {
+    GF_ASSIGN_OR_RETURN(std::unique_ptr<DecodeTarget> target,
+                        DecodeTargetRegistry::Get().Create(scenario.disaggregation.decode_target));
+    auto decodes = std::make_unique<FleetView>(std::move(decode_loads), num_groups, target->Needs());
+    handoff = std::make_unique<Disaggregation>(&replicas, decode_ids, std::move(decodes), std::move(target),
+                                               scenario.model->KvBytesPerToken(), &ctx);
+    ctx.handoff = handoff.get();
+  }
+  for (size_t i = 0; i < entry.size(); ++i) {
+    const std::string& role = scenario.deployment[replicas[entry[i]]->group()].role;
+    replicas[entry[i]]->Bind(&fleet, static_cast<int>(i), role == "prefill" ? ReplicaRole::kPrefill : ReplicaRole::kMixed);
+  }
+  for (size_t i = 0; i < decode_ids.size(); ++i) {
+    replicas[decode_ids[i]]->Bind(handoff->decodes(), static_cast<int>(i), ReplicaRole::kDecode);
+  }
   Calendar calendar;
   ctx.calendar = &calendar;
 
-  Frontend frontend{stream.get(), router.get(), &replicas, &ctx, result.get(), series.get(),
+  Frontend frontend{stream.get(),   router.get(), &replicas, &entry, &ctx, result.get(), series.get(),
                     scenario.min_max_model_len(), scenario.overlength == "truncate", &fleet, absl::OkStatus(), {}};
   sg4::Actor::create("fleet", platform.gpus.front(), [&] { RunCalendar(&frontend, &replicas, &ctx); });
   engine.run();
@@ -288,15 +346,23 @@ absl::StatusOr<RunResult> RunSimulation(const Scenario& scenario, const Catalog&
 
   result->partial = guard.stopped();
   result->stop_reason = guard.reason();
-  size_t stuck = 0;
+  size_t stuck = handoff != nullptr ? handoff->requests_in_flight() : 0;
   for (const auto& r : replicas) stuck += r->unfinished();
   if (stuck > 0 && !result->partial) {
     return absl::InternalError(absl::StrFormat("%d requests never completed (a replica could not schedule them)", stuck));
   }
   for (const auto& r : replicas) r->ForEachUnfinished([&](const Sequence& s) { result->log.OnUnfinished(s); });
+  if (handoff != nullptr) handoff->ForEachInFlight([&](const Sequence& s) { result->log.OnUnfinished(s); });
   GF_RETURN_IF_ERROR(result->log.Flush());
 
   result->end_s = ctx.now_s;
+  if (handoff != nullptr) {
+    result->disaggregated = true;
+    result->transfers = std::move(handoff->log());
+    result->transfers.decode_replica_s = static_cast<double>(decode_ids.size()) * result->end_s;
+    for (int d : decode_ids) result->transfers.decode_kv_wait_s += replicas[d]->stats().kv_wait_s;
+    result->links = handoff->Links(result->end_s);
+  }
   GF_ASSIGN_OR_RETURN(result->power, power.Finish(result->end_s));
   if (series != nullptr) {
     GF_RETURN_IF_ERROR(series->Finish(result->end_s));

@@ -15,6 +15,7 @@
 #include "absl/status/statusor.h"
 #include "models/catalog.h"
 #include "sim/engine/replica.h"
+#include "sim/metrics/fabric_stats.h"
 #include "sim/metrics/power_stats.h"
 #include "sim/metrics/request_log.h"
 #include "sim/metrics/series.h"
@@ -68,6 +69,11 @@ struct RunResult {
   std::vector<ReplicaResult> replicas;
   std::vector<GpuResult> gpus;
   RequestLog log{RequestSloCheck{}};
+  // Disaggregated serving (a deployment group with role prefill): the KV transfers and what each link
+  // of the fabric carried.
+  bool disaggregated = false;
+  TransferLog transfers;
+  std::vector<LinkStats> links;
   int64_t series_samples = 0;        // rows recorded into RunOptions::series (by time, fleet row first)
 };
 

@@ -90,6 +90,12 @@ void RequestLog::OnCompleted(const Sequence& seq, double now_s) {
   latencies_.e2e_s.push_back(static_cast<float>(e2e));
   latencies_.queue_s.push_back(queue);
   if (seq.generated >= 2) latencies_.tpot_s.push_back(tpot);
+  if (seq.kv_transfer_s >= 0) {
+    ++transfer_share_.requests;
+    transfer_share_.transfer_s += seq.kv_transfer_s;
+    transfer_share_.ttft_s += ttft;
+    transfer_share_.e2e_s += e2e;
+  }
 
   if (rows_ == nullptr) return;
   RequestRow row;
@@ -106,6 +112,7 @@ void RequestLog::OnCompleted(const Sequence& seq, double now_s) {
   row.preemptions = static_cast<uint16_t>(std::min<uint32_t>(seq.preemptions, 65535));
   row.status = RequestRow::kCompleted;
   row.slo_met = met ? 1 : 0;
+  row.kv_transfer_s = seq.kv_transfer_s;
   Emit(row);
 }
 

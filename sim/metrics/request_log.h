@@ -37,6 +37,7 @@ struct RequestRow {
   uint16_t preemptions = 0;
   uint8_t status = 0;       // kCompleted, kRejected, kUnfinished
   uint8_t slo_met = 0;      // met every SLO of the scenario
+  float kv_transfer_s = -1; // disaggregated: its KV cache's move to the decode replica; -1: none
   static constexpr uint8_t kUnfinished = 0, kCompleted = 1, kRejected = 2;
 };
 
@@ -80,6 +81,12 @@ class RequestLog {
   int64_t prompt_tokens() const { return prompt_tokens_; }
   int64_t output_tokens() const { return output_tokens_; }
   int64_t preemptions() const { return preemptions_; }
+  // Completed disaggregated requests: their KV transfer times, TTFTs and E2Es summed (the transfer's share).
+  struct TransferShare {
+    int64_t requests = 0;
+    double transfer_s = 0, ttft_s = 0, e2e_s = 0;
+  };
+  const TransferShare& transfer_share() const { return transfer_share_; }
 
  private:
   void Emit(const RequestRow& row);
@@ -90,6 +97,7 @@ class RequestLog {
   absl::Status row_error_;
   LatencyColumns latencies_;
   std::vector<WeightedSample> gaps_;
+  TransferShare transfer_share_;
   int64_t completed_ = 0, slo_met_ = 0, prompt_tokens_ = 0, output_tokens_ = 0, preemptions_ = 0;
 };
 

@@ -172,6 +172,21 @@ RunSummary Summarize(const Scenario& scenario, const Catalog& catalog, RunResult
   s.release_events = run.power.release_events;
   if (ps.carbon_g_per_kwh > 0) s.carbon_kg = s.facility_energy_kwh * ps.carbon_g_per_kwh / 1000.0;
 
+  if (run.disaggregated) {
+    TransferSummary& kv = s.kv;
+    kv.enabled = true;
+    kv.transfers = run.transfers.transfers;
+    kv.bytes = run.transfers.bytes;
+    double unused = 0;
+    kv.transfer = StatsOf(run.transfers.transfer_s, 50, &unused);
+    const RequestLog::TransferShare& share = log.transfer_share();
+    if (share.ttft_s > 0) kv.share_of_ttft = share.transfer_s / share.ttft_s;
+    if (share.e2e_s > 0) kv.share_of_e2e = share.transfer_s / share.e2e_s;
+    kv.decode_kv_wait_s = run.transfers.decode_kv_wait_s;
+    if (run.transfers.decode_replica_s > 0) kv.decode_kv_wait_share = kv.decode_kv_wait_s / run.transfers.decode_replica_s;
+    kv.landed_without_room = run.transfers.landed_without_room;
+  }
+
   s.hardware = PriceFleet(scenario.cluster, catalog, scenario.prices);
   s.cluster_auto = scenario.cluster_auto;
   // Energy is bought for the whole facility: the servers and the cooling and conversion PUE adds.

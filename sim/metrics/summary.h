@@ -35,6 +35,20 @@ struct SloOutcome {
   bool met = false;
 };
 
+// Disaggregated serving: the KV transfers from prefill to decode replicas (sim/metrics/fabric_stats.h).
+struct TransferSummary {
+  bool enabled = false;               // the deployment has prefill and decode replicas
+  int64_t transfers = 0;
+  double bytes = 0;
+  LatencyStats transfer;              // per landed transfer
+  // The transfers' share of completed disaggregated requests' TTFT and E2E (sums over those requests);
+  // undefined without any.
+  std::optional<double> share_of_ttft, share_of_e2e;
+  double decode_kv_wait_s = 0;        // decode replicas idle while a cache was on its way to them, summed
+  double decode_kv_wait_share = 0;    // ... over decode replicas x duration
+  int64_t landed_without_room = 0;    // caches that found their decode replica without free blocks
+};
+
 struct RunSummary {
   std::string scenario;
   uint64_t seed = 0;
@@ -80,6 +94,7 @@ struct RunSummary {
   double capped_gpu_s = 0;            // GPU-seconds run at a clock lowered by a power limit
   double peak_gpu_power_w = 0;        // the highest mean power of one GPU over one iteration
   double energy_kwh = 0, mean_power_w = 0;
+  TransferSummary kv;
   FleetCost hardware;
   bool cluster_auto = false;          // the cluster was sized from the deployment; `hardware` lists its nodes
   double energy_usd_per_hour = 0;

@@ -120,6 +120,22 @@ absl::StatusOr<nlohmann::ordered_json> SummaryJson(const RunSummary& s, const Ru
     j["power_domains"] = std::move(domains);
   }
   if (s.carbon_kg) j["carbon_kg"] = *s.carbon_kg;
+  if (s.kv.enabled) {
+    j["kv_transfers"] = s.kv.transfers;
+    j["kv_transfer_bytes"] = s.kv.bytes;
+    AddLatency(j, "kv_transfer", s.kv.transfer);
+    if (s.kv.share_of_ttft) j["kv_transfer_share_of_ttft"] = *s.kv.share_of_ttft;
+    if (s.kv.share_of_e2e) j["kv_transfer_share_of_e2e"] = *s.kv.share_of_e2e;
+    j["decode_kv_wait_s"] = s.kv.decode_kv_wait_s;
+    j["decode_kv_wait_share"] = s.kv.decode_kv_wait_share;
+    j["kv_landed_without_room"] = s.kv.landed_without_room;
+    auto links = nlohmann::ordered_json::array();
+    for (const LinkStats& l : run.links) {
+      links.push_back({{"link", l.name}, {"bandwidth_gbps", l.bandwidth_bps / 1e9}, {"bytes", l.bytes},
+                       {"mean_util", l.mean_util}, {"peak_util", l.peak_util}});
+    }
+    j["links"] = std::move(links);
+  }
   j["peak_gpu_power_w"] = s.peak_gpu_power_w;
   j["capped_gpu_s"] = s.capped_gpu_s;
   j["mean_power_w"] = s.mean_power_w;
@@ -149,6 +165,11 @@ absl::StatusOr<nlohmann::ordered_json> SummaryJson(const RunSummary& s, const Ru
                         {"kv_blocks", r.stats.kv_blocks_total},
                         {"kv_blocks_peak", r.stats.kv_blocks_peak},
                         {"max_running", r.stats.max_running}});
+    if (s.kv.enabled) {
+      replicas.back()["handed_off"] = r.stats.handed_off;
+      replicas.back()["adopted"] = r.stats.adopted;
+      replicas.back()["kv_wait_s"] = r.stats.kv_wait_s;
+    }
   }
   j["replicas"] = replicas;
   if (auto st = CheckFinite(j, ""); !st.ok()) return st;

@@ -54,7 +54,10 @@ CREATE TABLE IF NOT EXISTS requests (
   run_id INTEGER NOT NULL REFERENCES runs(run_id), request_id INTEGER NOT NULL, arrival_s REAL NOT NULL,
   prompt_tokens INTEGER NOT NULL, output_tokens INTEGER NOT NULL, status TEXT NOT NULL, replica INTEGER,
   ttft_s REAL, e2e_s REAL, queue_s REAL, tpot_s REAL, max_tbt_s REAL, preemptions INTEGER, slo_met INTEGER NOT NULL,
-  PRIMARY KEY (run_id, request_id)) WITHOUT ROWID;
+  kv_transfer_s REAL, PRIMARY KEY (run_id, request_id)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS links (
+  run_id INTEGER NOT NULL REFERENCES runs(run_id), link TEXT NOT NULL, bandwidth_gbps REAL NOT NULL,
+  bytes REAL NOT NULL, mean_util REAL NOT NULL, peak_util REAL NOT NULL, PRIMARY KEY (run_id, link));
 CREATE TABLE IF NOT EXISTS series (
   run_id INTEGER NOT NULL REFERENCES runs(run_id), t_s REAL NOT NULL, replica INTEGER NOT NULL,
   waiting INTEGER NOT NULL, running INTEGER NOT NULL, kv_used_blocks INTEGER NOT NULL,
@@ -229,6 +232,10 @@ absl::Status PrepareSchema(sqlite3* db, const std::string& path, const std::vect
   GF_RETURN_IF_ERROR(CheckWritable(info, path));
   if (info.kind == DbKind::kGpufleet && info.version == 1) GF_RETURN_IF_ERROR(UpgradeFromVersion1(db));
   GF_RETURN_IF_ERROR(Exec(db, kSchemaSql));
+  // Columns added to version 2 tables after their first release (NULL in older rows).
+  if (!Contains(Columns(db, "main", "requests"), "kv_transfer_s")) {
+    GF_RETURN_IF_ERROR(Exec(db, "ALTER TABLE requests ADD COLUMN kv_transfer_s REAL"));
+  }
   GF_RETURN_IF_ERROR(Exec(db, absl::StrCat("INSERT OR REPLACE INTO schema_info VALUES ('schema_version', '",
                                            kSqliteSchemaVersion, "')")));
   GF_RETURN_IF_ERROR(Exec(db, "CREATE TABLE IF NOT EXISTS run_summary (run_id INTEGER PRIMARY KEY REFERENCES runs(run_id))"));

@@ -122,8 +122,15 @@ absl::StatusOr<int64_t> WriteRun(sqlite3* db, const std::string& path, const Sce
       GF_RETURN_IF_ERROR(row.Done(db));
     }
   }
+  if (!run.links.empty()) {
+    GF_ASSIGN_OR_RETURN(Stmt link_stmt, Prepare(db, "INSERT INTO links VALUES (?,?,?,?,?,?)"));
+    for (const LinkStats& l : run.links) {
+      GF_RETURN_IF_ERROR(Row(link_stmt.get()).Int(run_id).Text(l.name).Real(l.bandwidth_bps / 1e9).Real(l.bytes)
+                             .Real(l.mean_util).Real(l.peak_util).Done(db));
+    }
+  }
   if (options.requests != nullptr) {
-    GF_ASSIGN_OR_RETURN(Stmt req_stmt, Prepare(db, "INSERT INTO requests VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)"));
+    GF_ASSIGN_OR_RETURN(Stmt req_stmt, Prepare(db, "INSERT INTO requests VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"));
     GF_RETURN_IF_ERROR(options.requests->ForEach([&](const RequestRow& r) {
       Row row(req_stmt.get());
       row.Int(run_id).Int(static_cast<int64_t>(r.id)).Real(r.arrival_s).Int(r.prompt_tokens).Int(r.output_tokens);
@@ -134,7 +141,13 @@ absl::StatusOr<int64_t> WriteRun(sqlite3* db, const std::string& path, const Sce
         row.Text(r.status == RequestRow::kRejected ? "rejected" : "unfinished").Null().Null().Null().Null().Null()
             .Null().Null();
       }
-      return row.Int(r.slo_met).Done(db);
+      row.Int(r.slo_met);
+      if (r.kv_transfer_s >= 0) {
+        row.Real(r.kv_transfer_s);
+      } else {
+        row.Null();
+      }
+      return row.Done(db);
     }));
   }
   if (options.power_series != nullptr && options.power_series->size() > 0) {

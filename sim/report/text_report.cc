@@ -15,6 +15,33 @@ std::string LatencyRow(const char* name, const LatencyStats& s) {
   return fmt::format("  {:<6} {} {} {} {} {} {}\n", name, Ms(s.mean), Ms(s.p50), Ms(s.p90), Ms(s.p95), Ms(s.p99), Ms(s.max));
 }
 
+// Disaggregated serving: the KV transfers, and the busiest links by bytes.
+std::string TransferLines(const TransferSummary& kv, const RunResult& run) {
+  std::string out = fmt::format("  KV transfers (prefill -> decode): {} moved {:.2f} GB", kv.transfers, kv.bytes / 1e9);
+  if (kv.transfer.samples > 0) {
+    out += fmt::format(" | {:.2f} ms mean, p50 {:.2f}, p99 {:.2f}, max {:.2f} ms", kv.transfer.mean * 1e3,
+                       kv.transfer.p50 * 1e3, kv.transfer.p99 * 1e3, kv.transfer.max * 1e3);
+  }
+  out += "\n";
+  if (kv.share_of_ttft) {
+    out += fmt::format("  transfer share of TTFT {:.1f}%, of E2E {:.2f}% | decode replicas idle waiting for a cache "
+                       "{:.1f} s ({:.2f}% of their time) | {} cache{} landed without free blocks\n",
+                       *kv.share_of_ttft * 100, kv.share_of_e2e.value_or(0) * 100, kv.decode_kv_wait_s,
+                       kv.decode_kv_wait_share * 100, kv.landed_without_room, kv.landed_without_room == 1 ? "" : "s");
+  }
+  std::vector<const LinkStats*> links;
+  for (const LinkStats& l : run.links) links.push_back(&l);
+  std::stable_sort(links.begin(), links.end(), [](const LinkStats* a, const LinkStats* b) { return a->bytes > b->bytes; });
+  constexpr size_t kMaxLinkRows = 4;
+  for (size_t i = 0; i < links.size() && i < kMaxLinkRows; ++i) {
+    const LinkStats& l = *links[i];
+    out += fmt::format("    link {:<34} {:>7.0f} GB/s: {:>9.2f} GB, mean {:.2f}%, peak {:.1f}%\n", l.name,
+                       l.bandwidth_bps / 1e9, l.bytes / 1e9, l.mean_util * 100, l.peak_util * 100);
+  }
+  if (links.size() > kMaxLinkRows) out += fmt::format("    ... {} links in all (JSON, SQLite table links)\n", links.size());
+  return out;
+}
+
 }  // namespace
 
 std::string SummaryTable(const RunSummary& s, const RunResult& run) {
@@ -98,6 +125,7 @@ std::string SummaryTable(const RunSummary& s, const RunResult& run) {
                        s.cap_events == 1 ? "" : "s", s.release_events, s.release_events == 1 ? "" : "s");
   }
   if (s.carbon_kg) out += fmt::format("  carbon {:.2f} kg CO2e\n", *s.carbon_kg);
+  if (s.kv.enabled) out += TransferLines(s.kv, run);
   out += fmt::format("  cost ${:.2f}/hour (hardware ${:.2f} + energy ${:.2f}) | ${:.2f} this run | {}\n",
                      s.cost_usd_per_hour, s.hardware.usd_per_hour, s.energy_usd_per_hour, s.cost_usd_total,
                      s.cost_usd_per_mtok ? fmt::format("${:.3f} per 1M output tokens", *s.cost_usd_per_mtok)

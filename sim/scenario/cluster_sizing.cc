@@ -83,7 +83,7 @@ absl::StatusOr<std::vector<NodeGroup>> SizeCluster(const std::vector<ReplicaGrou
         if (g->tensor_parallel > largest) {
           return absl::FailedPreconditionError(absl::StrFormat(
               "deployment '%s' has tensor_parallel %d but the largest %s node type of the catalog holds %d GPUs "
-              "(a TP group stays inside one node)", g->name, g->tensor_parallel, gpu, largest));
+              "(cluster: auto keeps a TP group inside one node)", g->name, g->tensor_parallel, gpu, largest));
         }
       }
     }

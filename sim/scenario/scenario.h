@@ -36,6 +36,9 @@ struct ReplicaGroup {
   GpuProfile profile;        // perf_model "calibrated": the GPU's calibration profile, resolved at load time
   double power_limit_w = 0;  // every GPU of the group capped here; 0: the GPU's default limit (its TDP)
   GpuPowerParams power;      // the GPU's power model: fitted file, else derived, then the scenario's gpu_power
+  // What its replicas serve: "mixed" (whole requests, prefill and decode), "prefill" (the prompt and first
+  // token, then the KV cache moves to a decode replica), "decode" (requests whose KV arrived from prefill).
+  std::string role = "mixed";
 };
 
 struct Slo {
@@ -64,6 +67,26 @@ struct PowerSpec {
   double row_budget_w = 0;
   double actuation_delay_s = 1.0;    // a controller's new limits reach the GPUs this long after a reading
   PolicyConfig controller;           // policies/power: sets power limits at each reading (type "none": never)
+};
+
+// The `fabric:` section: the scale-out network joining the cluster's nodes (docs/fabric.md). Inside a node
+// the fabric is the node catalog's (intra_fabric, intra_gbps); bandwidths are always the nodes'.
+struct FabricSpec {
+  std::string topology = "star";  // star | leaf-spine | fat-tree | rail-optimized
+  std::string preset;             // models/catalog/fabrics.yaml entry the latencies came from; "": the defaults
+  int64_t nodes_per_leaf = 0;     // servers under one leaf switch (rail-optimized: one rail group); star: 0
+  double oversubscription = 1;    // leaf-spine: a leaf's downlink:uplink bandwidth; fat-tree and rails: 1
+  // Latencies: the preset's, then the scenario's overrides. The defaults are the catalog's `generic`
+  // entry (tests/fabric_test.cc keeps them equal), so code that builds a platform without a scenario
+  // gets the same routes as a scenario without a fabric section.
+  double nic_latency_s = 5e-6;    // one NIC traversal
+  double switch_latency_s = 0;    // one switch traversal
+  double intra_latency_s = 1e-6;  // one hop inside a node (GPU to its node's switch)
+};
+
+// The `disaggregation:` section: how prefill replicas hand requests to decode replicas (docs/disaggregation.md).
+struct DisaggregationSpec {
+  PolicyConfig decode_target;     // policies/transfer: the decode replica that receives a prefilled request
 };
 
 struct PriceSpec {
@@ -95,6 +118,10 @@ struct Scenario {
   SloSpec slos;
   PriceSpec prices;
   PowerSpec power;
+  FabricSpec fabric;
+  // policies/placement: which GPUs each replica takes (the loader sets it; first fit for scenarios built in code)
+  PolicyConfig placement{"first_fit", "", YAML::Node(YAML::NodeType::Map), "placement"};
+  DisaggregationSpec disaggregation;
 
   int total_replicas() const;
   std::vector<std::string> group_names() const;  // deployment[i].name, in order (Router::Bind)

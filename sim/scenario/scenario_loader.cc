@@ -18,8 +18,11 @@
 #include "policies/batching/batch_scheduler.h"
 #include "policies/power/power_controller.h"
 #include "policies/routing/router.h"
+#include "policies/transfer/decode_target.h"
 #include "sim/platform/placement.h"
+#include "sim/platform/topology.h"
 #include "sim/scenario/cluster_sizing.h"
+#include "sim/scenario/fabric_section.h"
 #include "sim/util/status_macros.h"
 #include "sim/util/yaml_fields.h"
 #include "traces/workload_stream.h"
@@ -37,7 +40,8 @@ class Loader {
   absl::Status Load(const YAML::Node& root, Scenario* s) {
     GF_ASSIGN_OR_RETURN(MapReader top, MapReader::Make(file_, root, "scenario"));
     GF_RETURN_IF_ERROR(top.ExpectOnly({"name", "seed", "horizon_s", "cluster", "model", "perf_model", "serving_stack",
-                                       "deployment", "router", "workload", "slos", "prices", "limits", "gpu_power", "power"}));
+                                       "deployment", "router", "workload", "slos", "prices", "limits", "gpu_power", "power",
+                                       "disaggregation", "fabric", "placement"}));
     GF_RETURN_IF_ERROR(top.Opt("name", &s->name));
     int64_t seed = 0;
     GF_RETURN_IF_ERROR(top.Opt("seed", &seed, 0));
@@ -52,13 +56,16 @@ class Loader {
     GF_RETURN_IF_ERROR(Profiles(top, s));
     GF_RETURN_IF_ERROR(GpuPower(top, s));
     GF_RETURN_IF_ERROR(Router(top, s));
+    GF_RETURN_IF_ERROR(Disaggregation(top, s));
     GF_RETURN_IF_ERROR(Workload(top, s));
     GF_RETURN_IF_ERROR(Slos(top, s));
     GF_RETURN_IF_ERROR(Prices(top, s));
     GF_RETURN_IF_ERROR(Power(top, s));
+    GF_RETURN_IF_ERROR(ReadFabricSection(top, catalog_, &s->fabric));
     if (s->cluster_auto) {
       GF_ASSIGN_OR_RETURN(s->cluster, SizeCluster(s->deployment, catalog_, s->prices));
     }
+    GF_RETURN_IF_ERROR(Placement(top, s));
     return top.Finish();
   }
 
@@ -330,10 +337,11 @@ class Loader {
       GF_ASSIGN_OR_RETURN(MapReader d, MapReader::Make(file_, dep[i], what));
       GF_RETURN_IF_ERROR(d.ExpectOnly({"name", "gpu", "tensor_parallel", "replicas", "max_batch_size",
                                        "max_batched_tokens", "max_model_len", "block_size", "gpu_memory_utilization",
-                                       "scheduler", "power_limit_w"}));
+                                       "scheduler", "power_limit_w", "role"}));
       ReplicaGroup g;
       g.name = absl::StrCat("group", i);
       GF_RETURN_IF_ERROR(d.Opt("name", &g.name));
+      GF_RETURN_IF_ERROR(d.OptEnum("role", {"mixed", "prefill", "decode"}, &g.role));
       std::string gpu;
       GF_RETURN_IF_ERROR(d.Get("gpu", &gpu));
       g.gpu = catalog_.FindGpu(gpu);
@@ -387,6 +395,7 @@ class Loader {
       g.memory_plan = *plan;
       GF_RETURN_IF_ERROR(d.Finish());
       s->deployment.push_back(std::move(g));
+      group_nodes_.push_back(d.node());
       if (s->cluster_auto) {
         // Sizing the groups so far tells which group is the first no catalog node can hold (the prices,
         // read later, change only which node type wins, not whether one exists).
@@ -396,16 +405,67 @@ class Loader {
                            "a GPU and tensor_parallel that one catalog node holds (gpufleet catalog nodes), or an "
                            "explicit cluster");
         }
-        continue;
-      }
-      // Placing the groups so far tells which group is the first that does not fit.
-      auto placed = PlaceReplicas(LayoutCluster(s->cluster), s->deployment);
-      if (!placed.ok()) {
-        return YamlError(file_, d.node(), std::string(placed.status().message()),
-                         "fewer replicas or a smaller tensor_parallel, or more nodes in the cluster");
       }
     }
     return absl::OkStatus();
+  }
+
+  // The placement policy, then the deployment placed by it on the cluster and its fabric (Placement reads
+  // power racks and the fabric, so it runs after them). The first group the policy cannot place is the
+  // error, at that group. The fabric graph's checks run here too, so that a fabric built wrong is refused
+  // at the section that described it before anything runs.
+  absl::Status Placement(MapReader& top, Scenario* s) {
+    s->placement = PolicyAt(top, "placement", "placement", "first_fit");
+    const ClusterLayout layout = LayoutCluster(s->cluster);
+    const FabricGraph graph(layout, catalog_, s->fabric);
+    if (absl::Status st = graph.Check(); !st.ok()) {
+      return YamlError(file_, top.Has("fabric") ? top.node()["fabric"] : top.node()["cluster"], std::string(st.message()),
+                       "a fabric that joins every GPU (docs/fabric.md)");
+    }
+    int failed = -1;
+    auto placed =
+        PlaceReplicas({layout, graph.fabric(), s->power.rack_servers, s->deployment}, s->placement, &failed);
+    if (placed.ok() || failed < 0) return placed.status();
+    return YamlError(file_, group_nodes_[static_cast<size_t>(failed)], std::string(placed.status().message()),
+                     "fewer replicas or a smaller tensor_parallel, or more nodes in the cluster");
+  }
+
+  // Prefill and decode groups come together; the section (the decode-target policy) only with them.
+  absl::Status Disaggregation(MapReader& top, Scenario* s) {
+    const YAML::Node dep = top.node()["deployment"];
+    int prefill = -1, decode = -1;
+    for (size_t i = 0; i < s->deployment.size(); ++i) {
+      if (s->deployment[i].role == "prefill" && prefill < 0) prefill = static_cast<int>(i);
+      if (s->deployment[i].role == "decode" && decode < 0) decode = static_cast<int>(i);
+    }
+    if ((prefill >= 0) != (decode >= 0)) {
+      const int at = prefill >= 0 ? prefill : decode;
+      return YamlError(file_, dep[static_cast<size_t>(at)]["role"],
+                       absl::StrCat("deployment[", at, "] has role ", prefill >= 0 ? "prefill" : "decode",
+                                    " but no group has role ", prefill >= 0 ? "decode" : "prefill",
+                                    ": a prefilled request needs a decode replica to go to"),
+                       "both a role: prefill and a role: decode group, or neither (role: mixed, the default)");
+    }
+    if (prefill < 0) {
+      if (top.Has("disaggregation")) {
+        return top.ErrorAt("disaggregation", "disaggregation is set but no deployment group has role prefill",
+                           "role: prefill and role: decode groups in the deployment, or no disaggregation section");
+      }
+      top.Raw("disaggregation");
+      return absl::OkStatus();
+    }
+    if (!top.Has("disaggregation")) {
+      top.Raw("disaggregation");
+      PolicyConfig& target = s->disaggregation.decode_target;
+      target.file = file_;
+      target.what = "disaggregation.decode_target";
+      target.type = "least_loaded";
+    } else {
+      GF_ASSIGN_OR_RETURN(MapReader m, MapReader::Make(file_, top.Raw("disaggregation"), "disaggregation"));
+      s->disaggregation.decode_target = PolicyAt(m, "decode_target", "disaggregation.decode_target", "least_loaded");
+      GF_RETURN_IF_ERROR(m.Finish());
+    }
+    return DecodeTargetRegistry::Get().Create(s->disaggregation.decode_target).status();
   }
 
   // `{type: NAME, params...}` or a bare `NAME`; absent means `fallback`.
@@ -702,6 +762,7 @@ class Loader {
   std::string base_dir_;
   const Catalog& catalog_;
   std::vector<EndToEndSample> measured_rows_;  // perf_model "measured": the table's rows of its hardware
+  std::vector<YAML::Node> group_nodes_;        // deployment[i]'s mapping, where errors about group i point
 };
 
 }  // namespace

@@ -1,4 +1,4 @@
-// `gpufleet catalog {gpus,nodes,models}`: list the catalog's entries with their key figures.
+// `gpufleet catalog {gpus,nodes,models,fabrics,profiles}`: list the catalog's entries with their key figures.
 #include <cstdio>
 
 #include <fmt/format.h>
@@ -13,9 +13,9 @@ namespace gpufleet {
 std::function<int()> AddCatalogCommand(CLI::App& app) {
   auto what = std::make_shared<std::string>("gpus");
   auto dir = std::make_shared<std::string>();
-  CLI::App* cmd = app.add_subcommand("catalog", "List the GPU, node or model catalog");
-  cmd->add_option("kind", *what, "gpus, nodes, models or profiles (each GPU's calibration status)")
-      ->check(CLI::IsMember({"gpus", "nodes", "models", "profiles"}));
+  CLI::App* cmd = app.add_subcommand("catalog", "List the GPU, node, model or fabric catalog");
+  cmd->add_option("kind", *what, "gpus, nodes, models, fabrics or profiles (each GPU's calibration status)")
+      ->check(CLI::IsMember({"gpus", "nodes", "models", "fabrics", "profiles"}));
   cmd->add_option("--catalog", *dir, "Catalog directory (default: the built-in models/catalog)");
   return [what, dir]() -> int {
     auto catalog = Catalog::LoadFromDir(dir->empty() ? Catalog::DefaultDir() : *dir);
@@ -33,6 +33,12 @@ std::function<int()> AddCatalogCommand(CLI::App& app) {
       for (const auto& [name, n] : catalog->nodes()) {
         out += fmt::format("{:<28} {:<16} {:>5} {:<16} {:>9.1f} {:>9.2f}\n", name, n.gpu, n.gpus_per_node, n.intra_fabric,
                            n.network_gbps, n.price_usd_per_hour);
+      }
+    } else if (*what == "fabrics") {
+      out += fmt::format("{:<16} {:>8} {:>10} {:>10}  {}\n", "fabric", "NIC us", "switch us", "intra us", "notes");
+      for (const auto& [name, f] : catalog->fabrics()) {
+        out += fmt::format("{:<16} {:>8.2f} {:>10.2f} {:>10.2f}  {}\n", name, f.nic_latency_s * 1e6,
+                           f.switch_latency_s * 1e6, f.intra_latency_s * 1e6, f.notes);
       }
     } else if (*what == "profiles") {
       auto stacks = LoadServingStacks(CalibrationRoot(), *catalog);

@@ -1,0 +1,80 @@
+// Prefill-to-decode hand-offs (see disaggregation.h).
+#include "sim/engine/disaggregation.h"
+
+#include <algorithm>
+
+#include <simgrid/s4u/Actor.hpp>
+#include <simgrid/s4u/Engine.hpp>
+
+#include "sim/engine/replica.h"
+
+namespace sg4 = simgrid::s4u;
+
+namespace gpufleet {
+
+Disaggregation::Disaggregation(std::vector<std::unique_ptr<Replica>>* replicas, std::vector<int> decode_ids,
+                               std::unique_ptr<FleetView> decodes, std::unique_ptr<DecodeTarget> policy,
+                               double kv_bytes_per_token, RunContext* ctx)
+    : replicas_(replicas), decode_ids_(std::move(decode_ids)), decodes_(std::move(decodes)),
+      policy_(std::move(policy)), kv_bytes_per_token_(kv_bytes_per_token), ctx_(ctx) {}
+
+Disaggregation::~Disaggregation() = default;
+
+const std::vector<int>& Disaggregation::HopsFrom(const Replica& from) {
+  if (hops_.size() <= static_cast<size_t>(from.id())) hops_.resize(static_cast<size_t>(from.id()) + 1);
+  std::vector<int>& hops = hops_[static_cast<size_t>(from.id())];
+  if (hops.empty()) {
+    std::vector<sg4::Link*> links;
+    for (int d : decode_ids_) {
+      links.clear();
+      double latency = 0;
+      from.gpus().front()->route_to((*replicas_)[static_cast<size_t>(d)]->gpus().front(), links, &latency);
+      hops.push_back(static_cast<int>(links.size()));
+    }
+  }
+  return hops;
+}
+
+void Disaggregation::Send(const Replica& from, const Sequence& seq, int64_t blocks) {
+  const double now = ctx_->now_s;
+  const double bytes = kv_bytes_per_token_ * seq.prompt_tokens;
+  const Handoff handoff{seq.req.id, seq.prompt_tokens, seq.req.output_tokens, from.id(), bytes};
+  std::span<const int> hops;
+  if (policy_->needs_distance()) hops = HopsFrom(from);
+  const size_t pick = policy_->Choose(handoff, *decodes_, hops);
+  Replica& to = *(*replicas_)[static_cast<size_t>(decode_ids_[pick])];
+  to.ExpectKv(static_cast<int64_t>(seq.req.output_tokens) - seq.generated);
+  // With transfers in flight the calendar loop has already brought SimGrid to this date (waiting on them);
+  // otherwise SimGrid's clock lags the calendar's and is brought here before the comms start.
+  if (!transport_.in_flight() && sg4::Engine::get_clock() < now) sg4::this_actor::sleep_until(now);
+  const int id = transport_.Start(from.gpus(), to.gpus(), bytes);
+  if (in_flight_.size() <= static_cast<size_t>(id)) in_flight_.resize(static_cast<size_t>(id) + 1);
+  in_flight_[static_cast<size_t>(id)] = {true, seq, from.id(), to.id(), blocks, now, bytes};
+}
+
+bool Disaggregation::WaitLanding(double until_s) {
+  const int id = transport_.WaitUntil(until_s);
+  if (id < 0) return false;
+  const double now = std::max(ctx_->now_s, sg4::Engine::get_clock());
+  ctx_->now_s = now;
+  InFlight& t = in_flight_[static_cast<size_t>(id)];
+  t.active = false;
+  CatchUpSamplers(ctx_, now);
+  const double transfer_s = now - t.sent_s;
+  ++log_.transfers;
+  log_.bytes += t.bytes;
+  log_.transfer_s.push_back(static_cast<float>(transfer_s));
+  log_.transfer_s_sum += transfer_s;
+  t.seq.kv_transfer_s = static_cast<float>(transfer_s);
+  t.seq.first_token_s = now;
+  t.seq.last_token_s = now;
+  (*replicas_)[static_cast<size_t>(t.from)]->ReleaseSentKv(t.blocks);
+  (*replicas_)[static_cast<size_t>(t.to)]->Adopt(t.seq);
+  return true;
+}
+
+size_t Disaggregation::requests_in_flight() const {
+  return static_cast<size_t>(std::count_if(in_flight_.begin(), in_flight_.end(), [](const InFlight& t) { return t.active; }));
+}
+
+}  // namespace gpufleet
