@@ -60,6 +60,21 @@ TEST(Disaggregation, OneTransferAloneTakesLatencyPlusSizeOverBandwidth) {
   EXPECT_NEAR(run->transfers.bytes, KvBytes(2000), 8);
 }
 
+TEST(Disaggregation, LayerwiseOverlapLeavesOnlyTheLastLayerAfterThePrefill) {
+  const std::string dir = testing::TempDir();
+  testing::WriteFile(dir, "t.csv", "arrival_s,prompt_tokens,output_tokens\n0,2000,4\n");
+  auto run = RunText(TwoNodeScenario(dir + "/t.csv", 8, 1, 8, 1,
+                                     "disaggregation: {decode_target: least_loaded, overlap: layerwise}\n"));
+  ASSERT_TRUE(run.ok()) << run.status();
+  ASSERT_EQ(run->rows.size(), 1u);
+  // The other 79 layers streamed during the ~0.1 s prefill and landed long before its end; what the
+  // request waits for is the last layer's 1/80 of the cache, and the latency.
+  const double last_layer = KvBytes(2000) / 80 / kNicBps;
+  EXPECT_GE(run->rows[0].kv_transfer_s, last_layer * (1 - 1e-6));
+  EXPECT_LE(run->rows[0].kv_transfer_s, last_layer + 50e-6);
+  EXPECT_NEAR(run->transfers.bytes, KvBytes(2000), 8) << "the whole cache still moved";
+}
+
 TEST(Disaggregation, TwoTransfersOnOneNicGetHalfEach) {
   const std::string dir = testing::TempDir();
   // Two equal prompts at once on two prefill replicas of node 0: their caches leave together.
@@ -206,6 +221,14 @@ disaggregation: {decode_target: nearst}
 )", "s.yaml", ".", RealCatalog());
   ASSERT_FALSE(unknown.ok());
   EXPECT_NE(unknown.status().message().find("nearest"), std::string::npos) << "did you mean: " << unknown.status();
+
+  auto overlap = LoadScenarioFromString(base + R"(deployment:
+  - {gpu: H100-SXM-80GB, role: prefill}
+  - {gpu: H100-SXM-80GB, role: decode}
+disaggregation: {overlap: layer}
+)", "s.yaml", ".", RealCatalog());
+  ASSERT_FALSE(overlap.ok());
+  EXPECT_NE(overlap.status().message().find("s.yaml:7:"), std::string::npos) << overlap.status();
 
   auto role = LoadScenarioFromString(base + R"(deployment:
   - {gpu: H100-SXM-80GB, role: prefil}

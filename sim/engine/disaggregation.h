@@ -7,10 +7,19 @@
 // prefill replica keeps the cache's blocks until it lands. On landing the decode replica adopts the
 // request: its first token reaches the user then (TTFT includes the transfer), and it joins the next
 // decode step when the replica has blocks and a batch slot for it, else it waits in the queue.
+//
+// With layer-wise overlap (disaggregation.overlap: layerwise, as Splitwise does), the decode replica is
+// chosen when the prefill iteration that completes the prompt starts (Stream), and every layer's cache
+// but the last's streams during it; the last layer's (1/layers of the bytes) leaves when the iteration
+// has ended and the rest has landed. The transfer time a request sees is from the iteration's end to
+// that last landing. Streaming from the iteration's start is optimistic by at most one layer's compute
+// time (the first layer's cache exists only after it).
 #pragma once
 
 #include <memory>
 #include <vector>
+
+#include "absl/container/flat_hash_map.h"
 
 #include "policies/transfer/decode_target.h"
 #include "sim/engine/kv_transport.h"
@@ -24,13 +33,17 @@ struct RunContext;
 
 class Disaggregation {
  public:
-  // `decodes` is the view of the decode replicas `decode_ids` (global indices, in view order).
+  // `decodes` is the view of the decode replicas `decode_ids` (global indices, in view order); `layers` > 0
+  // streams caches layer by layer (Stream), 0 sends each after its prefill.
   Disaggregation(std::vector<std::unique_ptr<Replica>>* replicas, std::vector<int> decode_ids,
                  std::unique_ptr<FleetView> decodes, std::unique_ptr<DecodeTarget> policy, double kv_bytes_per_token,
-                 RunContext* ctx);
+                 int layers, RunContext* ctx);
   ~Disaggregation();
 
   FleetView* decodes() { return decodes_.get(); }
+  bool streams() const { return layers_ > 0; }
+  // Layer-wise overlap only: the prefill iteration that completes `seq`'s prompt starts now on `from`.
+  void Stream(const Replica& from, const Sequence& seq);
   // A prefill replica's hand-off, now: `seq` (copied) with the `blocks` its cache holds on `from`.
   void Send(const Replica& from, const Sequence& seq, int64_t blocks);
   bool in_flight() const { return transport_.in_flight(); }
@@ -42,7 +55,7 @@ class Disaggregation {
   template <class Fn>
   void ForEachInFlight(Fn fn) const {
     for (const InFlight& t : in_flight_) {
-      if (t.active) fn(t.seq);
+      if (t.active && t.prefilled) fn(t.seq);
     }
   }
   size_t requests_in_flight() const;
@@ -52,12 +65,18 @@ class Disaggregation {
  private:
   struct InFlight {
     bool active = false;
+    bool prefilled = false;     // the prefill iteration has ended: `seq` and `blocks` are set
+    bool streaming = false;     // layer-wise: the layers but the last are still on their way
     Sequence seq;
     int from = 0, to = 0;
     int64_t blocks = 0;
-    double sent_s = 0;
+    double prefilled_s = 0;     // when the prefill iteration ended
     double bytes = 0;
   };
+  // A new transfer's slot, its decode replica chosen and told the request is coming.
+  int Open(const Replica& from, const Sequence& seq);
+  // Starts `bytes` of slot `slot`'s cache now.
+  void StartFlows(int slot, double bytes);
   const std::vector<int>& HopsFrom(const Replica& from);
 
   std::vector<std::unique_ptr<Replica>>* replicas_;
@@ -65,9 +84,14 @@ class Disaggregation {
   std::unique_ptr<FleetView> decodes_;
   std::unique_ptr<DecodeTarget> policy_;
   double kv_bytes_per_token_;
+  int layers_;
   RunContext* ctx_;
   KvTransport transport_;
-  std::vector<InFlight> in_flight_;  // by transfer id
+  std::vector<InFlight> in_flight_;  // by slot
+  std::vector<int> free_slots_;
+  std::vector<int> slot_of_transfer_;  // by KvTransport id
+  // Layer-wise: prompts whose completing iteration is running, by the prefill replica's sequence.
+  absl::flat_hash_map<const Sequence*, int> streaming_;
   std::vector<std::vector<int>> hops_;  // per prefill replica (global index), computed on first use
   TransferLog log_;
 };

@@ -153,6 +153,15 @@ void Replica::StartIteration(double now_s) {
   iteration_start_s_ = now_s;
   iteration_s_ = iteration_power_.seconds;
   iteration_energy_j_ = iteration_power_.energy_j;
+  if (role_ == ReplicaRole::kPrefill && ctx_->handoff->streams()) {
+    // Layer-wise overlap: the caches of prompts this iteration completes start streaming now.
+    for (const ScheduledSeq& s : batch_) {
+      const Sequence& seq = *s.seq;
+      if (seq.generated == 0 && seq.computed + s.tokens >= seq.known_tokens() && seq.req.output_tokens > 1) {
+        ctx_->handoff->Stream(*this, seq);
+      }
+    }
+  }
   // An end past the run's limit is never reached: the run ends at the limit with this iteration in
   // progress (its busy time counts up to there, its tokens are never emitted).
   ctx_->calendar->Schedule(now_s + iteration_s_, id_);

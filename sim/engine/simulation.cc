@@ -324,7 +324,9 @@ absl::StatusOr<RunResult> RunSimulation(const Scenario& scenario, const Catalog&
                         DecodeTargetRegistry::Get().Create(scenario.disaggregation.decode_target));
     auto decodes = std::make_unique<FleetView>(std::move(decode_loads), num_groups, target->Needs());
     handoff = std::make_unique<Disaggregation>(&replicas, decode_ids, std::move(decodes), std::move(target),
-                                               scenario.model->KvBytesPerToken(), &ctx);
+                                               scenario.model->KvBytesPerToken(),
+                                               scenario.disaggregation.overlap == "layerwise" ? scenario.model->layers : 0,
+                                               &ctx);
     ctx.handoff = handoff.get();
   }
   for (size_t i = 0; i < entry.size(); ++i) {

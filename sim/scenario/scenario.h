@@ -87,6 +87,7 @@ struct FabricSpec {
 // The `disaggregation:` section: how prefill replicas hand requests to decode replicas (docs/disaggregation.md).
 struct DisaggregationSpec {
   PolicyConfig decode_target;     // policies/transfer: the decode replica that receives a prefilled request
+  std::string overlap = "none";   // "none": a cache leaves after its prefill; "layerwise": layers stream during it
 };
 
 struct PriceSpec {

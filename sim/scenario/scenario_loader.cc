@@ -463,6 +463,7 @@ class Loader {
     } else {
       GF_ASSIGN_OR_RETURN(MapReader m, MapReader::Make(file_, top.Raw("disaggregation"), "disaggregation"));
       s->disaggregation.decode_target = PolicyAt(m, "decode_target", "disaggregation.decode_target", "least_loaded");
+      GF_RETURN_IF_ERROR(m.OptEnum("overlap", {"none", "layerwise"}, &s->disaggregation.overlap));
       GF_RETURN_IF_ERROR(m.Finish());
     }
     return DecodeTargetRegistry::Get().Create(s->disaggregation.decode_target).status();
