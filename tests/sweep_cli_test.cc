@@ -219,6 +219,27 @@ TEST(SweepCli, ReportAggregatesSeeds) {
   EXPECT_NE(missing.output.find("seeds ("), std::string::npos) << missing.output;
 }
 
+TEST(SweepCli, ReportCapacityKeepsEachDesignsHighestSustainedLoad) {
+  const std::string dir = TempDir();
+  const std::string sweep = WriteSweep(dir, "name: cap\nbase: base.yaml\naxes:\n  deployment[0].replicas: [1, 2]\n"
+                                       "  workload.rate_multiplier: [0.5, 1]\n");
+  const std::string db = dir + "/out.db";
+  ASSERT_EQ(RunGpufleet("sweep " + sweep + " --jobs 2 --db " + db).exit_code, 0);
+  auto cap = RunGpufleet("report " + db + " --json --capacity workload.rate_multiplier --min-attainment 0");
+  ASSERT_EQ(cap.exit_code, 0) << cap.output;
+  const auto j = nlohmann::json::parse(cap.output);
+  ASSERT_EQ(j["points"].size(), 2u) << "one row per replica count";
+  for (const auto& p : j["points"]) {
+    EXPECT_TRUE(p["meets_slos"].get<bool>());
+    EXPECT_EQ(p["overrides"]["workload.rate_multiplier"], 1) << "every load passes a zero attainment floor";
+  }
+  auto bad = RunGpufleet("report " + db + " --capacity workload.rate", /*merge_stderr=*/true);
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_NE(bad.output.find("not an axis of sweep cap"), std::string::npos) << bad.output;
+  auto alone = RunGpufleet("report " + db + " --min-attainment 0.9", /*merge_stderr=*/true);
+  EXPECT_EQ(alone.exit_code, 2) << alone.output;
+}
+
 TEST(SweepCli, TasksSplitTheSweepAndMergeBack) {
   const std::string dir = TempDir();
   const std::string sweep = WriteSweep(dir, "base: base.yaml\naxes:\n  deployment[0].replicas: [1, 2, 3]\nseeds: [1, 2]\n");
