@@ -141,3 +141,26 @@ TEST(Cli, OlderDatabaseGainsNewSummaryColumns) {
 
 }  // namespace
 }  // namespace gpufleet
+
+namespace gpufleet {
+namespace {
+
+TEST(Cli, FailOnSloMissExitsOneAfterTheReport) {
+  const std::string dir = testing::TempDir();
+  std::string text = testing::kTinySweepBase;
+  const std::string met = testing::WriteFile(dir, "met.yaml", text);
+  auto ok = testing::RunGpufleet("simulate " + met + " --json --fail-on-slo-miss");
+  EXPECT_EQ(ok.exit_code, 0) << ok.output;
+  text.replace(text.find("target_s: 0.5"), 13, "target_s: 1e-6");
+  const std::string missed = testing::WriteFile(dir, "missed.yaml", text);
+  auto gate = testing::RunGpufleet("simulate " + missed + " --fail-on-slo-miss --db " + dir + "/runs.db", /*merge_stderr=*/true);
+  EXPECT_EQ(gate.exit_code, 1) << gate.output;
+  EXPECT_NE(gate.output.find("SLO missed: ttft p99 is"), std::string::npos) << gate.output;
+  EXPECT_NE(gate.output.find("SLO attainment"), std::string::npos) << "the report comes first: " << gate.output;
+  EXPECT_NE(gate.output.find("appended to"), std::string::npos) << "and every output: " << gate.output;
+  auto plain = testing::RunGpufleet("simulate " + missed + " --json");
+  EXPECT_EQ(plain.exit_code, 0) << "without the flag a missed SLO is a result, not a failure";
+}
+
+}  // namespace
+}  // namespace gpufleet

@@ -9,6 +9,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "models/catalog.h"
 #include "sim/engine/simulation.h"
 #include "sim/metrics/series.h"
@@ -49,6 +50,22 @@ int KeepAside(const absl::Status& why, const std::string& db, const Scenario& sc
   return 1;
 }
 
+// What --fail-on-slo-miss fails on, one line each: missed or unevaluated SLOs, and a partial run (its
+// figures cover part of the workload, so no SLO verdict stands).
+std::vector<std::string> SloMisses(const RunSummary& summary) {
+  std::vector<std::string> out;
+  if (summary.partial) out.push_back(absl::StrCat("the run stopped at a limit (", summary.stop_reason, ")"));
+  for (const SloOutcome& o : summary.slos) {
+    if (!o.evaluated) {
+      out.push_back(absl::StrFormat("%s p%g could not be evaluated: no samples", o.metric, o.percentile));
+    } else if (!o.met) {
+      out.push_back(absl::StrFormat("%s p%g is %.4g s, over the target %.4g s", o.metric, o.percentile, o.observed_s,
+                                    o.target_s));
+    }
+  }
+  return out;
+}
+
 }  // namespace
 
 std::function<int()> AddSimulateCommand(CLI::App& app) {
@@ -66,6 +83,7 @@ std::function<int()> AddSimulateCommand(CLI::App& app) {
     std::string catalog;
     double series_interval_s = 0;
     std::string series_csv;
+    bool fail_on_slo_miss = false;
   };
   auto flags = std::make_shared<Flags>();
   CLI::App* cmd = app.add_subcommand("simulate", "Run a scenario and report latency, SLOs, throughput, utilization and cost");
@@ -90,6 +108,9 @@ std::function<int()> AddSimulateCommand(CLI::App& app) {
   cmd->add_option("--catalog", flags->catalog, "Catalog directory (default: the built-in models/catalog)");
   cmd->add_flag("--verbose", flags->verbose, "Show SimGrid's own log on stderr");
   cmd->add_flag("--no-progress", flags->no_progress, "Never show the progress line");
+  cmd->add_flag("--fail-on-slo-miss", flags->fail_on_slo_miss,
+                "Exit 1 (after the report and every output) when an SLO of the scenario is missed, could not be "
+                "evaluated (no samples), or the run stopped at a limit: a gate for CI");
   return [flags, cmd, series_interval]() -> int {
     int64_t seed = -1;
     if (!flags->seed.empty() && (!absl::SimpleAtoi(flags->seed, &seed) || seed < 0)) {
@@ -205,6 +226,11 @@ std::function<int()> AddSimulateCommand(CLI::App& app) {
         const int kept = KeepAside(run_id.status(), flags->db, *scenario, summary, *run, write);
         exit_code = exit_code == 0 ? kept : exit_code;
       }
+    }
+    if (flags->fail_on_slo_miss && exit_code == 0) {
+      const std::vector<std::string> misses = SloMisses(summary);
+      for (const std::string& m : misses) std::fprintf(stderr, "gpufleet: SLO missed: %s\n", m.c_str());
+      if (!misses.empty()) exit_code = 1;
     }
     return exit_code;
   };
