@@ -8,6 +8,8 @@
 #include <limits>
 #include <map>
 #include <memory>
+#include <optional>
+#include <string>
 #include <tuple>
 
 #include <simgrid/plugins/load.h>
@@ -17,6 +19,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "policies/admission/admission_policy.h"
 #include "policies/routing/router.h"
 #include "sim/engine/calendar.h"
 #include "sim/engine/disaggregation.h"
@@ -46,6 +49,7 @@ RequestSloCheck SloCheckOf(const SloSpec& slos) {
 struct Frontend {
   RequestStream* stream;
   Router* router;
+  AdmissionPolicy* admission;
   std::vector<std::unique_ptr<Replica>>* replicas;
   const std::vector<int>* entry;  // the replicas the router sees (its view's indices), global indices
   RunContext* ctx;
@@ -90,6 +94,12 @@ struct Frontend {
     return false;
   }
 
+  void Reject(const TraceRequest& req, const std::string& reason) {
+    ctx->log->OnRejected(req);
+    ++result->rejected;
+    ++result->rejected_by_reason[reason];
+  }
+
   // One request arriving now; false when the backlog rule ended the run.
   bool Arrive(const TraceRequest& req) {
     if (ctx->guard->CheckBacklog(ctx->now_s, Outstanding(), OutputLeft(), ctx->tokens_out)) return false;
@@ -99,13 +109,16 @@ struct Frontend {
     uint32_t prompt = req.prompt_tokens, output = req.output_tokens;
     if (static_cast<int64_t>(prompt) + output > max_model_len) {
       if (!truncate) {
-        ctx->log->OnRejected(req);
-        ++result->rejected;
+        Reject(req, "overlength");
         return true;
       }
       output = static_cast<uint32_t>(std::min<int64_t>(output, max_model_len - 1));
       prompt = static_cast<uint32_t>(std::min<int64_t>(prompt, max_model_len - output));
       ++result->truncated;
+    }
+    if (std::optional<std::string> why = admission->Reject(req, ctx->now_s, *fleet)) {
+      Reject(req, *why);
+      return true;
     }
     const size_t pick = router->Route(req, *fleet);
     (*replicas)[static_cast<size_t>((*entry)[pick])]->Enqueue(req, prompt, output);
@@ -204,6 +217,9 @@ absl::StatusOr<RunResult> RunSimulation(const Scenario& scenario, const Catalog&
                       MakeRequestStream(scenario.workload, scenario.seed, scenario.horizon_s));
   GF_ASSIGN_OR_RETURN(std::unique_ptr<Router> router, RouterRegistry::Get().Create(scenario.router));
   GF_RETURN_IF_ERROR(router->Bind(scenario.group_names()));
+  PolicyConfig admission_config = scenario.admission;
+  if (admission_config.type.empty()) admission_config.type = "none";  // a scenario built in code
+  GF_ASSIGN_OR_RETURN(std::unique_ptr<AdmissionPolicy> admission, AdmissionRegistry::Get().Create(admission_config));
 
   // The fabric is RDMA (InfiniBand/RoCE, NVLink): a flow gets its max-min share of every link and pays the
   // links' latency, nothing more. SimGrid's default model (LV08) is fitted to TCP over Ethernet: it
@@ -339,7 +355,7 @@ absl::StatusOr<RunResult> RunSimulation(const Scenario& scenario, const Catalog&
   Calendar calendar;
   ctx.calendar = &calendar;
 
-  Frontend frontend{stream.get(),   router.get(), &replicas, &entry, &ctx, result.get(), series.get(),
+  Frontend frontend{stream.get(),   router.get(), admission.get(), &replicas, &entry, &ctx, result.get(), series.get(),
                     scenario.min_max_model_len(), scenario.overlength == "truncate", &fleet, absl::OkStatus(), {}};
   sg4::Actor::create("fleet", platform.gpus.front(), [&] { RunCalendar(&frontend, &replicas, &ctx); });
   engine.run();

@@ -9,6 +9,7 @@
 // (series_sampler.h) without changing anything else it computes.
 #pragma once
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -62,6 +63,7 @@ struct RunResult {
   std::string stop_reason;           // why, when partial
   int64_t arrived = 0;
   int64_t rejected = 0;
+  std::map<std::string, int64_t> rejected_by_reason;  // "overlength", or the admission policy's reason
   int64_t truncated = 0;
   std::string perf_model_label;
   std::string power_model_label;     // each GPU type's power parameters: derived from spec or fitted

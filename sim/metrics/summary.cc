@@ -42,6 +42,7 @@ RunSummary Summarize(const Scenario& scenario, const Catalog& catalog, RunResult
   s.stop_reason = run.stop_reason;
   s.requests_arrived = run.arrived;
   s.requests_rejected = run.rejected;
+  s.rejected_by_reason = run.rejected_by_reason;
   s.requests_truncated = run.truncated;
   s.duration_s = run.end_s;
 

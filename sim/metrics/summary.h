@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 
@@ -59,6 +60,7 @@ struct RunSummary {
   std::string stop_reason;
   int64_t requests_arrived = 0, requests_completed = 0, requests_rejected = 0, requests_truncated = 0;
   int64_t requests_unfinished = 0;    // arrived, not rejected, not completed when a partial run stopped
+  std::map<std::string, int64_t> rejected_by_reason;  // "overlength", or the admission policy's reasons
   int64_t prompt_tokens = 0, output_tokens = 0;
   int64_t preemptions = 0;
   double duration_s = 0;

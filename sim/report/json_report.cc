@@ -53,6 +53,11 @@ absl::StatusOr<nlohmann::ordered_json> SummaryJson(const RunSummary& s, const Ru
   j["requests_arrived"] = s.requests_arrived;
   j["requests_completed"] = s.requests_completed;
   j["requests_rejected"] = s.requests_rejected;
+  if (!s.rejected_by_reason.empty()) {
+    nlohmann::ordered_json reasons = nlohmann::ordered_json::object();
+    for (const auto& [reason, n] : s.rejected_by_reason) reasons[reason] = n;
+    j["rejected_by_reason"] = std::move(reasons);
+  }
   j["requests_unfinished"] = s.requests_unfinished;
   j["requests_truncated"] = s.requests_truncated;
   j["prompt_tokens"] = s.prompt_tokens;

@@ -55,6 +55,11 @@ std::string SummaryTable(const RunSummary& s, const RunResult& run) {
   out += fmt::format("  model {} | perf model: {} | power model: {}\n", s.model, s.perf_model, s.power_model);
   out += fmt::format("  requests: {} arrived, {} completed, {} rejected, {} truncated | {} preemptions\n",
                      s.requests_arrived, s.requests_completed, s.requests_rejected, s.requests_truncated, s.preemptions);
+  if (!s.rejected_by_reason.empty()) {
+    std::string reasons;
+    for (const auto& [reason, n] : s.rejected_by_reason) reasons += fmt::format("{}{} {}", reasons.empty() ? "" : ", ", n, reason);
+    out += fmt::format("  rejected: {}\n", reasons);
+  }
   if (s.requests_unfinished > 0) out += fmt::format("  requests unfinished when the run stopped: {}\n", s.requests_unfinished);
   out += fmt::format("  simulated {:.1f} s | {:.2f} req/s | {:.0f} output tok/s\n\n", s.duration_s, s.throughput_rps,
                      s.throughput_tok_s);

@@ -114,6 +114,7 @@ struct Scenario {
   std::vector<ReplicaGroup> deployment;
   PerfModelSpec perf_model;
   PolicyConfig router;
+  PolicyConfig admission;         // policies/admission: which arrivals enter (type "none": all)
   WorkloadSpec workload;
   std::string overlength = "reject";  // requests longer than max_model_len: "reject" or "truncate"
   SloSpec slos;

@@ -15,6 +15,7 @@
 #include "models/calibration/model_names.h"
 #include "models/calibration/serving_stacks.h"
 #include "models/power_params.h"
+#include "policies/admission/admission_policy.h"
 #include "policies/batching/batch_scheduler.h"
 #include "policies/power/power_controller.h"
 #include "policies/routing/router.h"
@@ -41,7 +42,7 @@ class Loader {
     GF_ASSIGN_OR_RETURN(MapReader top, MapReader::Make(file_, root, "scenario"));
     GF_RETURN_IF_ERROR(top.ExpectOnly({"name", "seed", "horizon_s", "cluster", "model", "perf_model", "serving_stack",
                                        "deployment", "router", "workload", "slos", "prices", "limits", "gpu_power", "power",
-                                       "disaggregation", "fabric", "placement"}));
+                                       "disaggregation", "fabric", "placement", "admission"}));
     GF_RETURN_IF_ERROR(top.Opt("name", &s->name));
     int64_t seed = 0;
     GF_RETURN_IF_ERROR(top.Opt("seed", &seed, 0));
@@ -56,6 +57,8 @@ class Loader {
     GF_RETURN_IF_ERROR(Profiles(top, s));
     GF_RETURN_IF_ERROR(GpuPower(top, s));
     GF_RETURN_IF_ERROR(Router(top, s));
+    s->admission = PolicyAt(top, "admission", "admission", "none");
+    GF_RETURN_IF_ERROR(AdmissionRegistry::Get().Create(s->admission).status());
     GF_RETURN_IF_ERROR(Disaggregation(top, s));
     GF_RETURN_IF_ERROR(Workload(top, s));
     GF_RETURN_IF_ERROR(Slos(top, s));

@@ -1,6 +1,7 @@
 // `gpufleet policies`: list the registered routers, batch schedulers, power controllers and placements.
 #include <cstdio>
 
+#include "policies/admission/admission_policy.h"
 #include "policies/batching/batch_scheduler.h"
 #include "policies/placement/placement_policy.h"
 #include "policies/power/power_controller.h"
@@ -23,6 +24,9 @@ std::function<int()> AddPoliciesCommand(CLI::App& app) {
       std::printf("  %-28s %s\n", name.c_str(), e.description.c_str());
     std::printf("placement policies (scenario key: placement.type):\n");
     for (const auto& [name, e] : PlacementRegistry::Get().entries())
+      std::printf("  %-28s %s\n", name.c_str(), e.description.c_str());
+    std::printf("admission (scenario key: admission.type):\n");
+    for (const auto& [name, e] : AdmissionRegistry::Get().entries())
       std::printf("  %-28s %s\n", name.c_str(), e.description.c_str());
     std::printf("decode targets (scenario key: disaggregation.decode_target.type):\n");
     for (const auto& [name, e] : DecodeTargetRegistry::Get().entries())
