@@ -132,7 +132,9 @@ workload: {trace: {path: )", dir, R"(/t.csv, format: native}}
   }
   EXPECT_EQ(decodes.size(), 2u) << "a cache on its way counts in its decode replica's load";
   for (const LinkStats& l : run->links) {
-    if (l.name == "leaf0-uplink_UP") EXPECT_NEAR(l.bytes, 2 * KvBytes(2000), 16);
+    if (l.name == "leaf0-uplink_UP") {
+      EXPECT_NEAR(l.bytes, 2 * KvBytes(2000), 16);
+    }
   }
 }
 

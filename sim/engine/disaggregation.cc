@@ -121,7 +121,6 @@ bool Disaggregation::WaitLanding(double until_s) {
   ++log_.transfers;
   log_.bytes += t.bytes;
   log_.transfer_s.push_back(static_cast<float>(transfer_s));
-  log_.transfer_s_sum += transfer_s;
   t.seq.kv_transfer_s = static_cast<float>(transfer_s);
   t.seq.first_token_s = now;
   t.seq.last_token_s = now;

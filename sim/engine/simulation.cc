@@ -217,9 +217,7 @@ absl::StatusOr<RunResult> RunSimulation(const Scenario& scenario, const Catalog&
                       MakeRequestStream(scenario.workload, scenario.seed, scenario.horizon_s));
   GF_ASSIGN_OR_RETURN(std::unique_ptr<Router> router, RouterRegistry::Get().Create(scenario.router));
   GF_RETURN_IF_ERROR(router->Bind(scenario.group_names()));
-  PolicyConfig admission_config = scenario.admission;
-  if (admission_config.type.empty()) admission_config.type = "none";  // a scenario built in code
-  GF_ASSIGN_OR_RETURN(std::unique_ptr<AdmissionPolicy> admission, AdmissionRegistry::Get().Create(admission_config));
+  GF_ASSIGN_OR_RETURN(std::unique_ptr<AdmissionPolicy> admission, AdmissionRegistry::Get().Create(scenario.admission));
 
   // The fabric is RDMA (InfiniBand/RoCE, NVLink): a flow gets its max-min share of every link and pays the
   // links' latency, nothing more. SimGrid's default model (LV08) is fitted to TCP over Ethernet: it
@@ -355,7 +353,7 @@ absl::StatusOr<RunResult> RunSimulation(const Scenario& scenario, const Catalog&
   Calendar calendar;
   ctx.calendar = &calendar;
 
-  Frontend frontend{stream.get(),   router.get(), admission.get(), &replicas, &entry, &ctx, result.get(), series.get(),
+  Frontend frontend{stream.get(), router.get(), admission.get(), &replicas, &entry, &ctx, result.get(), series.get(),
                     scenario.min_max_model_len(), scenario.overlength == "truncate", &fleet, absl::OkStatus(), {}};
   sg4::Actor::create("fleet", platform.gpus.front(), [&] { RunCalendar(&frontend, &replicas, &ctx); });
   engine.run();

@@ -25,7 +25,6 @@ struct TransferLog {
   int64_t transfers = 0;          // landed
   double bytes = 0;               // of landed transfers
   std::deque<float> transfer_s;   // per landed transfer
-  double transfer_s_sum = 0;
   int64_t landed_without_room = 0;  // the decode replica had no free KV blocks (or batch slot) on landing
   double decode_kv_wait_s = 0;      // decode replicas idle while a cache was on its way to them, summed
   double decode_replica_s = 0;      // decode replicas x run duration (the wait's denominator)

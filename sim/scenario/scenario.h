@@ -114,7 +114,8 @@ struct Scenario {
   std::vector<ReplicaGroup> deployment;
   PerfModelSpec perf_model;
   PolicyConfig router;
-  PolicyConfig admission;         // policies/admission: which arrivals enter (type "none": all)
+  // policies/admission: which arrivals enter (the loader sets it; "none", all of them, for scenarios built in code)
+  PolicyConfig admission{"none", "", YAML::Node(YAML::NodeType::Map), "admission"};
   WorkloadSpec workload;
   std::string overlength = "reject";  // requests longer than max_model_len: "reject" or "truncate"
   SloSpec slos;

@@ -1,4 +1,4 @@
-// `gpufleet policies`: list the registered routers, batch schedulers, power controllers and placements.
+// `gpufleet policies`: list every registered policy, kind by kind, with the scenario key that selects it.
 #include <cstdio>
 
 #include "policies/admission/admission_policy.h"
@@ -10,27 +10,29 @@
 #include "tools/gpufleet/commands.h"
 
 namespace gpufleet {
+namespace {
+
+template <class Interface>
+void PrintKind(const char* title, const char* key) {
+  std::printf("%s (scenario key: %s):\n", title, key);
+  for (const auto& [name, e] : PolicyRegistry<Interface>::Get().entries()) {
+    std::printf("  %-28s %s\n", name.c_str(), e.description.c_str());
+  }
+}
+
+}  // namespace
 
 std::function<int()> AddPoliciesCommand(CLI::App& app) {
-  app.add_subcommand("policies", "List the registered routing, batch-scheduling, power-capping and decode-target policies");
+  app.add_subcommand("policies",
+                     "List the registered routing, batch-scheduling, power-capping, placement, admission and "
+                     "decode-target policies");
   return []() -> int {
-    std::printf("routers (scenario key: router.type):\n");
-    for (const auto& [name, e] : RouterRegistry::Get().entries()) std::printf("  %-28s %s\n", name.c_str(), e.description.c_str());
-    std::printf("batch schedulers (scenario key: deployment[].scheduler.type):\n");
-    for (const auto& [name, e] : BatchSchedulerRegistry::Get().entries())
-      std::printf("  %-28s %s\n", name.c_str(), e.description.c_str());
-    std::printf("power controllers (scenario key: power.controller.type):\n");
-    for (const auto& [name, e] : PowerControllerRegistry::Get().entries())
-      std::printf("  %-28s %s\n", name.c_str(), e.description.c_str());
-    std::printf("placement policies (scenario key: placement.type):\n");
-    for (const auto& [name, e] : PlacementRegistry::Get().entries())
-      std::printf("  %-28s %s\n", name.c_str(), e.description.c_str());
-    std::printf("admission (scenario key: admission.type):\n");
-    for (const auto& [name, e] : AdmissionRegistry::Get().entries())
-      std::printf("  %-28s %s\n", name.c_str(), e.description.c_str());
-    std::printf("decode targets (scenario key: disaggregation.decode_target.type):\n");
-    for (const auto& [name, e] : DecodeTargetRegistry::Get().entries())
-      std::printf("  %-28s %s\n", name.c_str(), e.description.c_str());
+    PrintKind<Router>("routers", "router.type");
+    PrintKind<BatchScheduler>("batch schedulers", "deployment[].scheduler.type");
+    PrintKind<PowerController>("power controllers", "power.controller.type");
+    PrintKind<PlacementPolicy>("placement policies", "placement.type");
+    PrintKind<AdmissionPolicy>("admission", "admission.type");
+    PrintKind<DecodeTarget>("decode targets", "disaggregation.decode_target.type");
     return 0;
   };
 }
