@@ -75,6 +75,17 @@ class PolicyRegistry {
   }
   const std::map<std::string, Entry>& entries() const { return entries_; }
 
+  // The parameters policy `name` reads, in the order it reads them, with types and defaults: its factory
+  // run on a describing MapReader (so the listing cannot drift from the code that parses the scenario).
+  absl::StatusOr<std::vector<ParamInfo>> Describe(const std::string& name) const {
+    auto it = entries_.find(name);
+    if (it == entries_.end()) return absl::NotFoundError(absl::StrCat("no policy '", name, "'"));
+    std::vector<ParamInfo> params;
+    MapReader reader = MapReader::Describing(&params, name);
+    if (auto policy = it->second.factory(reader); !policy.ok()) return policy.status();
+    return params;
+  }
+
   // Builds the policy `config` names, with its parameters checked; errors are located in the scenario.
   absl::StatusOr<std::unique_ptr<Interface>> Create(const PolicyConfig& config) const {
     auto it = entries_.find(config.type);
@@ -88,6 +99,13 @@ class PolicyRegistry {
     }
     auto reader = MapReader::Make(config.file, config.node, config.what);
     if (!reader.ok()) return reader.status();
+    // A key the policy does not read is a typo, reported as one before the factory's own checks (which
+    // could otherwise report the parameter the typo hides as missing).
+    if (auto params = Describe(config.type); params.ok()) {
+      std::vector<std::string> known{"type"};
+      for (const ParamInfo& p : *params) known.push_back(p.name);
+      if (auto st = reader->ExpectOnly(known); !st.ok()) return st;
+    }
     reader->Raw("type");
     auto policy = it->second.factory(*reader);
     if (!policy.ok()) return policy.status();

@@ -101,7 +101,7 @@ std::unique_ptr<Router> MakeRouter(const std::string& type, int groups) {
   if (!r.ok()) return nullptr;
   std::vector<std::string> names;
   for (int g = 0; g < groups; ++g) names.push_back("g" + std::to_string(g));
-  EXPECT_TRUE((*r)->Bind(names).ok());
+  EXPECT_TRUE((*r)->Bind(PolicyBinding{names}).ok());
   return std::move(*r);
 }
 

@@ -25,7 +25,7 @@ std::unique_ptr<PowerController> MakeBound(const std::string& yaml) {
   auto c = Make(yaml);
   EXPECT_TRUE(c.ok()) << c.status();
   if (!c.ok()) return nullptr;
-  EXPECT_TRUE((*c)->Bind({"chat", "batch"}).ok());
+  EXPECT_TRUE((*c)->Bind(PolicyBinding{{"chat", "batch"}}).ok());
   return std::move(*c);
 }
 
@@ -115,7 +115,7 @@ TEST(PowerController, BadParametersAreLocated) {
             std::string::npos);
   auto c = Make("{type: polca, protect: [chatt]}");
   ASSERT_TRUE(c.ok()) << c.status();
-  const absl::Status s = (*c)->Bind({"chat", "batch"});
+  const absl::Status s = (*c)->Bind(PolicyBinding{{"chat", "batch"}});
   EXPECT_NE(s.message().find("s.yaml:1:"), std::string::npos) << s;
   EXPECT_NE(s.message().find("'chatt' is not a deployment group"), std::string::npos) << s;
 }

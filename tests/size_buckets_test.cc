@@ -25,7 +25,7 @@ std::unique_ptr<Router> MakeBound(const std::string& yaml, const std::vector<std
   auto r = Make(yaml);
   EXPECT_TRUE(r.ok()) << r.status();
   if (!r.ok()) return nullptr;
-  absl::Status b = (*r)->Bind(groups);
+  absl::Status b = (*r)->Bind(PolicyBinding{groups});
   EXPECT_TRUE(b.ok()) << b;
   return std::move(*r);
 }
@@ -124,7 +124,7 @@ TEST(SizeBuckets, MalformedParametersAreLocated) {
 TEST(SizeBuckets, UnknownGroupIsLocatedAtItsKey) {
   auto r = Make("{type: size_buckets,\n  shares: {a: [[1]], h100: [[1]]}}");
   ASSERT_TRUE(r.ok()) << r.status();
-  absl::Status s = (*r)->Bind({"a", "h100-group"});
+  absl::Status s = (*r)->Bind(PolicyBinding{{"a", "h100-group"}});
   ExpectError(s, "r.yaml:2:22: router.shares: 'h100' is not a deployment group (did you mean 'h100-group'?)");
   EXPECT_NE(std::string(s.message()).find("a, h100-group"), std::string::npos) << s;
 }

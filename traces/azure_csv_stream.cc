@@ -113,6 +113,8 @@ absl::StatusOr<bool> AzureCsvStream::Next(TraceRequest* out) {
   out->output_tokens = row.generated_tokens == 0 ? 1 : static_cast<uint32_t>(row.generated_tokens);
   out->priority = 0;
   out->service_class = 0;
+  out->prefix_id = 0;
+  out->prefix_tokens = 0;
   return true;
 }
 

@@ -10,12 +10,13 @@
 namespace gpufleet {
 namespace {
 
-constexpr int kMaxColumns = 5;
+constexpr int kMaxColumns = 7;
 
 absl::Status HeaderError(absl::string_view line, absl::string_view why) {
   return absl::InvalidArgumentError(absl::StrCat(
       "header is ", QuoteField(line), why, "; expected '", kNativeTraceHeader,
-      "' optionally followed by the columns 'priority' and/or 'class' (native trace format)"));
+      "' optionally followed by the columns 'priority', 'class', and 'prefix_id' with 'prefix_tokens' "
+      "(native trace format)"));
 }
 
 absl::Status ParseTokens(absl::string_view name, absl::string_view text, uint32_t* out) {
@@ -56,10 +57,17 @@ absl::Status ParseNativeHeader(absl::string_view line, NativeColumns* columns) {
   NativeColumns c;
   c.count = n;
   for (int i = 3; i < n; ++i) {
-    int* slot = f[i] == "priority" ? &c.priority : f[i] == "class" ? &c.service_class : nullptr;
+    int* slot = f[i] == "priority"        ? &c.priority
+                : f[i] == "class"         ? &c.service_class
+                : f[i] == "prefix_id"     ? &c.prefix_id
+                : f[i] == "prefix_tokens" ? &c.prefix_tokens
+                                          : nullptr;
     if (slot == nullptr) return HeaderError(line, absl::StrCat(" (unknown column ", QuoteField(f[i]), ")"));
     if (*slot >= 0) return HeaderError(line, absl::StrCat(" (column ", QuoteField(f[i]), " twice)"));
     *slot = i;
+  }
+  if ((c.prefix_id >= 0) != (c.prefix_tokens >= 0)) {
+    return HeaderError(line, " (prefix_id and prefix_tokens come together)");
   }
   *columns = c;
   return absl::OkStatus();
@@ -93,6 +101,18 @@ absl::Status ParseNativeRow(absl::string_view line, const NativeColumns& columns
     if (absl::Status s = ParseInt32("class", f[columns.service_class], 0, &row->service_class); !s.ok()) {
       return s;
     }
+  }
+  row->prefix_id = 0;
+  row->prefix_tokens = 0;
+  if (columns.prefix_id >= 0) {
+    if (absl::Status s = ParseInt32("prefix_id", f[columns.prefix_id], 0, &row->prefix_id); !s.ok()) return s;
+    if (absl::Status s = ParseInt32("prefix_tokens", f[columns.prefix_tokens], 0, &row->prefix_tokens); !s.ok()) return s;
+    if (row->prefix_id != 0 && (row->prefix_tokens < 1 || static_cast<uint32_t>(row->prefix_tokens) >= row->prompt_tokens)) {
+      return absl::InvalidArgumentError(absl::StrCat("prefix_tokens is ", row->prefix_tokens,
+                                                     "; expected from 1 to prompt_tokens - 1 (",
+                                                     row->prompt_tokens - 1, ") for a shared prefix"));
+    }
+    if (row->prefix_id == 0) row->prefix_tokens = 0;
   }
   return absl::OkStatus();
 }
@@ -155,6 +175,8 @@ absl::StatusOr<bool> NativeCsvStream::Next(TraceRequest* out) {
   out->output_tokens = row.output_tokens;
   out->priority = row.priority;
   out->service_class = row.service_class;
+  out->prefix_id = static_cast<uint32_t>(row.prefix_id);
+  out->prefix_tokens = static_cast<uint32_t>(row.prefix_tokens);
   return true;
 }
 

@@ -1,10 +1,11 @@
 // Reader for gpufleet's own trace CSV:
 //   # comment lines and blank lines are skipped
-//   arrival_s,prompt_tokens,output_tokens[,priority][,class]
+//   arrival_s,prompt_tokens,output_tokens[,priority][,class][,prefix_id,prefix_tokens]
 //   0.000,512,128,1,0
 // arrival_s is seconds (in [0, kMaxTraceArrivalS], non-decreasing, gaps within the arrival-gap rule of
-// traces/arrival_gaps.h) used as-is; priority and class are optional integer
-// columns, in either order after the first three. Rows stream one at a time from disk.
+// traces/arrival_gaps.h) used as-is; priority, class, prefix_id and prefix_tokens are optional
+// integer columns, in any order after the first three (prefix_id and prefix_tokens together: a shared
+// prompt prefix, id 0 for none, shorter than the prompt). Rows stream one at a time from disk.
 #pragma once
 
 #include <cstdint>
@@ -26,6 +27,8 @@ inline constexpr absl::string_view kNativeTraceHeader = "arrival_s,prompt_tokens
 struct NativeColumns {
   int priority = -1;
   int service_class = -1;
+  int prefix_id = -1;
+  int prefix_tokens = -1;
   int count = 3;
 };
 
@@ -35,6 +38,8 @@ struct NativeRow {
   uint32_t output_tokens = 1;
   int32_t priority = 0;
   int32_t service_class = 0;
+  int32_t prefix_id = 0;
+  int32_t prefix_tokens = 0;
 };
 
 // Line classification shared with the tail reader: true for blank lines and '#' comments.

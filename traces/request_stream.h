@@ -19,6 +19,10 @@ struct TraceRequest {
   uint32_t output_tokens = 0;  // >= 1
   int32_t priority = 0;        // larger = more important; 0 when the source has none
   int32_t service_class = 0;   // workload class index; 0 when the source has none
+  // A prompt prefix shared by a group of requests (a system prompt, few-shot examples, a document):
+  // replicas with a prefix cache skip its prefill when they hold it (docs/policies.md).
+  uint32_t prefix_id = 0;      // 0: no shared prefix
+  uint32_t prefix_tokens = 0;  // leading prompt tokens the group shares (< prompt_tokens)
 };
 
 class RequestStream {

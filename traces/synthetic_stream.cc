@@ -44,6 +44,8 @@ class SyntheticStream : public RequestStream {
     }
     out->priority = 0;
     out->service_class = 0;
+    out->prefix_id = 0;
+    out->prefix_tokens = 0;
     return true;
   }
   double Progress() const override { return -1; }

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <limits>
 #include <string>
+#include <vector>
 
 namespace gpufleet {
 
@@ -60,6 +61,14 @@ struct WorkloadSpec {
   TokenRange filter_prompt;      // workload.filter.prompt_tokens: keep requests whose prompt is in range
   TokenRange filter_output;      // workload.filter.output_tokens: same, for the (true) output length
   int64_t max_requests = std::numeric_limits<int64_t>::max();
+
+  // Tags drawn per request from their own seed streams (traces/tag_stream.h), before the options above;
+  // a tag the scenario sets replaces what the trace says.
+  std::vector<double> priority_shares;  // workload.priorities: shares of priority classes 0, 1, ...; empty: untouched
+  int64_t prefix_groups = 0;            // workload.shared_prefix.groups; 0: untouched
+  int64_t prefix_tokens = 0;            // .tokens: the shared prefix's length (capped at prompt - 1)
+  double prefix_share = 1.0;            // .share: fraction of requests that carry one
+  double prefix_zipf = 0;               // .zipf: group k+1 drawn with weight 1 / (k+1)^zipf (0: uniform)
 };
 
 }  // namespace gpufleet

@@ -8,6 +8,7 @@
 #include "traces/reshape_streams.h"
 #include "traces/superpose_stream.h"
 #include "traces/synthetic_stream.h"
+#include "traces/tag_stream.h"
 #include "traces/trace_file.h"
 
 namespace gpufleet {
@@ -76,6 +77,7 @@ absl::StatusOr<std::unique_ptr<RequestStream>> MakeRequestStream(const WorkloadS
           : MakeSyntheticStream(spec, seed);
   if (!source.ok()) return source.status();
   std::unique_ptr<RequestStream> stream = *std::move(source);
+  if (WantsTags(spec)) stream = MakeTaggedStream(std::move(stream), spec, seed);
   if (spec.rate_multiplier != 1.0) stream = MakeRateMultipliedStream(std::move(stream), spec.rate_multiplier);
   if (spec.window_start_s != 0 || std::isfinite(spec.window_end_s)) {
     stream = MakeWindowedStream(std::move(stream), spec.window_start_s, spec.window_end_s);

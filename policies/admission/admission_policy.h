@@ -10,6 +10,8 @@
 #include <optional>
 #include <string>
 
+#include "absl/status/status.h"
+#include "policies/policy_binding.h"
 #include "policies/policy_registry.h"
 #include "policies/routing/fleet_view.h"
 #include "traces/request_stream.h"
@@ -21,6 +23,11 @@ class AdmissionPolicy {
   virtual ~AdmissionPolicy() = default;
   // Why `request`, arriving at `now_s`, is turned away; nullopt admits it. Called at non-decreasing dates.
   virtual std::optional<std::string> Reject(const TraceRequest& request, double now_s, const FleetView& fleet) = 0;
+  // Called once before the first Reject (policy_binding.h); e.g. SLO-based shedding reads the targets.
+  virtual absl::Status Bind(const PolicyBinding& binding) {
+    (void)binding;
+    return absl::OkStatus();
+  }
 };
 
 using AdmissionRegistry = PolicyRegistry<AdmissionPolicy>;

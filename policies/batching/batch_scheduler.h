@@ -4,12 +4,14 @@
 // set, KV pool, limits). It must:
 //  - move admitted sequences from `waiting` to `running` and reserve their KV blocks (kv.Reserve) for
 //    every token it schedules;
-//  - when blocks run out, preempt by recompute (PreemptForRecompute in scheduler_common.h) rather than
-//    exceed the pool;
+//  - when blocks run out, preempt (PreemptForRecompute, or PreemptBySwap priced by state.costs, in
+//    scheduler_common.h) rather than exceed the pool; a swapped-out sequence it admits again must be
+//    brought back with SwapIn (the replica adds the transfers, state.swap_s, to the iteration);
 //  - respect limits.max_batch_size and limits.max_batched_tokens;
 //  - never schedule a sequence twice in one iteration.
 // It must not advance time or emit tokens: the replica applies the batch after the perf model has timed it.
-// An empty batch means nothing can run now (the replica then waits for an arrival).
+// An empty batch means nothing can run now: the replica waits for an arrival, or, when the scheduler sets
+// state.wake_at_s after now (a batch waiting to fill), until then at the latest.
 #pragma once
 
 #include <vector>

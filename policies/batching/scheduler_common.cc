@@ -15,6 +15,31 @@ void PreemptForRecompute(ReplicaState& state, Sequence* seq) {
   state.waiting.push_front(seq);
 }
 
+int64_t HeldTokens(const Sequence& seq) {
+  return std::max<int64_t>(0, static_cast<int64_t>(seq.computed) - static_cast<int64_t>(seq.cached_prefix_tokens));
+}
+
+void PreemptBySwap(ReplicaState& state, Sequence* seq) {
+  auto it = std::find(state.running.begin(), state.running.end(), seq);
+  if (it != state.running.end()) state.running.erase(it);
+  const int64_t tokens = HeldTokens(*seq);
+  state.swap_s += state.costs.SwapSeconds(tokens);
+  state.swapped_bytes += state.costs.kv_bytes_per_token * static_cast<double>(tokens);
+  state.kv.Release(*seq);
+  seq->swapped = true;
+  ++seq->preemptions;
+  ++state.preemptions;
+  ++state.swaps;
+  state.waiting.push_front(seq);
+}
+
+void SwapIn(ReplicaState& state, Sequence* seq) {
+  const int64_t tokens = HeldTokens(*seq);
+  state.swap_s += state.costs.SwapSeconds(tokens);
+  state.swapped_bytes = std::max(0.0, state.swapped_bytes - state.costs.kv_bytes_per_token * static_cast<double>(tokens));
+  seq->swapped = false;
+}
+
 bool ReserveOrPreempt(ReplicaState& state, Sequence* seq, int64_t tokens, const std::vector<ScheduledSeq>& batch) {
   while (!state.kv.Reserve(*seq, tokens)) {
     // The victim is the lowest-priority running sequence not yet scheduled in this iteration.

@@ -16,7 +16,7 @@ namespace {
 class Polca final : public PowerController {
  public:
   explicit Polca(CappingStages::Params p) : stages_(std::move(p)) {}
-  absl::Status Bind(const std::vector<std::string>& group_names) override { return stages_.Bind(group_names); }
+  absl::Status Bind(const PolicyBinding& binding) override { return stages_.Bind(binding.group_names); }
   bool needs_budget() const override { return true; }
   void Control(const PowerReading& reading, std::vector<double>* limits_w) override {
     if (reading.budget_w <= 0 || reading.interval_s <= 0) return;

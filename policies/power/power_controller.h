@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "policies/policy_binding.h"
 #include "policies/policy_registry.h"
 
 namespace gpufleet {
@@ -47,10 +48,10 @@ class PowerController {
   virtual ~PowerController() = default;
   // `limits_w` holds one limit per replica, preset to those in force; the controller changes what it wants.
   virtual void Control(const PowerReading& reading, std::vector<double>* limits_w) = 0;
-  // The deployment's group names, in order (ReplicaPowerState::group indexes them); called once before
-  // the first Control. A controller whose parameters name groups resolves them here, with a located error.
-  virtual absl::Status Bind(const std::vector<std::string>& group_names) {
-    (void)group_names;
+  // Called once before the first Control (policy_binding.h). A controller whose parameters name groups
+  // resolves them against binding.group_names (ReplicaPowerState::group indexes them), with a located error.
+  virtual absl::Status Bind(const PolicyBinding& binding) {
+    (void)binding;
     return absl::OkStatus();
   }
   // True when the controller needs power.budget_w (its thresholds are shares of it).

@@ -17,7 +17,7 @@ namespace {
 class Predictive final : public PowerController {
  public:
   Predictive(CappingStages::Params p, int64_t hold_readings) : hold_readings_(hold_readings), stages_(std::move(p)) {}
-  absl::Status Bind(const std::vector<std::string>& group_names) override { return stages_.Bind(group_names); }
+  absl::Status Bind(const PolicyBinding& binding) override { return stages_.Bind(binding.group_names); }
   bool needs_budget() const override { return true; }
 
   void Control(const PowerReading& reading, std::vector<double>* limits_w) override {

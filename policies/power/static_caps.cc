@@ -15,7 +15,8 @@ class StaticCaps final : public PowerController {
   StaticCaps(double cap_fraction, double cap_w, std::vector<std::string> groups, std::string file, YAML::Mark mark)
       : cap_fraction_(cap_fraction), cap_w_(cap_w), groups_(std::move(groups)), file_(std::move(file)), mark_(mark) {}
 
-  absl::Status Bind(const std::vector<std::string>& group_names) override {
+  absl::Status Bind(const PolicyBinding& binding) override {
+    const std::vector<std::string>& group_names = binding.group_names;
     if (groups_.empty()) {
       capped_.assign(group_names.size(), true);
       return absl::OkStatus();
@@ -46,14 +47,14 @@ absl::StatusOr<std::unique_ptr<PowerController>> MakeStatic(MapReader& m) {
   double cap_fraction = 0, cap_w = 0;
   if (auto s = m.Opt("cap_fraction", &cap_fraction, 0.05, 1.0); !s.ok()) return s;
   if (auto s = m.Opt("cap_w", &cap_w, 1, 5000); !s.ok()) return s;
-  if ((cap_fraction > 0) == (cap_w > 0)) {
-    return m.Error(absl::StrCat(m.what(), " of type static needs exactly one of cap_fraction and cap_w"),
-                   "cap_fraction: share of TDP (0.05-1), or cap_w: watts per GPU");
-  }
   YAML::Mark mark = m.node().Mark();
   if (m.Has("groups")) mark = m.node()["groups"].Mark();
   std::vector<std::string> groups;
   if (auto s = m.Opt("groups", &groups); !s.ok()) return s;
+  if (!m.describing() && (cap_fraction > 0) == (cap_w > 0)) {
+    return m.Error(absl::StrCat(m.what(), " of type static needs exactly one of cap_fraction and cap_w"),
+                   "cap_fraction: share of TDP (0.05-1), or cap_w: watts per GPU");
+  }
   return std::make_unique<StaticCaps>(cap_fraction, cap_w, std::move(groups), m.file(), mark);
 }
 

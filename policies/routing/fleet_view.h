@@ -12,6 +12,8 @@
 #include <cstdint>
 #include <memory>
 #include <span>
+#include <string>
+#include <utility>
 #include <vector>
 
 namespace gpufleet {
@@ -24,6 +26,44 @@ struct ReplicaLoad {
   int64_t outstanding_tokens = 0;    // unprocessed prompt tokens + ungenerated output tokens of those
   int64_t kv_free_blocks = 0;        // at the end of its last iteration
   int64_t kv_total_blocks = 0;
+  int64_t queued_prompt_tokens = 0;  // prompt tokens of its requests that have not had their first token yet
+  double busy_until_s = 0;           // when its iteration in progress ends (earlier than now: idle)
+};
+
+// What a policy may know of a replica's hardware, fixed for the run: the perf model's prices of its work
+// (sim/engine/replica_profile.h fits them) and the price of its GPUs. Routers use it to weigh replicas by
+// capacity and to predict a request's time to first token; it is a model, not a promise.
+struct ReplicaProfile {
+  std::string gpu;                 // GPU type
+  double prefill_fixed_s = 0;      // one prefill iteration of n tokens takes fixed + n x per_token
+  double prefill_per_token_s = 0;
+  double decode_per_token_s = 0;   // a decode step's time per sequence at a typical batch
+  int64_t max_batched_tokens = 1;  // tokens per iteration
+  int64_t kv_block_tokens = 16;
+  double usd_per_s = 0;            // the replica's GPUs
+
+  // Seconds to prefill `tokens` prompt tokens, in iterations of at most max_batched_tokens.
+  double PrefillSeconds(int64_t tokens) const {
+    if (tokens <= 0) return 0;
+    const int64_t iterations = (tokens + max_batched_tokens - 1) / max_batched_tokens;
+    return static_cast<double>(iterations) * prefill_fixed_s + static_cast<double>(tokens) * prefill_per_token_s;
+  }
+  // A replica's backlog in seconds of its own work: the capacity-weighted load.
+  double BacklogSeconds(const ReplicaLoad& load) const {
+    return PrefillSeconds(load.queued_prompt_tokens) +
+           static_cast<double>(load.outstanding_tokens - load.queued_prompt_tokens) * decode_per_token_s;
+  }
+  // How long after `now_s` a request of `prompt_tokens` sent now would see its first token: the rest of
+  // the iteration in progress, then FCFS behind the queued prompts, each iteration also carrying a decode
+  // step of the requests in flight (chunked prefill and Orca mix them; for prefill-first schedulers this
+  // over-counts, erring towards a later estimate).
+  double PredictTtft(const ReplicaLoad& load, int64_t prompt_tokens, double now_s) const {
+    const int64_t tokens = load.queued_prompt_tokens + prompt_tokens;
+    const int64_t iterations = (tokens + max_batched_tokens - 1) / max_batched_tokens;
+    const double in_progress = load.busy_until_s > now_s ? load.busy_until_s - now_s : 0.0;
+    return in_progress + PrefillSeconds(tokens) +
+           static_cast<double>(iterations * load.outstanding_requests) * decode_per_token_s;
+  }
 };
 
 // The orderings a router reads on every arrival; the engine maintains only these.
@@ -46,6 +86,11 @@ class FleetView {
   size_t size() const { return loads_.size(); }
   int num_groups() const { return static_cast<int>(members_.size()); }
   const ReplicaLoad& load(size_t replica) const { return loads_[replica]; }
+  // The replica's hardware figures; a default profile until the engine sets them (SetProfiles).
+  const ReplicaProfile& profile(size_t replica) const {
+    return replica < profiles_.size() ? profiles_[replica] : kNoProfile;
+  }
+  void SetProfiles(std::vector<ReplicaProfile> profiles) { profiles_ = std::move(profiles); }
   std::span<const ReplicaLoad> loads() const { return loads_; }
   // The replicas of one deployment group, in index order.
   std::span<const int> group_replicas(int group) const { return members_[static_cast<size_t>(group)]; }
@@ -62,7 +107,9 @@ class FleetView {
   class MinIndex;
   int Least(int64_t ReplicaLoad::*figure, const std::vector<std::unique_ptr<MinIndex>>& index, int group) const;
 
+  static inline const ReplicaProfile kNoProfile{};
   std::vector<ReplicaLoad> loads_;
+  std::vector<ReplicaProfile> profiles_;
   std::vector<std::vector<int>> members_;  // per group
   // Per figure: [0] over the fleet, [1 + g] over group g; empty when not needed.
   std::vector<std::unique_ptr<MinIndex>> by_tokens_, by_requests_;

@@ -39,7 +39,8 @@ class SizeBucketsRouter final : public Router {
       : file_(std::move(file)), prompt_edges_(std::move(prompt_edges)), output_edges_(std::move(output_edges)),
         shares_(std::move(shares)) {}
 
-  absl::Status Bind(const std::vector<std::string>& group_names) override {
+  absl::Status Bind(const PolicyBinding& binding) override {
+    const std::vector<std::string>& group_names = binding.group_names;
     const size_t buckets = (prompt_edges_.size() + 1) * (output_edges_.size() + 1);
     weights_.assign(buckets, std::vector<double>(group_names.size(), 0.0));
     current_.assign(buckets, std::vector<double>(group_names.size(), 0.0));
@@ -94,8 +95,8 @@ class SizeBucketsRouter final : public Router {
 };
 
 absl::Status Edges(MapReader& m, const std::string& key, std::vector<int64_t>* out) {
-  if (!m.Has(key)) { m.Raw(key); return absl::OkStatus(); }
-  const YAML::Node n = m.Raw(key);
+  const YAML::Node n = m.Raw(key, "list of ascending token counts");
+  if (!n.IsDefined() || n.IsNull()) return absl::OkStatus();
   const std::string what = absl::StrCat(m.what(), ".", key);
   if (!n.IsSequence()) return YamlError(m.file(), n, absl::StrCat(what, " is not a list"), "ascending token counts, e.g. [512, 2048]");
   for (size_t i = 0; i < n.size(); ++i) {
@@ -157,13 +158,16 @@ absl::StatusOr<std::unique_ptr<Router>> MakeSizeBuckets(MapReader& m) {
   if (absl::Status s = Edges(m, "prompt_tokens", &prompt_edges); !s.ok()) return s;
   if (absl::Status s = Edges(m, "output_tokens", &output_edges); !s.ok()) return s;
   const size_t rows = prompt_edges.size() + 1, cols = output_edges.size() + 1;
-  if (!m.Has("shares")) return m.Error(absl::StrCat(m.what(), " of type size_buckets has no 'shares'"), "shares: {GROUP: [[weights]], ...}");
-  const YAML::Node shares = m.Raw("shares");
+  const YAML::Node shares = m.Raw("shares", "required map GROUP -> weights [prompt bucket][output bucket]");
+  std::vector<SizeBucketsRouter::Share> out;
+  if (m.describing()) return std::make_unique<SizeBucketsRouter>(m.file(), prompt_edges, output_edges, std::move(out));
+  if (!shares.IsDefined() || shares.IsNull()) {
+    return m.Error(absl::StrCat(m.what(), " of type size_buckets has no 'shares'"), "shares: {GROUP: [[weights]], ...}");
+  }
   const std::string what = absl::StrCat(m.what(), ".shares");
   if (!shares.IsMap() || shares.size() == 0) {
     return YamlError(m.file(), shares, absl::StrCat(what, " is not a non-empty mapping"), "GROUP: [[weights per bucket]], ...");
   }
-  std::vector<SizeBucketsRouter::Share> out;
   for (const auto& kv : shares) {
     SizeBucketsRouter::Share s;
     s.group = kv.first.Scalar();

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <span>
 
+#include "policies/policy_binding.h"
 #include "policies/policy_registry.h"
 #include "policies/routing/fleet_view.h"
 
@@ -34,6 +35,11 @@ class DecodeTarget {
   // The orderings Choose reads (fleet_view.h); the engine keeps only these up to date.
   virtual RouterNeeds Needs() const { return {}; }
   virtual bool needs_distance() const { return false; }
+  // Called once before the first Choose (policy_binding.h). Default: nothing to bind.
+  virtual absl::Status Bind(const PolicyBinding& binding) {
+    (void)binding;
+    return absl::OkStatus();
+  }
 };
 
 using DecodeTargetRegistry = PolicyRegistry<DecodeTarget>;

@@ -15,7 +15,8 @@ namespace gpufleet {
 
 class Calendar {
  public:
-  static constexpr int kRouter = -1;  // `who` of the router's next arrival; replicas are >= 0
+  static constexpr int kRouter = -1;    // `who` of the router's next arrival; replicas are >= 0
+  static constexpr int kMigrator = -2;  // a live-migration round (migration.h)
 
   struct Event {
     double t_s;

@@ -35,6 +35,20 @@ const std::vector<int>& Disaggregation::HopsFrom(const Replica& from) {
   return hops;
 }
 
+int Disaggregation::NewSlot() {
+  int slot;
+  if (free_slots_.empty()) {
+    slot = static_cast<int>(in_flight_.size());
+    in_flight_.emplace_back();
+  } else {
+    slot = free_slots_.back();
+    free_slots_.pop_back();
+  }
+  in_flight_[static_cast<size_t>(slot)] = InFlight{};
+  in_flight_[static_cast<size_t>(slot)].active = true;
+  return slot;
+}
+
 int Disaggregation::Open(const Replica& from, const Sequence& seq) {
   const double bytes = kv_bytes_per_token_ * seq.prompt_tokens;
   const Handoff handoff{seq.req.id, seq.prompt_tokens, seq.req.output_tokens, from.id(), bytes};
@@ -44,21 +58,27 @@ int Disaggregation::Open(const Replica& from, const Sequence& seq) {
   Replica& to = *(*replicas_)[static_cast<size_t>(decode_ids_[pick])];
   // The first token is out (or, streaming, will be by the time the cache lands).
   to.ExpectKv(static_cast<int64_t>(seq.req.output_tokens) - std::max<int64_t>(seq.generated, 1));
-  int slot;
-  if (free_slots_.empty()) {
-    slot = static_cast<int>(in_flight_.size());
-    in_flight_.emplace_back();
-  } else {
-    slot = free_slots_.back();
-    free_slots_.pop_back();
-  }
+  const int slot = NewSlot();
   InFlight& t = in_flight_[static_cast<size_t>(slot)];
-  t = InFlight{};
-  t.active = true;
   t.from = from.id();
   t.to = to.id();
   t.bytes = bytes;
   return slot;
+}
+
+void Disaggregation::Migrate(const Replica& from, const Sequence& seq, int64_t blocks, int to) {
+  (*replicas_)[static_cast<size_t>(to)]->ExpectKv(static_cast<int64_t>(seq.req.output_tokens) - seq.generated);
+  const int slot = NewSlot();
+  InFlight& t = in_flight_[static_cast<size_t>(slot)];
+  t.migration = true;
+  t.prefilled = true;
+  t.from = from.id();
+  t.to = to;
+  t.bytes = kv_bytes_per_token_ * seq.computed;
+  t.seq = seq;
+  t.blocks = blocks;
+  t.prefilled_s = ctx_->now_s;
+  StartFlows(slot, t.bytes);
 }
 
 void Disaggregation::StartFlows(int slot, double bytes) {
@@ -118,6 +138,14 @@ bool Disaggregation::WaitLanding(double until_s) {
   free_slots_.push_back(slot);
   CatchUpSamplers(ctx_, now);
   const double transfer_s = now - t.prefilled_s;
+  if (t.migration) {
+    ++migrations_.transfers;
+    migrations_.bytes += t.bytes;
+    migrations_.transfer_s.push_back(static_cast<float>(transfer_s));
+    (*replicas_)[static_cast<size_t>(t.from)]->ReleaseSentKv(t.blocks);
+    (*replicas_)[static_cast<size_t>(t.to)]->Adopt(t.seq, /*migrated=*/true);
+    return true;
+  }
   ++log_.transfers;
   log_.bytes += t.bytes;
   log_.transfer_s.push_back(static_cast<float>(transfer_s));

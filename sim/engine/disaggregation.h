@@ -14,6 +14,11 @@
 // has ended and the rest has landed. The transfer time a request sees is from the iteration's end to
 // that last landing. Streaming from the iteration's start is optimistic by at most one layer's compute
 // time (the first layer's cache exists only after it).
+//
+// Live migration (migration.h) moves caches over the same transport: Migrate sends a running request's
+// cache (its computed tokens) from one serving replica to another, which adopts it on landing; its token
+// times are left as they were, so the stall shows in its next inter-token gap. Without decode replicas
+// the object holds only migrations (no decode view, no decode-target policy).
 #pragma once
 
 #include <memory>
@@ -46,6 +51,8 @@ class Disaggregation {
   void Stream(const Replica& from, const Sequence& seq);
   // A prefill replica's hand-off, now: `seq` (copied) with the `blocks` its cache holds on `from`.
   void Send(const Replica& from, const Sequence& seq, int64_t blocks);
+  // Live migration, now: `seq` (copied) leaves `from`, whose cache holds `blocks`, for replica `to`.
+  void Migrate(const Replica& from, const Sequence& seq, int64_t blocks, int to);
   bool in_flight() const { return transport_.in_flight(); }
   // Lets transfers progress until one lands (handled at its landing date, which becomes the run's date:
   // true) or SimGrid's clock reaches `until_s` (false).
@@ -60,6 +67,7 @@ class Disaggregation {
   }
   size_t requests_in_flight() const;
   TransferLog& log() { return log_; }
+  TransferLog& migrations() { return migrations_; }
   std::vector<LinkStats> Links(double duration_s) const { return transport_.Links(duration_s); }
 
  private:
@@ -67,6 +75,7 @@ class Disaggregation {
     bool active = false;
     bool prefilled = false;     // the prefill iteration has ended: `seq` and `blocks` are set
     bool streaming = false;     // layer-wise: the layers but the last are still on their way
+    bool migration = false;     // a live migration, not a hand-off
     Sequence seq;
     int from = 0, to = 0;
     int64_t blocks = 0;
@@ -75,6 +84,7 @@ class Disaggregation {
   };
   // A new transfer's slot, its decode replica chosen and told the request is coming.
   int Open(const Replica& from, const Sequence& seq);
+  int NewSlot();
   // Starts `bytes` of slot `slot`'s cache now.
   void StartFlows(int slot, double bytes);
   const std::vector<int>& HopsFrom(const Replica& from);
@@ -94,6 +104,7 @@ class Disaggregation {
   absl::flat_hash_map<const Sequence*, int> streaming_;
   std::vector<std::vector<int>> hops_;  // per prefill replica (global index), computed on first use
   TransferLog log_;
+  TransferLog migrations_;
 };
 
 }  // namespace gpufleet

@@ -20,6 +20,7 @@
 #include "models/power_model.h"
 #include "policies/batching/batch_scheduler.h"
 #include "policies/routing/fleet_view.h"
+#include "sim/engine/prefix_cache.h"
 #include "sim/engine/replica_state.h"
 #include "sim/metrics/request_log.h"
 
@@ -27,6 +28,7 @@ namespace gpufleet {
 
 class Calendar;
 class Disaggregation;
+class Migrator;
 class PowerMonitor;
 class ProgressMeter;
 class RunGuard;
@@ -40,7 +42,8 @@ struct RunContext {
   PowerMonitor* power = nullptr;    // the cluster's power readings (power_monitor.h)
   RunGuard* guard = nullptr;        // the run's limits; ends the run past them
   Calendar* calendar = nullptr;     // who acts next, and when
-  Disaggregation* handoff = nullptr;  // prefill-to-decode hand-offs; null without prefill replicas
+  Disaggregation* handoff = nullptr;  // KV transfers: prefill-to-decode hand-offs and migrations; null without either
+  Migrator* migrator = nullptr;       // live-migration rounds; null without a migration policy
   double now_s = 0;                 // the date of the event being handled
   int64_t completed = 0;
   int64_t tokens_out = 0;
@@ -65,7 +68,9 @@ struct ReplicaStats {
   double capped_s = 0;
   int64_t capped_iterations = 0;
   double peak_power_w = 0;  // the highest iteration mean
-  int64_t preemptions = 0;
+  int64_t preemptions = 0;     // by recompute and by swap
+  int64_t swaps = 0;           // preemptions by swap to host memory
+  double swap_s = 0;           // iteration time spent moving swapped caches over PCIe
   int64_t kv_blocks_total = 0;
   int64_t kv_blocks_peak = 0;
   int64_t max_running = 0;
@@ -74,6 +79,8 @@ struct ReplicaStats {
   int64_t handed_off = 0;
   int64_t adopted = 0;
   double kv_wait_s = 0;
+  PrefixCacheStats prefix;  // shared-prefix cache (prefix_cache.h); all 0 without one
+  int64_t migrated_out = 0, migrated_in = 0;  // live migration (migration.h)
 };
 
 // What a replica serves (ReplicaGroup::role).
@@ -100,10 +107,27 @@ class Replica {
   // now, so that hand-offs made while it travels see it), or has landed now with its request (Adopt). A
   // prefill replica: a cache it sent has landed, so its `blocks` are free again.
   void ExpectKv(int64_t output_tokens_left);
-  void Adopt(const Sequence& seq);
+  // `migrated`: the request moved here from another serving replica (live migration), not from prefill.
+  void Adopt(const Sequence& seq, bool migrated = false);
   void ReleaseSentKv(int64_t blocks);
+  // Live migration (migration.h): send one running request to replica `to` (global index) once the
+  // iteration in progress ends (now if none is): the decode-phase request with the smallest cache. Ignored
+  // while an earlier request is pending; nothing happens when no request is in its decode phase.
+  void RequestMigration(int to);
   // The calendar's call at the date the replica booked: ends the iteration in progress, starts the next.
   void Wake();
+  // The engine asks before handing the replica a calendar event at `t_s`: true when the event is a
+  // booking for a timed wait (BatchScheduler: state.wake_at_s) that an arrival has since cut short, which
+  // the engine then drops without advancing the run's clock.
+  bool TakeStaleWake(double t_s);
+  // For schedulers that price preemption by swap: the model's KV bytes per token (whole replica) and the
+  // host<->GPU bandwidth of all its GPUs together, one direction, bytes/s (0: it cannot swap).
+  void SetHostLink(double kv_bytes_per_token, double host_link_bytes_per_s);
+
+  // Sets aside `fraction` of the KV pool as a cache of shared prompt prefixes (prefix_cache.h); before
+  // the first request.
+  void EnablePrefixCache(double fraction);
+  const PrefixCacheStats& prefix_stats() const { return prefix_cache_.stats(); }
 
   ReplicaStats stats() const;
   int id() const { return id_; }
@@ -150,6 +174,7 @@ class Replica {
   Sequence* NewSequence();
   void FreeSequence(Sequence* seq);
   void WakeNowIfIdle();
+  void MigrateOut();
 
   int id_;
   int group_;
@@ -157,8 +182,11 @@ class Replica {
   const PerfModel* perf_;
   std::unique_ptr<BatchScheduler> scheduler_;
   ReplicaState state_;
+  PrefixCache prefix_cache_;
   RunContext* ctx_;
   bool idle_ = true;
+  double wait_until_s_ = -1;     // idle with a timed wait until then; -1: waiting for an arrival only
+  std::vector<double> timers_;   // dates of timed-wait bookings still in the calendar
   bool in_iteration_ = false;
   double iteration_start_s_ = 0;
   double iteration_s_ = 0;
@@ -177,6 +205,7 @@ class Replica {
   FleetView* fleet_ = nullptr;
   ReplicaRole role_ = ReplicaRole::kMixed;
   int inbound_kv_ = 0;           // caches on their way to this (decode) replica
+  int migrate_to_ = -1;          // a migration waiting for the iteration in progress to end
   double starved_since_ = -1;    // idle with a cache on its way since then; -1: not
   ReplicaLoad load_;
   ReplicaStats stats_;

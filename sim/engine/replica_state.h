@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <vector>
 
 #include "sim/engine/sequence.h"
@@ -25,7 +26,8 @@ class KvBlockPool {
 
   // Grows `seq` to hold `tokens` cached tokens; false (and no change) when the pool is short.
   bool Reserve(Sequence& seq, int64_t tokens) {
-    const int64_t need = BlocksFor(tokens) - seq.blocks;
+    // Blocks of a cached prefix are the prefix cache's, read in place (prefix_cache.h).
+    const int64_t need = BlocksFor(tokens) - seq.cached_prefix_tokens / block_size_ - seq.blocks;
     if (need <= 0) return true;
     if (need > free_) return false;
     free_ -= need;
@@ -59,13 +61,36 @@ struct ScheduledSeq {
   uint32_t tokens = 0;
 };
 
+// What a preemption costs on this replica, for schedulers that choose between swapping a sequence's KV to
+// host memory and recomputing it. The replica fills it from its hardware so that schedulers price the two
+// without seeing the perf model. Left empty (no host link, no prefill estimate), swapping is impossible.
+struct PreemptionCosts {
+  double kv_bytes_per_token = 0;     // the whole replica's cache (all tensor-parallel ranks)
+  double host_link_bytes_per_s = 0;  // host<->GPU, one direction, all ranks' links together; 0: cannot swap
+  std::function<double(int64_t tokens)> prefill_s;  // the perf model's time for a prefill of `tokens` alone
+
+  bool can_swap() const { return host_link_bytes_per_s > 0 && kv_bytes_per_token > 0; }
+  // One direction (out, or back in) for `tokens` cached tokens.
+  double SwapSeconds(int64_t tokens) const {
+    return kv_bytes_per_token * static_cast<double>(tokens) / host_link_bytes_per_s;
+  }
+};
+
 struct ReplicaState {
-  std::deque<Sequence*> waiting;   // arrived, not running (new or preempted), in priority order
+  std::deque<Sequence*> waiting;   // arrived, not running (new, preempted or swapped out), in priority order
   std::vector<Sequence*> running;  // holding KV blocks, in priority order
   KvBlockPool kv;
   SchedulerLimits limits;
-  int64_t preemptions = 0;
+  int64_t preemptions = 0;         // by recompute and by swap
+  int64_t swaps = 0;               // of those, by swap to host memory
   double now_s = 0;                // simulated time at which the iteration starts
+  PreemptionCosts costs;           // set by the replica
+  double swapped_bytes = 0;        // KV of swapped-out sequences, in host memory now
+  // Set by the scheduler during Schedule, reset by the replica before each call:
+  double swap_s = 0;               // PCIe time of the swaps this batch makes (out and in); the iteration waits for it
+  // With an empty batch: wake the replica at this date even if nothing arrives (a batch that waits to
+  // fill); -1 (or not after now_s): wait for an arrival only.
+  double wake_at_s = -1;
 };
 
 }  // namespace gpufleet

@@ -4,7 +4,8 @@
 // which `computed` have their KV in the cache. An iteration computes some of the rest (a prompt, a
 // prompt chunk, or the one token of a decode step); when computed catches up with the known tokens, the
 // model emits the next token. Preemption by recompute drops the cache (computed = 0), so the next
-// prefill covers prompt + generated tokens.
+// prefill covers prompt + generated tokens; preemption by swap moves the cache to host memory and keeps
+// `computed`, so the sequence resumes where it stopped once the cache is back.
 #pragma once
 
 #include <cstdint>
@@ -19,6 +20,8 @@ struct Sequence {
   uint32_t generated = 0;       // output tokens emitted so far
   uint32_t computed = 0;        // tokens whose KV is cached
   int64_t blocks = 0;           // KV blocks held
+  bool swapped = false;         // preempted by swap: `computed` tokens of KV wait in host memory, no blocks held
+  uint32_t cached_prefix_tokens = 0;  // leading tokens read from the replica's prefix cache (whole blocks, not held)
   int replica = -1;
 
   // Timeline, seconds of simulated time; -1 until it happens.

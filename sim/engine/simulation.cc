@@ -20,11 +20,14 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "policies/admission/admission_policy.h"
+#include "policies/migration/migration_policy.h"
 #include "policies/routing/router.h"
 #include "sim/engine/calendar.h"
 #include "sim/engine/disaggregation.h"
+#include "sim/engine/migration.h"
 #include "sim/engine/power_monitor.h"
 #include "sim/engine/progress.h"
+#include "sim/engine/replica_profile.h"
 #include "sim/engine/run_guard.h"
 #include "sim/engine/series_sampler.h"
 #include "sim/platform/platform_builder.h"
@@ -122,6 +125,7 @@ struct Frontend {
     }
     const size_t pick = router->Route(req, *fleet);
     (*replicas)[static_cast<size_t>((*entry)[pick])]->Enqueue(req, prompt, output);
+    if (ctx->migrator != nullptr) ctx->migrator->Arm();
     output_routed += output;
     return true;
   }
@@ -150,6 +154,10 @@ void RunCalendar(Frontend* frontend, std::vector<std::unique_ptr<Replica>>* repl
     }
     if (calendar.empty()) break;
     const Calendar::Event e = calendar.top();
+    if (e.who >= 0 && (*replicas)[static_cast<size_t>(e.who)]->TakeStaleWake(e.t_s)) {
+      calendar.pop();  // a timed wait an arrival cut short: no event, the clock stays where it is
+      continue;
+    }
     if (guard.Beyond(e.t_s)) {
       // The run cannot end before this event, so it ends at the limit (an iteration in progress counts
       // its busy time up to there).
@@ -161,6 +169,8 @@ void RunCalendar(Frontend* frontend, std::vector<std::unique_ptr<Replica>>* repl
     ctx->now_s = e.t_s;
     if (e.who == Calendar::kRouter) {
       frontend->Wake();
+    } else if (e.who == Calendar::kMigrator) {
+      ctx->migrator->Round();
     } else {
       (*replicas)[static_cast<size_t>(e.who)]->Wake();
     }
@@ -216,8 +226,9 @@ absl::StatusOr<RunResult> RunSimulation(const Scenario& scenario, const Catalog&
   GF_ASSIGN_OR_RETURN(std::unique_ptr<RequestStream> stream,
                       MakeRequestStream(scenario.workload, scenario.seed, scenario.horizon_s));
   GF_ASSIGN_OR_RETURN(std::unique_ptr<Router> router, RouterRegistry::Get().Create(scenario.router));
-  GF_RETURN_IF_ERROR(router->Bind(scenario.group_names()));
+  GF_RETURN_IF_ERROR(router->Bind(scenario.binding()));
   GF_ASSIGN_OR_RETURN(std::unique_ptr<AdmissionPolicy> admission, AdmissionRegistry::Get().Create(scenario.admission));
+  GF_RETURN_IF_ERROR(admission->Bind(scenario.binding()));
 
   // The fabric is RDMA (InfiniBand/RoCE, NVLink): a flow gets its max-min share of every link and pays the
   // links' latency, nothing more. SimGrid's default model (LV08) is fitted to TCP over Ethernet: it
@@ -228,7 +239,10 @@ absl::StatusOr<RunResult> RunSimulation(const Scenario& scenario, const Catalog&
   sg4::Engine::set_config("network/crosstraffic:0");
   const bool disaggregated = std::any_of(scenario.deployment.begin(), scenario.deployment.end(),
                                          [](const ReplicaGroup& g) { return g.role == "decode"; });
-  if (disaggregated) sg_link_load_plugin_init();  // the transfers' per-link peaks (kv_transport.h)
+  GF_ASSIGN_OR_RETURN(std::unique_ptr<MigrationPolicy> migration, MigrationRegistry::Get().Create(scenario.migration));
+  GF_RETURN_IF_ERROR(migration->Bind(scenario.binding()));
+  const bool migrates = migration->interval_s() > 0;
+  if (disaggregated || migrates) sg_link_load_plugin_init();  // the transfers' per-link peaks (kv_transport.h)
   Platform platform = BuildPlatform(scenario.cluster, catalog, scenario.fabric);
   GF_ASSIGN_OR_RETURN(std::vector<ReplicaPlacement> placements,
                       PlaceReplicas({platform.layout, platform.fabric, scenario.power.rack_servers, scenario.deployment},
@@ -257,6 +271,7 @@ absl::StatusOr<RunResult> RunSimulation(const Scenario& scenario, const Catalog&
   // One perf model per group, node type and TP link (the hardware it prices), shared by those replicas.
   std::map<std::tuple<int, const NodeSpec*, double, double>, std::unique_ptr<PerfModel>> perf_models;
   std::vector<std::unique_ptr<Replica>> replicas;
+  std::vector<ReplicaProfile> profiles;  // by replica id, for the policies' views
   for (const ReplicaPlacement& p : placements) {
     const ReplicaGroup& group = scenario.deployment[p.group];
     const NodeSpec* node = platform.layout.nodes[p.node_index].node;
@@ -270,6 +285,7 @@ absl::StatusOr<RunResult> RunSimulation(const Scenario& scenario, const Catalog&
         result->perf_model_label += (result->perf_model_label.empty() ? "" : "; ") + perf->Label();
       }
     }
+    profiles.push_back(FitReplicaProfile(*perf, group, *node, catalog, scenario.prices));
     GF_ASSIGN_OR_RETURN(std::unique_ptr<BatchScheduler> scheduler, BatchSchedulerRegistry::Get().Create(group.scheduler));
     std::vector<sg4::Host*> hosts;
     for (int g : p.gpus) hosts.push_back(platform.gpus[g]);
@@ -278,6 +294,10 @@ absl::StatusOr<RunResult> RunSimulation(const Scenario& scenario, const Catalog&
                                                  std::move(scheduler), group.memory_plan.num_blocks,
                                                  group.memory.block_size, limits, &group_power[p.group],
                                                  group.power_limit_w, &ctx));
+    if (group.prefix_cache > 0) replicas.back()->EnablePrefixCache(group.prefix_cache);
+    // Each GPU moves its shard of a swapped cache over its own PCIe link (gpus.yaml pcie_gbps, one way).
+    replicas.back()->SetHostLink(scenario.model->KvBytesPerToken(),
+                                 group.gpu->pcie_gbps * 1e9 * static_cast<double>(group.tensor_parallel));
   }
   if (scenario.perf_model.type == "calibrated" && !scenario.perf_model.serving_stack.empty()) {
     result->perf_model_label += absl::StrCat("; serving stack ", scenario.perf_model.serving_stack, " (",
@@ -311,7 +331,7 @@ absl::StatusOr<RunResult> RunSimulation(const Scenario& scenario, const Catalog&
       if (d.level != level) continue;
       GF_ASSIGN_OR_RETURN(std::unique_ptr<PowerController> c,
                           PowerControllerRegistry::Get().Create(scenario.power.controller));
-      GF_RETURN_IF_ERROR(c->Bind(scenario.group_names()));
+      GF_RETURN_IF_ERROR(c->Bind(scenario.binding()));
       controllers.push_back(std::move(c));
     }
   }
@@ -321,27 +341,46 @@ absl::StatusOr<RunResult> RunSimulation(const Scenario& scenario, const Catalog&
   // replica publishes its changes to its view (fleet_view.h). Decode replicas have their own view, which
   // the decode-target policy reads (disaggregation.h).
   std::vector<ReplicaLoad> entry_loads, decode_loads;
+  std::vector<ReplicaProfile> entry_profiles, decode_profiles;
   std::vector<int> entry, decode_ids;
   for (const ReplicaPlacement& p : placements) {
     const ReplicaGroup& group = scenario.deployment[p.group];
     const bool decode = group.role == "decode";
     std::vector<ReplicaLoad>& loads = decode ? decode_loads : entry_loads;
     (decode ? decode_ids : entry).push_back(p.replica);
-    loads.push_back({static_cast<int>(loads.size()), p.group, 0, 0, group.memory_plan.num_blocks,
-                     group.memory_plan.num_blocks});
+    (decode ? decode_profiles : entry_profiles).push_back(profiles[static_cast<size_t>(p.replica)]);
+    ReplicaLoad load;
+    load.replica = static_cast<int>(loads.size());
+    load.group = p.group;
+    load.kv_free_blocks = load.kv_total_blocks = group.memory_plan.num_blocks;
+    loads.push_back(load);
   }
   const int num_groups = static_cast<int>(scenario.deployment.size());
   FleetView fleet(std::move(entry_loads), num_groups, router->Needs());
+  fleet.SetProfiles(std::move(entry_profiles));
   std::unique_ptr<Disaggregation> handoff;
   if (!decode_ids.empty()) {
     GF_ASSIGN_OR_RETURN(std::unique_ptr<DecodeTarget> target,
                         DecodeTargetRegistry::Get().Create(scenario.disaggregation.decode_target));
+    GF_RETURN_IF_ERROR(target->Bind(scenario.binding()));
     auto decodes = std::make_unique<FleetView>(std::move(decode_loads), num_groups, target->Needs());
+    decodes->SetProfiles(std::move(decode_profiles));
     handoff = std::make_unique<Disaggregation>(&replicas, decode_ids, std::move(decodes), std::move(target),
                                                scenario.model->KvBytesPerToken(),
                                                scenario.disaggregation.overlap == "layerwise" ? scenario.model->layers : 0,
                                                &ctx);
     ctx.handoff = handoff.get();
+  } else if (migrates) {
+    // Migrations only: the transport without decode replicas.
+    handoff = std::make_unique<Disaggregation>(&replicas, std::vector<int>{},
+                                               std::make_unique<FleetView>(std::vector<ReplicaLoad>{}, num_groups, RouterNeeds{}),
+                                               nullptr, scenario.model->KvBytesPerToken(), 0, &ctx);
+    ctx.handoff = handoff.get();
+  }
+  std::unique_ptr<Migrator> migrator;
+  if (migrates) {
+    migrator = std::make_unique<Migrator>(std::move(migration), &fleet, entry, &replicas, &ctx);
+    ctx.migrator = migrator.get();
   }
   for (size_t i = 0; i < entry.size(); ++i) {
     const std::string& role = scenario.deployment[replicas[entry[i]]->group()].role;
@@ -372,7 +411,12 @@ absl::StatusOr<RunResult> RunSimulation(const Scenario& scenario, const Catalog&
   GF_RETURN_IF_ERROR(result->log.Flush());
 
   result->end_s = ctx.now_s;
-  if (handoff != nullptr) {
+  if (migrator != nullptr) {
+    result->migrates = true;
+    result->migrations = std::move(handoff->migrations());
+    if (decode_ids.empty()) result->links = handoff->Links(result->end_s);
+  }
+  if (handoff != nullptr && !decode_ids.empty()) {
     result->disaggregated = true;
     result->transfers = std::move(handoff->log());
     result->transfers.decode_replica_s = static_cast<double>(decode_ids.size()) * result->end_s;

@@ -76,6 +76,8 @@ struct RunResult {
   bool disaggregated = false;
   TransferLog transfers;
   std::vector<LinkStats> links;
+  bool migrates = false;             // a live-migration policy ran (policies/migration)
+  TransferLog migrations;            // its moves: count, bytes, each one's stall
   int64_t series_samples = 0;        // rows recorded into RunOptions::series (by time, fleet row first)
 };
 

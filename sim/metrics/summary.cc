@@ -51,6 +51,20 @@ RunSummary Summarize(const Scenario& scenario, const Catalog& catalog, RunResult
   s.prompt_tokens = log.prompt_tokens();
   s.output_tokens = log.output_tokens();
   s.preemptions = log.preemptions();
+  for (const ReplicaResult& r : run.replicas) {
+    s.swaps += r.stats.swaps;
+    s.prefix.lookups += r.stats.prefix.lookups;
+    s.prefix.hits += r.stats.prefix.hits;
+    s.prefix.hit_tokens += r.stats.prefix.hit_tokens;
+    s.prefix.evictions += r.stats.prefix.evictions;
+  }
+  if (run.migrates) {
+    s.migration.enabled = true;
+    s.migration.moves = run.migrations.transfers;
+    s.migration.bytes = run.migrations.bytes;
+    double unused = 0;
+    s.migration.stall = StatsOf(run.migrations.transfer_s, 50, &unused);
+  }
   const int64_t met = log.slo_met();
   s.requests_unfinished = s.requests_arrived - s.requests_completed - s.requests_rejected;
 

@@ -50,6 +50,15 @@ struct TransferSummary {
   int64_t landed_without_room = 0;    // caches that found their decode replica without free blocks
 };
 
+// Live migration (policies/migration): the moves, their bytes, and each one's stall (the request
+// generates nothing while its cache is on its way).
+struct MigrationSummary {
+  bool enabled = false;
+  int64_t moves = 0;
+  double bytes = 0;
+  LatencyStats stall;
+};
+
 struct RunSummary {
   std::string scenario;
   uint64_t seed = 0;
@@ -63,6 +72,9 @@ struct RunSummary {
   std::map<std::string, int64_t> rejected_by_reason;  // "overlength", or the admission policy's reasons
   int64_t prompt_tokens = 0, output_tokens = 0;
   int64_t preemptions = 0;
+  int64_t swaps = 0;                  // preemptions by swap to host memory (replica events, all of them)
+  PrefixCacheStats prefix;            // summed over replicas; lookups 0 when no replica has a prefix cache
+  MigrationSummary migration;
   double duration_s = 0;
   LatencyStats ttft, tbt, tpot, e2e, queue;
   double throughput_rps = 0, throughput_tok_s = 0;

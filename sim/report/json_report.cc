@@ -53,6 +53,19 @@ absl::StatusOr<nlohmann::ordered_json> SummaryJson(const RunSummary& s, const Ru
   j["requests_arrived"] = s.requests_arrived;
   j["requests_completed"] = s.requests_completed;
   j["requests_rejected"] = s.requests_rejected;
+  if (s.migration.enabled) {
+    j["migrations"] = s.migration.moves;
+    j["migration_bytes"] = s.migration.bytes;
+    j["migration_stall_mean_s"] = s.migration.stall.mean;
+    j["migration_stall_p99_s"] = s.migration.stall.p99;
+  }
+  if (s.prefix.lookups > 0) {
+    j["prefix_cache_lookups"] = s.prefix.lookups;
+    j["prefix_cache_hits"] = s.prefix.hits;
+    j["prefix_cache_hit_rate"] = static_cast<double>(s.prefix.hits) / static_cast<double>(s.prefix.lookups);
+    j["prefix_cache_saved_tokens"] = s.prefix.hit_tokens;
+    j["prefix_cache_evictions"] = s.prefix.evictions;
+  }
   if (!s.rejected_by_reason.empty()) {
     nlohmann::ordered_json reasons = nlohmann::ordered_json::object();
     for (const auto& [reason, n] : s.rejected_by_reason) reasons[reason] = n;
@@ -63,6 +76,7 @@ absl::StatusOr<nlohmann::ordered_json> SummaryJson(const RunSummary& s, const Ru
   j["prompt_tokens"] = s.prompt_tokens;
   j["output_tokens"] = s.output_tokens;
   j["preemptions"] = s.preemptions;
+  if (s.swaps > 0) j["swaps"] = s.swaps;  // only schedulers that swap (priority) add it
   j["duration_s"] = s.duration_s;
   AddLatency(j, "ttft", s.ttft);
   AddLatency(j, "tbt", s.tbt);
@@ -170,6 +184,10 @@ absl::StatusOr<nlohmann::ordered_json> SummaryJson(const RunSummary& s, const Ru
                         {"kv_blocks", r.stats.kv_blocks_total},
                         {"kv_blocks_peak", r.stats.kv_blocks_peak},
                         {"max_running", r.stats.max_running}});
+    if (s.swaps > 0) {
+      replicas.back()["swaps"] = r.stats.swaps;
+      replicas.back()["swap_s"] = r.stats.swap_s;
+    }
     if (s.kv.enabled) {
       replicas.back()["handed_off"] = r.stats.handed_off;
       replicas.back()["adopted"] = r.stats.adopted;

@@ -53,12 +53,22 @@ std::string SummaryTable(const RunSummary& s, const RunResult& run) {
                        s.duration_s, s.stop_reason);
   }
   out += fmt::format("  model {} | perf model: {} | power model: {}\n", s.model, s.perf_model, s.power_model);
-  out += fmt::format("  requests: {} arrived, {} completed, {} rejected, {} truncated | {} preemptions\n",
-                     s.requests_arrived, s.requests_completed, s.requests_rejected, s.requests_truncated, s.preemptions);
+  out += fmt::format("  requests: {} arrived, {} completed, {} rejected, {} truncated | {} preemptions{}\n",
+                     s.requests_arrived, s.requests_completed, s.requests_rejected, s.requests_truncated, s.preemptions,
+                     s.swaps > 0 ? fmt::format(" ({} by swap)", s.swaps) : "");
   if (!s.rejected_by_reason.empty()) {
     std::string reasons;
     for (const auto& [reason, n] : s.rejected_by_reason) reasons += fmt::format("{}{} {}", reasons.empty() ? "" : ", ", n, reason);
     out += fmt::format("  rejected: {}\n", reasons);
+  }
+  if (s.migration.enabled) {
+    out += fmt::format("  live migration: {} moves, {:.2f} GB of KV cache, stall mean {:.2f} ms, p99 {:.2f} ms\n",
+                       s.migration.moves, s.migration.bytes / 1e9, s.migration.stall.mean * 1e3, s.migration.stall.p99 * 1e3);
+  }
+  if (s.prefix.lookups > 0) {
+    out += fmt::format("  prefix cache: {} of {} lookups hit ({:.1f}%), {} prompt tokens not prefilled, {} evictions\n",
+                       s.prefix.hits, s.prefix.lookups, 100.0 * static_cast<double>(s.prefix.hits) / static_cast<double>(s.prefix.lookups),
+                       s.prefix.hit_tokens, s.prefix.evictions);
   }
   if (s.requests_unfinished > 0) out += fmt::format("  requests unfinished when the run stopped: {}\n", s.requests_unfinished);
   out += fmt::format("  simulated {:.1f} s | {:.2f} req/s | {:.0f} output tok/s\n\n", s.duration_s, s.throughput_rps,

@@ -14,6 +14,7 @@
 #include "models/power_model.h"
 #include "models/kv_memory.h"
 #include "models/perf_model.h"
+#include "policies/policy_binding.h"
 #include "policies/policy_registry.h"
 #include "traces/workload_spec.h"
 
@@ -39,6 +40,7 @@ struct ReplicaGroup {
   // What its replicas serve: "mixed" (whole requests, prefill and decode), "prefill" (the prompt and first
   // token, then the KV cache moves to a decode replica), "decode" (requests whose KV arrived from prefill).
   std::string role = "mixed";
+  double prefix_cache = 0;   // share of the KV pool kept as a shared-prefix cache (sim/engine/prefix_cache.h); 0: none
 };
 
 struct Slo {
@@ -125,9 +127,12 @@ struct Scenario {
   // policies/placement: which GPUs each replica takes (the loader sets it; first fit for scenarios built in code)
   PolicyConfig placement{"first_fit", "", YAML::Node(YAML::NodeType::Map), "placement"};
   DisaggregationSpec disaggregation;
+  // policies/migration: live migration between serving replicas (the loader sets it; none for scenarios built in code)
+  PolicyConfig migration{"none", "", YAML::Node(YAML::NodeType::Map), "migration"};
 
   int total_replicas() const;
-  std::vector<std::string> group_names() const;  // deployment[i].name, in order (Router::Bind)
+  std::vector<std::string> group_names() const;  // deployment[i].name, in order
+  PolicyBinding binding() const;                 // what policies are bound with (policy_binding.h)
   int64_t min_max_model_len() const;
 };
 

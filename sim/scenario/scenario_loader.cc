@@ -16,6 +16,7 @@
 #include "models/calibration/serving_stacks.h"
 #include "models/power_params.h"
 #include "policies/admission/admission_policy.h"
+#include "policies/migration/migration_policy.h"
 #include "policies/batching/batch_scheduler.h"
 #include "policies/power/power_controller.h"
 #include "policies/routing/router.h"
@@ -42,7 +43,7 @@ class Loader {
     GF_ASSIGN_OR_RETURN(MapReader top, MapReader::Make(file_, root, "scenario"));
     GF_RETURN_IF_ERROR(top.ExpectOnly({"name", "seed", "horizon_s", "cluster", "model", "perf_model", "serving_stack",
                                        "deployment", "router", "workload", "slos", "prices", "limits", "gpu_power", "power",
-                                       "disaggregation", "fabric", "placement", "admission"}));
+                                       "disaggregation", "fabric", "placement", "admission", "migration"}));
     GF_RETURN_IF_ERROR(top.Opt("name", &s->name));
     int64_t seed = 0;
     GF_RETURN_IF_ERROR(top.Opt("seed", &seed, 0));
@@ -58,10 +59,20 @@ class Loader {
     GF_RETURN_IF_ERROR(GpuPower(top, s));
     GF_RETURN_IF_ERROR(Router(top, s));
     s->admission = PolicyAt(top, "admission", "admission", "none");
-    GF_RETURN_IF_ERROR(AdmissionRegistry::Get().Create(s->admission).status());
+    GF_RETURN_IF_ERROR(AdmissionRegistry::Get().Create(s->admission).status());  // bound once the SLOs are read
+    s->migration = PolicyAt(top, "migration", "migration", "none");
+    {
+      GF_ASSIGN_OR_RETURN(std::unique_ptr<MigrationPolicy> migration, MigrationRegistry::Get().Create(s->migration));
+      GF_RETURN_IF_ERROR(migration->Bind(s->binding()));
+    }
     GF_RETURN_IF_ERROR(Disaggregation(top, s));
     GF_RETURN_IF_ERROR(Workload(top, s));
     GF_RETURN_IF_ERROR(Slos(top, s));
+    {
+      // Bound after the SLOs are read: a policy may steer by their targets (slo_shed needs one).
+      GF_ASSIGN_OR_RETURN(std::unique_ptr<AdmissionPolicy> admission, AdmissionRegistry::Get().Create(s->admission));
+      GF_RETURN_IF_ERROR(admission->Bind(s->binding()));
+    }
     GF_RETURN_IF_ERROR(Prices(top, s));
     GF_RETURN_IF_ERROR(Power(top, s));
     GF_RETURN_IF_ERROR(ReadFabricSection(top, catalog_, &s->fabric));
@@ -340,11 +351,12 @@ class Loader {
       GF_ASSIGN_OR_RETURN(MapReader d, MapReader::Make(file_, dep[i], what));
       GF_RETURN_IF_ERROR(d.ExpectOnly({"name", "gpu", "tensor_parallel", "replicas", "max_batch_size",
                                        "max_batched_tokens", "max_model_len", "block_size", "gpu_memory_utilization",
-                                       "scheduler", "power_limit_w", "role"}));
+                                       "scheduler", "power_limit_w", "role", "prefix_cache"}));
       ReplicaGroup g;
       g.name = absl::StrCat("group", i);
       GF_RETURN_IF_ERROR(d.Opt("name", &g.name));
       GF_RETURN_IF_ERROR(d.OptEnum("role", {"mixed", "prefill", "decode"}, &g.role));
+      GF_RETURN_IF_ERROR(d.Opt("prefix_cache", &g.prefix_cache, 0, 0.9));
       std::string gpu;
       GF_RETURN_IF_ERROR(d.Get("gpu", &gpu));
       g.gpu = catalog_.FindGpu(gpu);
@@ -494,7 +506,7 @@ class Loader {
   absl::Status Router(MapReader& top, Scenario* s) {
     s->router = PolicyAt(top, "router", "router", "least_outstanding_tokens");
     GF_ASSIGN_OR_RETURN(std::unique_ptr<gpufleet::Router> router, RouterRegistry::Get().Create(s->router));
-    return router->Bind(s->group_names());
+    return router->Bind(s->binding());
   }
 
   absl::Status Length(MapReader& parent, const std::string& key, const std::string& what, LengthSpec* out) {
@@ -594,7 +606,8 @@ class Loader {
 
   absl::Status Workload(MapReader& top, Scenario* s) {
     GF_ASSIGN_OR_RETURN(MapReader w, MapReader::Make(file_, top.Raw("workload"), "workload"));
-    GF_RETURN_IF_ERROR(w.ExpectOnly({"trace", "synthetic", "rate_multiplier", "window_s", "filter", "max_requests", "overlength"}));
+    GF_RETURN_IF_ERROR(w.ExpectOnly({"trace", "synthetic", "rate_multiplier", "window_s", "filter", "max_requests", "overlength",
+                                     "priorities", "shared_prefix"}));
     WorkloadSpec& spec = s->workload;
     const bool has_trace = w.Has("trace"), has_synth = w.Has("synthetic");
     if (has_trace == has_synth) {
@@ -654,11 +667,34 @@ class Loader {
     GF_RETURN_IF_ERROR(Filter(w, &spec));
     GF_RETURN_IF_ERROR(w.Opt("max_requests", &spec.max_requests, 1));
     GF_RETURN_IF_ERROR(w.OptEnum("overlength", {"reject", "truncate"}, &s->overlength));
+    GF_RETURN_IF_ERROR(Tags(w, &spec));
     if (spec.source == WorkloadSpec::Source::kSynthetic && !std::isfinite(s->horizon_s) &&
         spec.max_requests == std::numeric_limits<int64_t>::max()) {
       return w.Error("a synthetic workload never ends without a horizon", "horizon_s at top level or workload.max_requests");
     }
     return w.Finish();
+  }
+
+  // workload.priorities: [share of class 0, class 1, ...]; workload.shared_prefix: {groups, tokens, share, zipf}.
+  absl::Status Tags(MapReader& w, WorkloadSpec* spec) {
+    if (w.Has("priorities")) {
+      GF_RETURN_IF_ERROR(w.Get("priorities", &spec->priority_shares, 0, 1e9));
+      double total = 0;
+      for (double x : spec->priority_shares) total += x;
+      if (spec->priority_shares.empty() || !(total > 0)) {
+        return w.ErrorAt("priorities", "workload.priorities has no positive share",
+                         "shares of priority classes 0, 1, ... (larger = more important), e.g. [0.8, 0.2]");
+      }
+    } else {
+      w.Raw("priorities");
+    }
+    if (!w.Has("shared_prefix")) { w.Raw("shared_prefix"); return absl::OkStatus(); }
+    GF_ASSIGN_OR_RETURN(MapReader p, MapReader::Make(file_, w.Raw("shared_prefix"), "workload.shared_prefix"));
+    GF_RETURN_IF_ERROR(p.Get("groups", &spec->prefix_groups, 1, 1'000'000));
+    GF_RETURN_IF_ERROR(p.Get("tokens", &spec->prefix_tokens, 1, 1 << 30));
+    GF_RETURN_IF_ERROR(p.Opt("share", &spec->prefix_share, 0, 1));
+    GF_RETURN_IF_ERROR(p.Opt("zipf", &spec->prefix_zipf, 0, 10));
+    return p.Finish();
   }
 
   absl::Status OneSlo(MapReader& slos, const std::string& key, Slo* out) {
@@ -739,7 +775,7 @@ class Loader {
     w.controller = PolicyAt(p, "controller", "power.controller", "none");
     GF_ASSIGN_OR_RETURN(std::unique_ptr<PowerController> controller,
                         PowerControllerRegistry::Get().Create(w.controller));
-    GF_RETURN_IF_ERROR(controller->Bind(s->group_names()));
+    GF_RETURN_IF_ERROR(controller->Bind(s->binding()));
     if (controller->needs_budget() && w.budget_w <= 0 && w.rack_budget_w <= 0 && w.row_budget_w <= 0) {
       return p.ErrorAt("controller",
                        absl::StrCat("power.controller '", w.controller.type, "' caps against a budget, and none is set"),
@@ -770,6 +806,11 @@ class Loader {
 };
 
 }  // namespace
+
+PolicyBinding Scenario::binding() const {
+  return PolicyBinding{group_names(), seed, slos.ttft.enabled ? slos.ttft.target_s : 0.0,
+                       slos.tbt.enabled ? slos.tbt.target_s : 0.0};
+}
 
 std::vector<std::string> Scenario::group_names() const {
   std::vector<std::string> names;

@@ -254,13 +254,48 @@ absl::StatusOr<MapReader> MapReader::Make(const std::string& file, const YAML::N
   return MapReader(file, node, std::move(what));
 }
 
+MapReader MapReader::Describing(std::vector<ParamInfo>* log, std::string what) {
+  MapReader m("(describe)", YAML::Node(YAML::NodeType::Map), std::move(what));
+  m.log_ = log;
+  return m;
+}
+
+bool MapReader::Record(std::string_view key, std::string type, bool required, std::string default_value,
+                       std::string range) {
+  if (log_ == nullptr) return false;
+  for (const ParamInfo& p : *log_) {
+    if (p.name == key) return true;
+  }
+  log_->push_back(ParamInfo{std::string(key), std::move(type), required, std::move(default_value), std::move(range)});
+  return true;
+}
+
+namespace {
+
+template <class T>
+std::string ParamRange(T min, T max) {
+  const bool lo = min != std::numeric_limits<T>::lowest() && min != -std::numeric_limits<T>::infinity();
+  const bool hi = max != std::numeric_limits<T>::max() && max != std::numeric_limits<T>::infinity();
+  if (!lo && !hi) return "";
+  return absl::StrCat("[", lo ? absl::StrCat(min) : "-inf", ", ", hi ? absl::StrCat(max) : "inf", "]");
+}
+
+std::string Quoted(const std::vector<std::string>& v) { return absl::StrJoin(v, ", "); }
+
+}  // namespace
+
 bool MapReader::Has(std::string_view key) const {
   return node_[std::string(key)].IsDefined() && !node_[std::string(key)].IsNull();
 }
 
-YAML::Node MapReader::Raw(std::string_view key) {
+YAML::Node MapReader::Read(std::string_view key) {
   read_.insert(std::string(key));
   return node_[std::string(key)];
+}
+
+YAML::Node MapReader::Raw(std::string_view key, std::string_view shape) {
+  Record(key, std::string(shape), false);
+  return Read(key);
 }
 
 absl::Status MapReader::Missing(std::string_view key) const {
@@ -278,28 +313,34 @@ absl::Status MapReader::Error(std::string_view what, std::string_view expected) 
 }
 
 absl::Status MapReader::Get(std::string_view key, std::string* out) {
+  if (Record(key, "string", true)) return absl::OkStatus();
   if (!Has(key)) return Missing(key);
   return Opt(key, out);
 }
 absl::Status MapReader::Get(std::string_view key, double* out, double min, double max) {
+  if (Record(key, "number", true, "", ParamRange(min, max))) return absl::OkStatus();
   if (!Has(key)) return Missing(key);
   return Opt(key, out, min, max);
 }
 absl::Status MapReader::Get(std::string_view key, int64_t* out, int64_t min, int64_t max) {
+  if (Record(key, "integer", true, "", ParamRange(min, max))) return absl::OkStatus();
   if (!Has(key)) return Missing(key);
   return Opt(key, out, min, max);
 }
 absl::Status MapReader::Get(std::string_view key, bool* out) {
+  if (Record(key, "bool", true)) return absl::OkStatus();
   if (!Has(key)) return Missing(key);
   return Opt(key, out);
 }
 absl::Status MapReader::GetEnum(std::string_view key, const std::vector<std::string>& allowed, std::string* out) {
+  if (Record(key, absl::StrCat("one of: ", Quoted(allowed)), true)) return absl::OkStatus();
   if (!Has(key)) return Missing(key);
   return OptEnum(key, allowed, out);
 }
 
 absl::Status MapReader::Opt(std::string_view key, std::string* out) {
-  YAML::Node n = Raw(key);
+  if (Record(key, "string", false, *out)) return absl::OkStatus();
+  YAML::Node n = Read(key);
   if (!n.IsDefined() || n.IsNull()) return absl::OkStatus();
   auto s = ScalarString(file_, n, absl::StrCat(what_, ".", S(key)));
   if (!s.ok()) return s.status();
@@ -308,7 +349,8 @@ absl::Status MapReader::Opt(std::string_view key, std::string* out) {
 }
 
 absl::Status MapReader::Opt(std::string_view key, double* out, double min, double max) {
-  YAML::Node n = Raw(key);
+  if (Record(key, "number", false, absl::StrCat(*out), ParamRange(min, max))) return absl::OkStatus();
+  YAML::Node n = Read(key);
   if (!n.IsDefined() || n.IsNull()) return absl::OkStatus();
   auto v = ScalarDouble(file_, n, absl::StrCat(what_, ".", S(key)), min, max);
   if (!v.ok()) return v.status();
@@ -317,7 +359,8 @@ absl::Status MapReader::Opt(std::string_view key, double* out, double min, doubl
 }
 
 absl::Status MapReader::Opt(std::string_view key, int64_t* out, int64_t min, int64_t max) {
-  YAML::Node n = Raw(key);
+  if (Record(key, "integer", false, absl::StrCat(*out), ParamRange(min, max))) return absl::OkStatus();
+  YAML::Node n = Read(key);
   if (!n.IsDefined() || n.IsNull()) return absl::OkStatus();
   auto v = ScalarInt(file_, n, absl::StrCat(what_, ".", S(key)), min, max);
   if (!v.ok()) return v.status();
@@ -326,7 +369,8 @@ absl::Status MapReader::Opt(std::string_view key, int64_t* out, int64_t min, int
 }
 
 absl::Status MapReader::Opt(std::string_view key, bool* out) {
-  YAML::Node n = Raw(key);
+  if (Record(key, "bool", false, *out ? "true" : "false")) return absl::OkStatus();
+  YAML::Node n = Read(key);
   if (!n.IsDefined() || n.IsNull()) return absl::OkStatus();
   const std::string name = absl::StrCat(what_, ".", S(key));
   if (!n.IsScalar()) return YamlError(file_, n, absl::StrCat(name, " is ", Describe(n)), "true or false");
@@ -337,6 +381,7 @@ absl::Status MapReader::Opt(std::string_view key, bool* out) {
 }
 
 absl::Status MapReader::OptEnum(std::string_view key, const std::vector<std::string>& allowed, std::string* out) {
+  if (Record(key, absl::StrCat("one of: ", Quoted(allowed)), false, *out)) return absl::OkStatus();
   std::string v;
   const bool present = Has(key);
   auto st = Opt(key, &v);
@@ -352,8 +397,9 @@ absl::Status MapReader::OptEnum(std::string_view key, const std::vector<std::str
 }
 
 absl::Status MapReader::Get(std::string_view key, std::vector<double>* out, double min, double max) {
+  if (Record(key, "list of numbers", true, "", ParamRange(min, max))) return absl::OkStatus();
   if (!Has(key)) return Missing(key);
-  YAML::Node n = Raw(key);
+  YAML::Node n = Read(key);
   const std::string name = absl::StrCat(what_, ".", S(key));
   if (!n.IsSequence()) return YamlError(file_, n, absl::StrCat(name, " is ", Describe(n)), "a list of numbers");
   out->clear();
@@ -366,7 +412,8 @@ absl::Status MapReader::Get(std::string_view key, std::vector<double>* out, doub
 }
 
 absl::Status MapReader::Opt(std::string_view key, std::vector<std::string>* out) {
-  YAML::Node n = Raw(key);
+  if (Record(key, "list of strings", false, absl::StrCat("[", absl::StrJoin(*out, ", "), "]"))) return absl::OkStatus();
+  YAML::Node n = Read(key);
   if (!n.IsDefined() || n.IsNull()) return absl::OkStatus();
   const std::string name = absl::StrCat(what_, ".", S(key));
   if (!n.IsSequence()) return YamlError(file_, n, absl::StrCat(name, " is ", Describe(n)), "a list of strings");

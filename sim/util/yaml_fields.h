@@ -38,6 +38,15 @@ std::string YamlFlowText(const YAML::Node& node);
 absl::StatusOr<YAML::Node> LoadYamlFile(const std::string& path);
 absl::StatusOr<YAML::Node> LoadYamlString(const std::string& text, const std::string& name);
 
+// One parameter a policy factory reads, as a describing MapReader records it (for `gpufleet policies`).
+struct ParamInfo {
+  std::string name;
+  std::string type;           // "number", "integer", "string", "bool", "list of numbers", "one of: a, b", ...
+  bool required = false;
+  std::string default_value;  // the caller's value before the read, when optional
+  std::string range;          // "[min, max]" when bounded
+};
+
 // Reads the fields of one YAML mapping.
 class MapReader {
  public:
@@ -45,8 +54,16 @@ class MapReader {
   static absl::StatusOr<MapReader> Make(const std::string& file, const YAML::Node& node,
                                         std::string what);
 
+  // A reader over an empty mapping that reads nothing: every getter succeeds and leaves *out as it was,
+  // and records the key, its type, whether it is required and its default (the value *out held) in
+  // *log. A factory run on it lists its parameters without a scenario; Has() is false for every key.
+  static MapReader Describing(std::vector<ParamInfo>* log, std::string what);
+
+  bool describing() const { return log_ != nullptr; }
   bool Has(std::string_view key) const;
-  YAML::Node Raw(std::string_view key);  // marks the key as read; undefined node if absent
+  // Marks the key as read; undefined node if absent. `shape` says what the value looks like, for the
+  // parameter listing (e.g. "map GROUP -> weights").
+  YAML::Node Raw(std::string_view key, std::string_view shape = "YAML value");
   const YAML::Node& node() const { return node_; }
   const std::string& file() const { return file_; }
   const std::string& what() const { return what_; }
@@ -87,7 +104,12 @@ class MapReader {
   MapReader(std::string file, YAML::Node node, std::string what)
       : file_(std::move(file)), node_(std::move(node)), what_(std::move(what)) {}
   absl::Status Missing(std::string_view key) const;
+  YAML::Node Read(std::string_view key);
+  // Describing: records the parameter unless already recorded; true when this reader only describes.
+  bool Record(std::string_view key, std::string type, bool required, std::string default_value = {},
+              std::string range = {});
 
+  std::vector<ParamInfo>* log_ = nullptr;
   std::string file_;
   YAML::Node node_;
   std::string what_;

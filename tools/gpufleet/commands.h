@@ -26,6 +26,7 @@ std::function<int()> AddSweepCommand(CLI::App& app);
 std::function<int()> AddReportCommand(CLI::App& app);
 std::function<int()> AddPlanCommand(CLI::App& app);
 std::function<int()> AddOversubscribeCommand(CLI::App& app);
+std::function<int()> AddRegressCommand(CLI::App& app);
 
 // Prints "gpufleet: error: MESSAGE" on stderr and maps the status to an exit code.
 int ReportError(const absl::Status& status);

@@ -29,6 +29,7 @@ int main(int argc, char** argv) {
       {"report", gpufleet::AddReportCommand(app)},
       {"plan", gpufleet::AddPlanCommand(app)},
       {"oversubscribe", gpufleet::AddOversubscribeCommand(app)},
+      {"regress", gpufleet::AddRegressCommand(app)},
   };
   try {
     app.parse(argc, argv);
