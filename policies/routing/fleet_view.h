@@ -9,6 +9,7 @@
 // declare is still answered, by a scan (O(R)); `loads()` is there for rules no ordering expresses.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <memory>
 #include <span>
@@ -63,6 +64,13 @@ struct ReplicaProfile {
     const double in_progress = load.busy_until_s > now_s ? load.busy_until_s - now_s : 0.0;
     return in_progress + PrefillSeconds(tokens) +
            static_cast<double>(iterations * load.outstanding_requests) * decode_per_token_s;
+  }
+  // The gap between two tokens of the replica's running requests while a request of `prompt_tokens` sent
+  // now is prefilled: an iteration with a full chunk of the queued prompts (at most max_batched_tokens)
+  // and a decode step of every request in flight, this one included.
+  double PredictTbt(const ReplicaLoad& load, int64_t prompt_tokens) const {
+    const int64_t chunk = std::min<int64_t>(load.queued_prompt_tokens + prompt_tokens, max_batched_tokens);
+    return PrefillSeconds(chunk) + static_cast<double>(load.outstanding_requests + 1) * decode_per_token_s;
   }
 };
 

@@ -3,14 +3,15 @@
 // anywhere and is cheapest on a cheap GPU, a long one may be cheaper on a fast GPU that finishes it
 // sooner. For every group the router takes its least-backlogged replica (backlog in seconds of that
 // replica's own work, ReplicaProfile::BacklogSeconds: the load weighed by capacity) and predicts
-//   - the request's time to first token there (ReplicaProfile::PredictTtft), and
+//   - the request's time to first token there (ReplicaProfile::PredictTtft),
+//   - the gap between tokens the replica's running requests would see while it is prefilled (PredictTbt),
 //   - its cost there: the replica's price x the seconds of its time the request takes (its prefill plus
 //     its output tokens at the replica's per-sequence decode cost);
-// then sends it to the cheapest group whose prediction meets the TTFT target x `headroom`, or, when none
-// does, to the earliest predicted first token. Target: `ttft_s`, default (-1) the scenario's TTFT SLO;
-// with neither there is no price of lateness to weigh cost against, and the rule becomes capacity-
-// weighted balancing: the replica where the request would finish first (backlog + its own work). A scan
-// of the replicas per arrival (O(R)). The output length is the trace's true one (an oracle, as Mélange assumes).
+// then sends it to the cheapest group whose predictions meet the TTFT and TBT targets x `headroom`, or,
+// when none does, to the earliest predicted first token. Targets: `ttft_s` and `tbt_s`, default (-1) the
+// scenario's SLOs (without a TBT target, TBT is not checked). Without a TTFT target there is no price of
+// lateness to weigh cost against, and the rule becomes capacity-weighted balancing: the replica where the
+// request would finish first (backlog + its own work). A scan of the replicas per arrival (O(R)). The output length is the trace's true one (an oracle, as Mélange assumes).
 #include <limits>
 
 #include "policies/routing/router.h"
@@ -20,10 +21,12 @@ namespace {
 
 class HeterogeneityAwareRouter final : public Router {
  public:
-  HeterogeneityAwareRouter(double ttft_s, double headroom) : ttft_s_(ttft_s), headroom_(headroom) {}
+  HeterogeneityAwareRouter(double ttft_s, double tbt_s, double headroom)
+      : ttft_s_(ttft_s), tbt_s_(tbt_s), headroom_(headroom) {}
 
   absl::Status Bind(const PolicyBinding& binding) override {
     if (ttft_s_ < 0) ttft_s_ = binding.ttft_slo_s;
+    if (tbt_s_ < 0) tbt_s_ = binding.tbt_slo_s;
     return absl::OkStatus();
   }
 
@@ -59,6 +62,7 @@ class HeterogeneityAwareRouter final : public Router {
     double cheapest_usd = std::numeric_limits<double>::infinity();
     double fastest_ttft = std::numeric_limits<double>::infinity();
     const double target = ttft_s_ * headroom_;
+    const double tbt_target = tbt_s_ > 0 ? tbt_s_ * headroom_ : std::numeric_limits<double>::infinity();
     for (int r : best_in_group_) {
       if (r < 0) continue;
       const ReplicaProfile& p = fleet.profile(static_cast<size_t>(r));
@@ -69,7 +73,8 @@ class HeterogeneityAwareRouter final : public Router {
         fastest = r;
         fastest_ttft = ttft;
       }
-      if (ttft <= target && usd < cheapest_usd) {
+      const bool meets = ttft <= target && p.PredictTbt(fleet.load(static_cast<size_t>(r)), request.prompt_tokens) <= tbt_target;
+      if (meets && usd < cheapest_usd) {
         cheapest = r;
         cheapest_usd = usd;
       }
@@ -78,21 +83,23 @@ class HeterogeneityAwareRouter final : public Router {
   }
 
  private:
-  double ttft_s_, headroom_;
+  double ttft_s_, tbt_s_, headroom_;
   std::vector<int> best_in_group_;
   std::vector<double> backlog_;
 };
 
 absl::StatusOr<std::unique_ptr<Router>> MakeHeterogeneityAware(MapReader& m) {
-  double ttft_s = -1, headroom = 0.8;
+  double ttft_s = -1, tbt_s = -1, headroom = 0.8;
   if (auto st = m.Opt("ttft_s", &ttft_s, 0, 1e6); !st.ok()) return st;
+  if (auto st = m.Opt("tbt_s", &tbt_s, 0, 1e6); !st.ok()) return st;
   if (auto st = m.Opt("headroom", &headroom, 0.01, 10); !st.ok()) return st;
-  return std::make_unique<HeterogeneityAwareRouter>(ttft_s, headroom);
+  return std::make_unique<HeterogeneityAwareRouter>(ttft_s, tbt_s, headroom);
 }
 
 GF_REGISTER_POLICY(Router, "heterogeneity_aware",
-                   "per request, the cheapest GPU group whose least-backlogged replica meets the TTFT target "
-                   "(perf-model prediction), else the earliest first token (params: ttft_s, headroom)",
+                   "per request, the cheapest GPU group whose least-backlogged replica meets the TTFT and TBT targets "
+                   "(perf-model predictions), else the earliest first token (params: ttft_s, tbt_s, headroom; "
+                   "-1: the scenario's SLO)",
                    MakeHeterogeneityAware);
 
 }  // namespace
