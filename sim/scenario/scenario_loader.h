@@ -28,4 +28,7 @@ absl::StatusOr<Scenario> LoadScenarioFromString(const std::string& text, const s
                                                 const std::string& base_dir, const Catalog& catalog,
                                                 const std::vector<ScenarioOverride>& overrides = {});
 
+// `path` as written in a scenario: absolute, or relative to the scenario file's folder `base_dir`.
+std::string ResolveScenarioPath(const std::string& base_dir, const std::string& path);
+
 }  // namespace gpufleet
