@@ -51,16 +51,8 @@ int ScenarioOutcome::Worse() const {
 }
 
 absl::StatusOr<RunIndex> ReadRunMetrics(const std::string& db_path, const std::vector<std::string>& metrics) {
-  std::error_code ec;
-  if (!std::filesystem::is_regular_file(db_path, ec)) {
-    return absl::InvalidArgumentError(absl::StrCat(db_path, ": no such database file"));
-  }
-  GF_ASSIGN_OR_RETURN(sqlite::Db db, sqlite::Open(db_path, /*create=*/false, /*read_only=*/true));
-  sqlite3_busy_timeout(db.get(), 10000);
-  auto info = sqlite::Inspect(db.get(), "main");
-  if (!info.ok() || info->kind != sqlite::DbKind::kGpufleet) {
-    return absl::InvalidArgumentError(absl::StrCat(db_path, ": not a gpufleet run database"));
-  }
+  sqlite::DbInfo info;
+  GF_ASSIGN_OR_RETURN(sqlite::Db db, sqlite::OpenRunDatabaseForReading(db_path, &info));
   const auto have = sqlite::Columns(db.get(), "main", "run_summary");
   const auto has = [&](const std::string& c) { return std::find(have.begin(), have.end(), c) != have.end(); };
   std::string select;

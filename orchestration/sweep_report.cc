@@ -83,17 +83,9 @@ double StudentT975(int64_t df) {
 
 absl::StatusOr<SweepReport> ReadSweepReport(const std::string& db_path, const std::string& selector,
                                             const std::vector<std::string>& wanted) {
-  std::error_code ec;
-  if (!std::filesystem::is_regular_file(db_path, ec)) {
-    return absl::InvalidArgumentError(absl::StrCat(db_path, ": no such database file"));
-  }
-  GF_ASSIGN_OR_RETURN(sqlite::Db db, sqlite::Open(db_path, /*create=*/false, /*read_only=*/true));
-  sqlite3_busy_timeout(db.get(), 10000);
-  auto info = sqlite::Inspect(db.get(), "main");
-  if (!info.ok() || info->kind != sqlite::DbKind::kGpufleet) {
-    return absl::InvalidArgumentError(absl::StrCat(db_path, ": not a gpufleet run database"));
-  }
-  if (std::find(info->tables.begin(), info->tables.end(), "sweeps") == info->tables.end()) {
+  sqlite::DbInfo info;
+  GF_ASSIGN_OR_RETURN(sqlite::Db db, sqlite::OpenRunDatabaseForReading(db_path, &info));
+  if (std::find(info.tables.begin(), info.tables.end(), "sweeps") == info.tables.end()) {
     return absl::InvalidArgumentError(absl::StrCat(db_path, ": holds no sweep; expected a database written by gpufleet sweep"));
   }
   GF_ASSIGN_OR_RETURN(SweepReport report, FindSweep(db.get(), db_path, selector));

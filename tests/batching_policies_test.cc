@@ -55,20 +55,7 @@ struct Fixture {
     sched.Schedule(state, &batch);
   }
   // Applies the batch the way the replica does (no timing): finished sequences leave and free their blocks.
-  void Apply() {
-    for (const auto& b : batch) {
-      b.seq->computed += b.tokens;
-      if (b.seq->computed == b.seq->known_tokens()) ++b.seq->generated;
-    }
-    for (auto it = state.running.begin(); it != state.running.end();) {
-      if ((*it)->finished()) {
-        state.kv.Release(**it);
-        it = state.running.erase(it);
-      } else {
-        ++it;
-      }
-    }
-  }
+  void Apply() { testing::ApplyBatch(batch, &state); }
   uint32_t TokensOf(const Sequence* s) const {
     for (const auto& b : batch)
       if (b.seq == s) return b.tokens;

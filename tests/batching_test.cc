@@ -31,20 +31,7 @@ struct Fixture {
     return s;
   }
   // Applies a batch the way the replica does (no timing).
-  void Apply(const std::vector<ScheduledSeq>& batch) {
-    for (const auto& b : batch) {
-      b.seq->computed += b.tokens;
-      if (b.seq->computed == b.seq->known_tokens()) ++b.seq->generated;
-    }
-    for (auto it = state.running.begin(); it != state.running.end();) {
-      if ((*it)->finished()) {
-        state.kv.Release(**it);
-        it = state.running.erase(it);
-      } else {
-        ++it;
-      }
-    }
-  }
+  void Apply(const std::vector<ScheduledSeq>& batch) { testing::ApplyBatch(batch, &state); }
 };
 
 TEST(KvBlockPool, ReserveGrowsAndReleaseReturns) {

@@ -19,24 +19,10 @@
 namespace gpufleet {
 namespace {
 
-// One replica of Llama-2-7B under a few seconds of load: about 0.1 s a run. MAXBATCH is replaced.
-constexpr const char* kTinyRegress = R"(seed: 1
-horizon_s: 20
-cluster: {nodes: [{type: DGX-H100, count: 1}]}
-model: Llama-2-7B
-deployment: [{gpu: H100-SXM-80GB, replicas: 1, scheduler: sarathi, max_batched_tokens: 2048, max_batch_size: MAXBATCH}]
-router: round_robin
-workload:
-  synthetic:
-    rate_rps: 5
-    prompt_tokens: {dist: lognormal, median: 300, sigma: 0.5, max: 1000}
-    output_tokens: {dist: lognormal, median: 50, sigma: 0.5, max: 200}
-slos:
-  ttft: {target_s: 0.5, percentile: 99}
-)";
-
+// The sweep tests' tiny scenario (about 0.1 s a run) with a batch-size limit: smaller is a worse policy.
 std::string Tiny(int max_batch) {
-  return std::regex_replace(kTinyRegress, std::regex("MAXBATCH"), std::to_string(max_batch));
+  return std::regex_replace(testing::kTinySweepBase, std::regex("max_batched_tokens: 2048\\}"),
+                            "max_batched_tokens: 2048, max_batch_size: " + std::to_string(max_batch) + "}");
 }
 
 std::string ReadAll(const std::string& path) {

@@ -13,6 +13,7 @@
 #include "models/catalog.h"
 #include "policies/policy_registry.h"
 #include "policies/routing/router.h"
+#include "sim/engine/replica_state.h"
 #include "sim/engine/simulation.h"
 #include "sim/platform/fabric_layout.h"
 #include "sim/platform/placement.h"
@@ -27,6 +28,23 @@ inline const Catalog& RealCatalog() {
     return new Catalog(std::move(*c));
   }();
   return *catalog;
+}
+
+// Applies a scheduled batch to `state` the way the replica does, without timing: tokens computed, a token
+// emitted where a sequence caught up, finished sequences out of `running` with their blocks released.
+inline void ApplyBatch(const std::vector<ScheduledSeq>& batch, ReplicaState* state) {
+    for (const auto& b : batch) {
+      b.seq->computed += b.tokens;
+      if (b.seq->computed == b.seq->known_tokens()) ++b.seq->generated;
+    }
+    for (auto it = state->running.begin(); it != state->running.end();) {
+      if ((*it)->finished()) {
+        state->kv.Release(**it);
+        it = state->running.erase(it);
+      } else {
+        ++it;
+      }
+    }
 }
 
 // A registered policy with default parameters, e.g. MakePolicy<Router>("round_robin").

@@ -213,6 +213,21 @@ absl::StatusOr<DbInfo> Inspect(sqlite3* db, const std::string& schema) {
   return info;
 }
 
+absl::StatusOr<Db> OpenRunDatabaseForReading(const std::string& path, DbInfo* info) {
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec)) {
+    return absl::InvalidArgumentError(absl::StrCat(path, ": no such database file"));
+  }
+  GF_ASSIGN_OR_RETURN(Db db, Open(path, /*create=*/false, /*read_only=*/true));
+  sqlite3_busy_timeout(db.get(), 10000);
+  auto inspected = Inspect(db.get(), "main");
+  if (!inspected.ok() || inspected->kind != DbKind::kGpufleet) {
+    return absl::InvalidArgumentError(absl::StrCat(path, ": not a gpufleet run database"));
+  }
+  *info = *std::move(inspected);
+  return db;
+}
+
 absl::Status CheckWritable(const DbInfo& info, const std::string& path) {
   if (info.kind == DbKind::kForeign) {
     return absl::InvalidArgumentError(absl::StrCat(path, ": not a gpufleet run database (it holds tables ",

@@ -68,6 +68,10 @@ struct DbInfo {
 };
 absl::StatusOr<DbInfo> Inspect(sqlite3* db, const std::string& schema);
 
+// Opens an existing gpufleet run database read-only (10 s busy timeout, for a writer in progress), with
+// what it holds; InvalidArgument naming `path` when it is missing or not a gpufleet database.
+absl::StatusOr<Db> OpenRunDatabaseForReading(const std::string& path, DbInfo* info);
+
 // InvalidArgument naming `path` unless `info` is a database this gpufleet can write to (empty, or a
 // gpufleet database of version 1 — upgraded on write — or 2).
 absl::Status CheckWritable(const DbInfo& info, const std::string& path);
