@@ -168,6 +168,25 @@ TEST(Scenario, AbbreviatedNamesSuggestTheFullName) {
   ExpectError(Replace(kBase, "gpu: H100-SXM-80GB", "gpu: H100"), "10:10", "did you mean 'H100-SXM-80GB'");
 }
 
+TEST(Scenario, PolicyAndTagKeysAreCheckedWhereTheyAre) {
+  // A misspelled policy parameter is a typo with a suggestion, found before the policy's own checks.
+  ExpectError(Replace(kBase, "router: round_robin", "router: {type: power_of_two, choice: 3}"), "13:30",
+              "did you mean 'choices'");
+  ExpectError(Replace(kBase, "router: round_robin", "router: round_robin\nmigration: {type: load_balance, threshold: 5}"),
+              "14:44", "migration.threshold is 5");
+  ExpectError(Replace(kBase, "    replicas: 2", "    replicas: 2\n    prefix_cache: 2"), "13:19", "prefix_cache is 2");
+  ExpectError(Replace(kBase, "workload:\n", "workload:\n  priorities: [0, 0]\n"), "15:15",
+              "workload.priorities has no positive share");
+  ExpectError(Replace(kBase, "workload:\n", "workload:\n  shared_prefix: {tokens: 100}\n"), "15:18",
+              "workload.shared_prefix has no 'groups'");
+  auto ok = Load(Replace(kBase, "workload:\n",
+                         "workload:\n  priorities: [3, 1]\n  shared_prefix: {groups: 8, tokens: 64, zipf: 1}\n"));
+  ASSERT_TRUE(ok.ok()) << ok.status();
+  EXPECT_EQ(ok->workload.priority_shares, (std::vector<double>{3, 1}));
+  EXPECT_EQ(ok->workload.prefix_groups, 8);
+  EXPECT_EQ(ok->workload.prefix_share, 1.0);
+}
+
 TEST(Scenario, SeedDefaultsToZero) {
   auto s = Load(Replace(kBase, "seed: 1\n", ""));
   ASSERT_TRUE(s.ok()) << s.status();

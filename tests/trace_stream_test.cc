@@ -390,6 +390,68 @@ TEST(TraceNative, BadRowsReportLineNumbers) {
   }
 }
 
+TEST(TraceNative, SharedPrefixColumns) {
+  const std::string path = WriteTemp("native_prefix.csv",
+                                     "arrival_s,prompt_tokens,output_tokens,prefix_id,prefix_tokens\n"
+                                     "0,600,10,3,512\n"
+                                     "1,100,10,0,0\n");
+  std::vector<TraceRequest> rows = MustDrain(TraceSpec(path, "native"));
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(rows[0].prefix_id, 3u);
+  EXPECT_EQ(rows[0].prefix_tokens, 512u);
+  EXPECT_EQ(rows[1].prefix_id, 0u);
+  EXPECT_EQ(rows[1].prefix_tokens, 0u);
+  // The two columns come together; a shared prefix is shorter than its prompt.
+  const std::string lone = WriteTemp("native_prefix_lone.csv", "arrival_s,prompt_tokens,output_tokens,prefix_id\n0,5,5,1\n");
+  absl::StatusOr<std::unique_ptr<RequestStream>> s = MakeRequestStream(TraceSpec(lone, "native"), 1, kInf);
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.status().message().find("prefix_id and prefix_tokens come together"), std::string::npos) << s.status();
+  const std::string longer = WriteTemp("native_prefix_long.csv",
+                                       "arrival_s,prompt_tokens,output_tokens,prefix_id,prefix_tokens\n0,5,5,1,5\n");
+  absl::Status st = StreamError(TraceSpec(longer, "native"));
+  EXPECT_EQ(st.message().find(absl::StrCat(longer, ":2: prefix_tokens is 5; expected from 1 to prompt_tokens - 1 (4)")), 0u)
+      << st.message();
+}
+
+TEST(TraceTags, PrioritiesAndPrefixesFollowTheirSharesAndTheSeed) {
+  WorkloadSpec spec;
+  spec.source = WorkloadSpec::Source::kSynthetic;
+  spec.rate_rps = 100;
+  spec.prompt_len = LengthSpec{LengthSpec::Kind::kUniform, 0, 1, 3000};
+  spec.output_len = LengthSpec{LengthSpec::Kind::kFixed, 10};
+  spec.max_requests = 20000;
+  spec.priority_shares = {0.75, 0.25};
+  spec.prefix_groups = 4;
+  spec.prefix_tokens = 1000;
+  spec.prefix_share = 0.5;
+  std::vector<TraceRequest> rows = MustDrain(spec);
+  ASSERT_EQ(rows.size(), 20000u);
+  int high = 0, shared = 0;
+  for (const TraceRequest& r : rows) {
+    high += r.priority == 1;
+    ASSERT_TRUE(r.priority == 0 || r.priority == 1);
+    if (r.prefix_id == 0) {
+      EXPECT_EQ(r.prefix_tokens, 0u);
+      continue;
+    }
+    ++shared;
+    EXPECT_LE(r.prefix_id, 4u);
+    EXPECT_EQ(r.prefix_tokens, std::min<uint32_t>(1000, r.prompt_tokens - 1));
+  }
+  EXPECT_NEAR(high / 20000.0, 0.25, 0.015);
+  EXPECT_NEAR(shared / 20000.0, 0.5, 0.015);  // less the rare one-token prompts
+  // Tagging draws from its own streams: arrivals and lengths are those of the untagged workload.
+  WorkloadSpec plain = spec;
+  plain.priority_shares.clear();
+  plain.prefix_groups = 0;
+  std::vector<TraceRequest> untagged = MustDrain(plain);
+  ASSERT_EQ(untagged.size(), rows.size());
+  for (size_t i = 0; i < rows.size(); i += 997) {
+    EXPECT_EQ(untagged[i].arrival_s, rows[i].arrival_s);
+    EXPECT_EQ(untagged[i].prompt_tokens, rows[i].prompt_tokens);
+  }
+}
+
 // ---------------------------------------------------------------------------------------------------
 // Synthetic
 
