@@ -272,6 +272,7 @@ absl::StatusOr<RunResult> RunSimulation(const Scenario& scenario, const Catalog&
   std::map<std::tuple<int, const NodeSpec*, double, double>, std::unique_ptr<PerfModel>> perf_models;
   std::vector<std::unique_ptr<Replica>> replicas;
   std::vector<ReplicaProfile> profiles;  // by replica id, for the policies' views
+  std::map<const PerfModel*, ReplicaProfile> profile_of;  // one fit per perf model (a 10,000-replica fleet has few)
   for (const ReplicaPlacement& p : placements) {
     const ReplicaGroup& group = scenario.deployment[p.group];
     const NodeSpec* node = platform.layout.nodes[p.node_index].node;
@@ -285,7 +286,11 @@ absl::StatusOr<RunResult> RunSimulation(const Scenario& scenario, const Catalog&
         result->perf_model_label += (result->perf_model_label.empty() ? "" : "; ") + perf->Label();
       }
     }
-    profiles.push_back(FitReplicaProfile(*perf, group, *node, catalog, scenario.prices));
+    auto fitted = profile_of.find(perf.get());
+    if (fitted == profile_of.end()) {
+      fitted = profile_of.emplace(perf.get(), FitReplicaProfile(*perf, group, *node, catalog, scenario.prices)).first;
+    }
+    profiles.push_back(fitted->second);
     GF_ASSIGN_OR_RETURN(std::unique_ptr<BatchScheduler> scheduler, BatchSchedulerRegistry::Get().Create(group.scheduler));
     std::vector<sg4::Host*> hosts;
     for (int g : p.gpus) hosts.push_back(platform.gpus[g]);
